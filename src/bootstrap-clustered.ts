@@ -1,0 +1,61 @@
+import { Logger, type INestApplication } from '@nestjs/common';
+import cluster from 'node:cluster';
+import { EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
+import { ClusterConfigError } from './cluster.errors.js';
+import { resolveClusterOptions } from './cluster-options.js';
+import type { ClusterBootstrapOptions, ResolvedClusterOptions } from './interfaces/bootstrap-options.interface.js';
+import { availableCpus } from './primary/available-cpus.js';
+import { Supervisor } from './primary/supervisor.js';
+import { StandaloneRuntime } from './worker/standalone-runtime.js';
+import { WorkerRuntime } from './worker/worker-runtime.js';
+
+/**
+ * Runs `module` on every CPU this process may use. Call it from `main.ts`; it runs in both roles:
+ *
+ * - in the primary it forks one worker per slot and supervises them (restart with backoff, crash-loop
+ *   cap, graceful shutdown on SIGTERM/SIGINT) and never creates the Nest app; the returned promise
+ *   resolves to `undefined` and the process exits with the cluster's exit code once it stops;
+ * - in a worker it creates the app (`createApp`), runs `configure`, then `listen`, tells the primary it
+ *   is ready, and resolves to the app;
+ * - with `enabled: false` it does the worker's part in this one process (role `standalone`).
+ *
+ * Invalid options or environment variables log one line naming the setting and exit 78 before any fork.
+ *
+ * @example
+ * ```ts
+ * await bootstrapClustered(AppModule, { workers: 'auto', port: 3000 });
+ * ```
+ */
+export async function bootstrapClustered(
+  module: unknown,
+  options: ClusterBootstrapOptions = {},
+): Promise<INestApplication | undefined> {
+  const logger = new Logger('NestjsCluster');
+  const budget = availableCpus();
+  let resolved: ResolvedClusterOptions;
+  try {
+    resolved = resolveClusterOptions(options, process.env, () => budget.cpus);
+  } catch (error) {
+    if (!(error instanceof ClusterConfigError)) throw error;
+    logger.error(error.message);
+    process.exit(EXIT_CODES.badConfig);
+  }
+
+  if (cluster.isWorker) {
+    if (process.env[WORKER_SLOT_ENV] !== undefined) {
+      return new WorkerRuntime(WorkerRuntime.identity(), resolved).start(module);
+    }
+    // Forked by another process manager's cluster (PM2 cluster mode): it already supervises us.
+    logger.warn('started as a worker of another cluster manager; running this process standalone');
+    return new StandaloneRuntime(resolved).start(module);
+  }
+  if (!resolved.enabled) return new StandaloneRuntime(resolved).start(module);
+
+  const why =
+    resolved.workersSetting === 'auto'
+      ? `auto: affinity ${budget.affinity} CPU(s), cgroup quota ${budget.quota === null ? 'none' : budget.quota.toFixed(2)}`
+      : 'configured';
+  logger.log(`primary pid ${process.pid}: starting ${resolved.workers} worker(s) (${why})`);
+  const code = await new Supervisor(resolved, cluster).start();
+  process.exit(code);
+}

@@ -1,0 +1,157 @@
+import { ClusterConfigError } from './cluster.errors.js';
+import type {
+  ClusterBootstrapOptions,
+  ResolvedClusterOptions,
+} from './interfaces/bootstrap-options.interface.js';
+import { availableCpus } from './primary/available-cpus.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Defaults of every option, in one place (the README's table mirrors it). */
+export const CLUSTER_DEFAULTS = {
+  workers: 'auto',
+  enabled: true,
+  port: 3000,
+  readyTimeoutMs: 30_000,
+  shutdown: { timeoutMs: 10_000 },
+  restart: {
+    maxRestarts: 10,
+    windowMs: 60_000,
+    initialDelayMs: 100,
+    factor: 2,
+    maxDelayMs: 15_000,
+    resetAfterMs: 30_000,
+  },
+} as const;
+
+/** Environment variables read by `resolveClusterOptions`. */
+export const CLUSTER_ENV = {
+  workers: 'CLUSTER_WORKERS',
+  enabled: 'CLUSTER_ENABLED',
+  port: 'PORT',
+  readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
+  shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
+  maxRestarts: 'CLUSTER_MAX_RESTARTS',
+  restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
+} as const;
+
+const MAX_TIMER_MS = 2_147_483_647; // setTimeout's ceiling; longer delays fire at once.
+
+/**
+ * Applies explicit option > environment > default, and validates each value. Throws a
+ * `ClusterConfigError` naming the first bad setting, its value and what is allowed.
+ */
+export function resolveClusterOptions(
+  options: ClusterBootstrapOptions = {},
+  env: Env = process.env,
+  countCpus: () => number = () => availableCpus().cpus,
+): ResolvedClusterOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ClusterConfigError('options', options, 'an object');
+  }
+  const workersSetting = pick(options.workers, 'options.workers', env, CLUSTER_ENV.workers, CLUSTER_DEFAULTS.workers, parseWorkers);
+  const restart = options.restart ?? {};
+  const resolved: ResolvedClusterOptions = {
+    workersSetting,
+    workers: workersSetting === 'auto' ? countCpus() : workersSetting,
+    enabled: pick(options.enabled, 'options.enabled', env, CLUSTER_ENV.enabled, CLUSTER_DEFAULTS.enabled, parseBoolean),
+    port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
+    readyTimeoutMs: pick(options.readyTimeoutMs, 'options.readyTimeoutMs', env, CLUSTER_ENV.readyTimeoutMs, CLUSTER_DEFAULTS.readyTimeoutMs, integer(1, MAX_TIMER_MS)),
+    shutdown: {
+      timeoutMs: pick(options.shutdown?.timeoutMs, 'options.shutdown.timeoutMs', env, CLUSTER_ENV.shutdownTimeoutMs, CLUSTER_DEFAULTS.shutdown.timeoutMs, integer(0, MAX_TIMER_MS)),
+    },
+    restart: {
+      maxRestarts: pick(restart.maxRestarts, 'options.restart.maxRestarts', env, CLUSTER_ENV.maxRestarts, CLUSTER_DEFAULTS.restart.maxRestarts, integer(1, 1_000_000)),
+      windowMs: pick(restart.windowMs, 'options.restart.windowMs', env, CLUSTER_ENV.restartWindowMs, CLUSTER_DEFAULTS.restart.windowMs, integer(1, MAX_TIMER_MS)),
+      initialDelayMs: pick(restart.initialDelayMs, 'options.restart.initialDelayMs', env, undefined, CLUSTER_DEFAULTS.restart.initialDelayMs, integer(0, MAX_TIMER_MS)),
+      factor: pick(restart.factor, 'options.restart.factor', env, undefined, CLUSTER_DEFAULTS.restart.factor, number(1, 100)),
+      maxDelayMs: pick(restart.maxDelayMs, 'options.restart.maxDelayMs', env, undefined, CLUSTER_DEFAULTS.restart.maxDelayMs, integer(0, MAX_TIMER_MS)),
+      resetAfterMs: pick(restart.resetAfterMs, 'options.restart.resetAfterMs', env, undefined, CLUSTER_DEFAULTS.restart.resetAfterMs, integer(0, MAX_TIMER_MS)),
+    },
+    createApp: hook(options.createApp, 'options.createApp'),
+    configure: hook(options.configure, 'options.configure'),
+    listen: hook(options.listen, 'options.listen'),
+  };
+  if (resolved.restart.maxDelayMs < resolved.restart.initialDelayMs) {
+    throw new ClusterConfigError(
+      'options.restart.maxDelayMs',
+      resolved.restart.maxDelayMs,
+      `a whole number >= options.restart.initialDelayMs (${resolved.restart.initialDelayMs})`,
+    );
+  }
+  return resolved;
+}
+
+/** Validates one setting; `raw` is a string from the environment or the option's own value. */
+interface Parser<T> {
+  (raw: unknown, fromEnv: boolean): T | undefined;
+  /** What is allowed, in words, for the error message. */
+  readonly allowed: string;
+}
+
+function pick<T>(
+  option: unknown,
+  optionName: string,
+  env: Env,
+  envName: string | undefined,
+  fallback: T,
+  parse: Parser<T>,
+): T {
+  if (option !== undefined) return parseOrThrow(parse, option, false, optionName);
+  const raw = envName === undefined ? undefined : env[envName];
+  // An empty variable (`PORT=`) is treated as unset, as shells and dotenv files commonly produce it.
+  if (envName !== undefined && raw !== undefined && raw.trim() !== '') {
+    return parseOrThrow(parse, raw.trim(), true, envName);
+  }
+  return fallback;
+}
+
+function parseOrThrow<T>(parse: Parser<T>, raw: unknown, fromEnv: boolean, setting: string): T {
+  const value = parse(raw, fromEnv);
+  if (value === undefined) throw new ClusterConfigError(setting, raw, parse.allowed);
+  return value;
+}
+
+function parser<T>(allowed: string, parse: (raw: unknown, fromEnv: boolean) => T | undefined): Parser<T> {
+  return Object.assign(parse, { allowed });
+}
+
+function toNumber(raw: unknown, fromEnv: boolean): number | undefined {
+  if (fromEnv) return /^[+-]?\d+(\.\d+)?$/.test(raw as string) ? Number(raw) : undefined;
+  return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
+}
+
+function integer(min: number, max: number): Parser<number> {
+  return parser(`a whole number from ${min} to ${max}`, (raw, fromEnv) => {
+    const n = toNumber(raw, fromEnv);
+    return n !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  });
+}
+
+function number(min: number, max: number): Parser<number> {
+  return parser(`a number from ${min} to ${max}`, (raw, fromEnv) => {
+    const n = toNumber(raw, fromEnv);
+    return n !== undefined && n >= min && n <= max ? n : undefined;
+  });
+}
+
+const parseWorkers = parser<number | 'auto'>('a whole number from 1 to 4096, or "auto"', (raw, fromEnv) => {
+  if (raw === 'auto') return 'auto';
+  const n = toNumber(raw, fromEnv);
+  return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined;
+});
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+const parseBoolean = parser<boolean>('true or false (also 1/0, yes/no, on/off)', (raw, fromEnv) => {
+  if (!fromEnv) return typeof raw === 'boolean' ? raw : undefined;
+  const word = (raw as string).toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return undefined;
+});
+
+function hook<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new ClusterConfigError(name, value, 'a function');
+  return value;
+}

@@ -1,0 +1,19 @@
+/** Marks every envelope the library puts on the wire; messages without it belong to the application. */
+export const CLUSTER_NAMESPACE = 'nestjs-cluster';
+/** Version of the envelope format. */
+export const ENVELOPE_VERSION = 1;
+
+/** Environment variable that tells a worker its stable slot (0..N-1). */
+export const WORKER_SLOT_ENV = 'CLUSTER_WORKER_SLOT';
+
+/** Exit codes of the primary (sysexits.h where one fits). */
+export const EXIT_CODES = {
+  /** Every worker stopped on its own. */
+  clean: 0,
+  /** At least one worker had to be killed (shutdown timeout, or a forced second signal). */
+  workersKilled: 1,
+  /** Too many unexpected worker exits in the restart window (EX_SOFTWARE). */
+  crashLoop: 70,
+  /** An option or environment variable is invalid (EX_CONFIG). */
+  badConfig: 78,
+} as const;

@@ -1,0 +1,22 @@
+export { bootstrapClustered } from './bootstrap-clustered.js';
+export { ClusterModule } from './cluster.module.js';
+export { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
+export { ClusterService } from './cluster.service.js';
+export { CLUSTER_NAMESPACE, EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
+export { ClusterConfigError, ClusterError } from './cluster.errors.js';
+export { CLUSTER_DEFAULTS, CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';
+export { availableCpus, type CpuBudget } from './primary/available-cpus.js';
+export { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
+export { LocalTransport } from './transports/local.transport.js';
+export type {
+  ClusterBootstrapOptions,
+  ClusterRestartOptions,
+  ClusterShutdownOptions,
+  ConfigureAppHook,
+  CreateAppHook,
+  ListenAppHook,
+  ResolvedClusterOptions,
+} from './interfaces/bootstrap-options.interface.js';
+export type * from './interfaces/cluster-event.interface.js';
+export type { ClusterModuleOptions, ClusterOptionsFactory } from './interfaces/cluster-module-options.interface.js';
+export type { WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';

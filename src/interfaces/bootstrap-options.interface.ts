@@ -1,0 +1,116 @@
+import type { INestApplication } from '@nestjs/common';
+
+/** Creates the Nest application in a worker (or in the one process when clustering is off). */
+export type CreateAppHook = (module: unknown) => Promise<INestApplication> | INestApplication;
+/** Runs after the app is created and before it listens: global pipes, prefixes, middleware. */
+export type ConfigureAppHook = (app: INestApplication) => void | Promise<void>;
+/** Makes the app accept traffic. A worker counts as `ready` once the returned promise resolves. */
+export type ListenAppHook = (app: INestApplication, port: number) => unknown;
+
+/** Restart policy of the primary for workers that exit without being asked to. */
+export interface ClusterRestartOptions {
+  /**
+   * Unexpected worker exits within `windowMs` that count as a crash loop: the cluster stops and the
+   * primary exits 70. Env `CLUSTER_MAX_RESTARTS`.
+   * @default 10
+   */
+  maxRestarts?: number;
+  /**
+   * Sliding window for `maxRestarts`, in milliseconds. Env `CLUSTER_RESTART_WINDOW_MS`.
+   * @default 60000
+   */
+  windowMs?: number;
+  /**
+   * Delay before the first restart of a slot; doubles (`factor`) on each further failure of that slot.
+   * @default 100
+   */
+  initialDelayMs?: number;
+  /**
+   * Growth of the restart delay per consecutive failure of a slot.
+   * @default 2
+   */
+  factor?: number;
+  /**
+   * Upper bound of the restart delay.
+   * @default 15000
+   */
+  maxDelayMs?: number;
+  /**
+   * A worker that stayed ready this long resets its slot's delay back to `initialDelayMs`.
+   * @default 30000
+   */
+  resetAfterMs?: number;
+}
+
+/** Graceful shutdown of the whole cluster (SIGTERM / SIGINT to the primary). */
+export interface ClusterShutdownOptions {
+  /**
+   * Time workers get to drain (finish in-flight requests, run Nest shutdown hooks) before SIGKILL.
+   * Env `CLUSTER_SHUTDOWN_TIMEOUT_MS`.
+   * @default 10000
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Options of `bootstrapClustered`. Every scalar option can also come from the environment; an explicit
+ * option wins over the environment, which wins over the default.
+ */
+export interface ClusterBootstrapOptions {
+  /**
+   * Number of workers: a whole number >= 1, or `'auto'` for the CPUs this process may really use
+   * (CPU affinity and cgroup CPU quota, rounded up). Env `CLUSTER_WORKERS`.
+   * @default 'auto'
+   */
+  workers?: number | 'auto';
+  /**
+   * `false` runs the app in this process without forking (development, debugging); `ClusterService`
+   * still works with role `standalone`. Env `CLUSTER_ENABLED`.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Port passed to `listen`. Env `PORT`.
+   * @default 3000
+   */
+  port?: number;
+  /**
+   * A worker whose `listen` has not resolved by then is killed and counts as a failed start.
+   * Env `CLUSTER_READY_TIMEOUT_MS`.
+   * @default 30000
+   */
+  readyTimeoutMs?: number;
+  /** Graceful shutdown settings. */
+  shutdown?: ClusterShutdownOptions;
+  /** Restart and crash-loop policy. */
+  restart?: ClusterRestartOptions;
+  /**
+   * Creates the app in a worker.
+   * @default (module) => NestFactory.create(module)
+   * @example createApp: (m) => NestFactory.create<NestFastifyApplication>(m, new FastifyAdapter())
+   */
+  createApp?: CreateAppHook;
+  /** Configures the app before it listens. */
+  configure?: ConfigureAppHook;
+  /**
+   * Starts listening.
+   * @default (app, port) => app.listen(port)
+   */
+  listen?: ListenAppHook;
+}
+
+/** Options after defaults, environment and validation were applied. */
+export interface ResolvedClusterOptions {
+  /** What was asked for: a count or `'auto'`. */
+  workersSetting: number | 'auto';
+  /** The number of workers the primary forks. */
+  workers: number;
+  enabled: boolean;
+  port: number;
+  readyTimeoutMs: number;
+  shutdown: Required<ClusterShutdownOptions>;
+  restart: Required<ClusterRestartOptions>;
+  createApp?: CreateAppHook;
+  configure?: ConfigureAppHook;
+  listen?: ListenAppHook;
+}

@@ -1,0 +1,262 @@
+import { Logger } from '@nestjs/common';
+import type { Cluster, Worker } from 'node:cluster';
+import { Subject, type Observable } from 'rxjs';
+import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+import { envelope, isClusterEnvelope, type ClusterEnvelope } from '../messaging/envelope.js';
+import { backoffDelay, CrashWindow } from './restart-policy.js';
+
+/** One forked process. A slot briefly has two during a replacement, so state lives here, not on the slot. */
+interface WorkerRecord {
+  readonly worker: Worker;
+  readonly identity: WorkerIdentity;
+  state: WorkerState;
+  readonly startedAt: number;
+  readyAt: number | null;
+  readyTimer?: NodeJS.Timeout;
+  /** Set when the primary decided this process must go; an exit without it is a crash. */
+  stopReason?: 'shutdown' | 'ready-timeout';
+}
+
+/** A stable position 0..N-1 that outlives the processes filling it. */
+interface SlotState {
+  readonly slot: number;
+  current?: WorkerRecord;
+  /** Replacements forked after unexpected exits. */
+  restarts: number;
+  /** Unexpected exits in a row, for the backoff; reset once a worker stays up `resetAfterMs`. */
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+}
+
+type ShutdownSignal = 'SIGINT' | 'SIGTERM';
+
+/**
+ * The primary process: forks one worker per slot, restarts crashed ones with backoff, stops the
+ * cluster on a crash loop, drains it on SIGTERM/SIGINT, and relays every lifecycle event to all
+ * workers. It never creates the Nest app and never touches a request.
+ */
+export class Supervisor {
+  private readonly slots: SlotState[];
+  private readonly records = new Map<number, WorkerRecord>();
+  private readonly crashes: CrashWindow;
+  private readonly events = new Subject<ClusterEvent>();
+  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private closing = false;
+  private exitCode: number = EXIT_CODES.clean;
+  private clusterReady = false;
+  private shutdownTimer?: NodeJS.Timeout;
+  private finish!: (code: number) => void;
+  private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
+  /** Last resort against orphans: whatever way this process exits, its workers go with it. */
+  private readonly killOnExit = (): void => {
+    for (const { worker } of this.records.values()) worker.process.kill('SIGKILL');
+  };
+
+  constructor(
+    private readonly options: ResolvedClusterOptions,
+    private readonly cluster: Cluster,
+    private readonly logger = new Logger('ClusterPrimary'),
+  ) {
+    this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
+    this.crashes = new CrashWindow(options.restart);
+  }
+
+  /** Every lifecycle event, as relayed to the workers. */
+  get events$(): Observable<ClusterEvent> {
+    return this.events.asObservable();
+  }
+
+  /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
+  start(): Promise<number> {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) this.onSignal(signal, () => this.shutdown(signal));
+    this.onSignal('SIGHUP', () => this.logger.warn('SIGHUP received; rolling restart is not supported by this version'));
+    process.on('exit', this.killOnExit);
+    for (const slot of this.slots) this.fork(slot);
+    return this.finished;
+  }
+
+  /** Live workers, ordered by slot then age. */
+  snapshot(): WorkerInfo[] {
+    return [...this.records.values()]
+      .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
+      .map((r) => ({
+        ...r.identity,
+        state: r.state,
+        startedAt: r.startedAt,
+        readyAt: r.readyAt,
+        restarts: this.slots[r.identity.slot]!.restarts,
+      }));
+  }
+
+  /**
+   * Graceful shutdown: stop restarting, ask every worker to drain, SIGKILL what is left after
+   * `shutdown.timeoutMs`. A second call (second signal) kills at once.
+   */
+  shutdown(reason: string): void {
+    if (this.closing) {
+      if (reason === 'SIGINT' || reason === 'SIGTERM') this.forceKill(`${reason} again`);
+      return;
+    }
+    this.closing = true;
+    // Armed before anything else, so nothing below can leave the cluster hanging.
+    this.shutdownTimer = setTimeout(
+      () => this.forceKill(`drain took longer than ${this.options.shutdown.timeoutMs} ms`),
+      this.options.shutdown.timeoutMs,
+    );
+    for (const slot of this.slots) clearTimeout(slot.restartTimer);
+    this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
+    for (const record of this.records.values()) {
+      record.stopReason = 'shutdown';
+      record.state = 'draining';
+    }
+    this.emit({ type: 'shutdown', reason, at: Date.now() });
+    for (const record of this.records.values()) this.send(record.worker, envelope('shutdown'));
+    this.finishIfDone();
+  }
+
+  private onSignal(signal: NodeJS.Signals, handler: () => void): void {
+    this.signalHandlers.set(signal, handler);
+    process.on(signal, handler);
+  }
+
+  private fork(slot: SlotState): void {
+    const worker = this.cluster.fork({ [WORKER_SLOT_ENV]: String(slot.slot) });
+    const identity: WorkerIdentity = { id: worker.id, slot: slot.slot, pid: worker.process.pid ?? 0 };
+    const record: WorkerRecord = { worker, identity, state: 'starting', startedAt: Date.now(), readyAt: null };
+    record.readyTimer = setTimeout(() => this.onReadyTimeout(record), this.options.readyTimeoutMs);
+    slot.current = record;
+    this.records.set(worker.id, record);
+
+    worker.on('online', () => this.emit({ type: 'online', ...identity, at: Date.now() }));
+    worker.on('listening', (address) =>
+      this.emit({
+        type: 'listening',
+        ...identity,
+        address: address.address ?? null,
+        port: address.port ?? null,
+        at: Date.now(),
+      }),
+    );
+    worker.on('disconnect', () => this.emit({ type: 'disconnect', ...identity, at: Date.now() }));
+    worker.on('message', (message: unknown) => this.onWorkerMessage(record, message));
+    worker.on('exit', (code: number | null, signal: string | null) => this.onExit(record, code, signal));
+    // A send racing the worker's exit fails with EPIPE / channel closed: the exit event tells the story.
+    worker.on('error', (error) => this.logger.debug(`worker ${slot.slot} IPC error: ${error.message}`));
+
+    this.logger.log(`worker ${slot.slot} forked (id ${identity.id}, pid ${identity.pid})`);
+    this.emit({ type: 'fork', ...identity, at: Date.now() });
+  }
+
+  private onWorkerMessage(record: WorkerRecord, message: unknown): void {
+    if (!isClusterEnvelope(message)) return; // the application's own IPC
+    if (message.kind === 'hello') {
+      this.send(record.worker, envelope('lifecycle', { data: { workers: this.snapshot() } }));
+    } else if (message.kind === 'ready') {
+      this.onReady(record);
+    }
+  }
+
+  private onReady(record: WorkerRecord): void {
+    clearTimeout(record.readyTimer);
+    if (record.state !== 'starting') return;
+    record.state = 'ready';
+    record.readyAt = Date.now();
+    const bootMs = record.readyAt - record.startedAt;
+    const { slot, pid } = record.identity;
+    this.logger.log(`worker ${slot} ready in ${bootMs} ms (pid ${pid})`);
+    this.emit({ type: 'ready', ...record.identity, bootMs, at: record.readyAt });
+    if (!this.clusterReady && this.slots.every((s) => s.current?.state === 'ready')) {
+      this.clusterReady = true;
+      this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
+    }
+  }
+
+  private onReadyTimeout(record: WorkerRecord): void {
+    if (record.state !== 'starting' || this.closing) return;
+    this.logger.error(
+      `worker ${record.identity.slot} not ready after ${this.options.readyTimeoutMs} ms (readyTimeoutMs); killing pid ${record.identity.pid}`,
+    );
+    record.stopReason = 'ready-timeout';
+    record.worker.process.kill('SIGKILL');
+  }
+
+  private onExit(record: WorkerRecord, code: number | null, signal: string | null): void {
+    clearTimeout(record.readyTimer);
+    this.records.delete(record.identity.id);
+    const slot = this.slots[record.identity.slot]!;
+    if (slot.current === record) slot.current = undefined;
+
+    const expected = record.stopReason === 'shutdown';
+    const reason = record.stopReason ?? (record.state === 'starting' ? 'failed-to-start' : 'crashed');
+    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const line = `worker ${slot.slot} ${how} (pid ${record.identity.pid}, ${reason})`;
+    if (expected) this.logger.log(line);
+    else this.logger.error(line);
+    this.emit({ type: 'exit', ...record.identity, code, signal, expected, reason, at: Date.now() });
+
+    if (this.closing) return this.finishIfDone();
+    if (!expected) this.scheduleRestart(slot, record);
+  }
+
+  private scheduleRestart(slot: SlotState, exited: WorkerRecord): void {
+    const now = Date.now();
+    const recent = this.crashes.record(now);
+    if (this.crashes.isCrashLoop(recent)) return this.crashLoop(recent);
+
+    const stayedUp = exited.readyAt !== null && now - exited.readyAt >= this.options.restart.resetAfterMs;
+    slot.failures = stayedUp ? 1 : slot.failures + 1;
+    const delayMs = backoffDelay(slot.failures, this.options.restart);
+    this.logger.warn(`worker ${slot.slot} restarts in ${delayMs} ms (attempt ${slot.failures})`);
+    this.emit({ type: 'restart-scheduled', ...exited.identity, delayMs, attempt: slot.failures, at: now });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      slot.restarts += 1;
+      this.fork(slot);
+    }, delayMs);
+  }
+
+  private crashLoop(exits: number): void {
+    const { windowMs, maxRestarts } = this.options.restart;
+    this.logger.error(
+      `crash loop: ${exits} unexpected worker exits within ${windowMs} ms (limit ${maxRestarts}, CLUSTER_MAX_RESTARTS); stopping the cluster, exit code ${EXIT_CODES.crashLoop}`,
+    );
+    this.exitCode = EXIT_CODES.crashLoop;
+    this.emit({ type: 'crash-loop', exits, windowMs, at: Date.now() });
+    this.shutdown('crash-loop');
+  }
+
+  private forceKill(why: string): void {
+    if (this.records.size === 0) return;
+    this.logger.error(`${why}: killing ${this.records.size} worker(s)`);
+    this.exitCode = Math.max(this.exitCode, EXIT_CODES.workersKilled);
+    for (const { worker } of this.records.values()) worker.process.kill('SIGKILL');
+  }
+
+  private finishIfDone(): void {
+    if (!this.closing || this.records.size > 0) return;
+    clearTimeout(this.shutdownTimer);
+    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
+    process.off('exit', this.killOnExit);
+    this.events.complete();
+    this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
+    this.finish(this.exitCode);
+  }
+
+  private emit(event: ClusterEvent): void {
+    const message = envelope('lifecycle', { data: { event, workers: this.snapshot() } });
+    for (const { worker } of this.records.values()) this.send(worker, message);
+    this.events.next(event);
+  }
+
+  private send(worker: Worker, message: ClusterEnvelope): void {
+    if (!worker.isConnected()) return;
+    try {
+      worker.send(message);
+    } catch (error) {
+      this.logger.debug(`send to worker ${worker.id} failed: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
+import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+
+/**
+ * The cluster as one process sees it: a hot stream of events and the latest membership snapshot.
+ * Transports feed it; `ClusterService` reads it.
+ */
+export class MembershipView {
+  private readonly events = new Subject<ClusterEvent>();
+  private readonly snapshot: BehaviorSubject<readonly WorkerInfo[]>;
+
+  constructor(initial: readonly WorkerInfo[] = []) {
+    this.snapshot = new BehaviorSubject(initial);
+  }
+
+  get events$(): Observable<ClusterEvent> {
+    return this.events.asObservable();
+  }
+
+  get workers$(): Observable<readonly WorkerInfo[]> {
+    return this.snapshot.asObservable();
+  }
+
+  workers(): readonly WorkerInfo[] {
+    return this.snapshot.value;
+  }
+
+  /** Applies the snapshot first, so a subscriber reacting to the event reads the matching membership. */
+  apply(workers: readonly WorkerInfo[], event?: ClusterEvent): void {
+    this.snapshot.next(workers);
+    if (event) this.events.next(event);
+  }
+}

@@ -1,0 +1,68 @@
+import { Logger, type INestApplication } from '@nestjs/common';
+import { EXIT_CODES } from '../cluster.constants.js';
+import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+import { LocalTransport } from '../transports/local.transport.js';
+import { setProcessTransport } from '../transports/process-transport.js';
+import { closeApp, describe, startApp } from './app-lifecycle.js';
+
+/**
+ * Runs the app in this one process (`enabled: false`): no fork, the same graceful shutdown as a
+ * clustered worker, and a `ClusterService` whose cluster is this process.
+ */
+export class StandaloneRuntime {
+  private readonly logger = new Logger('ClusterStandalone');
+  private readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid };
+  private readonly transport = new LocalTransport(this.self);
+  private readonly startedAt = Date.now();
+  private readyAt: number | null = null;
+  private app: INestApplication | undefined;
+  private closing = false;
+
+  constructor(private readonly options: ResolvedClusterOptions) {}
+
+  async start(module: unknown): Promise<INestApplication> {
+    setProcessTransport(this.transport);
+    this.publish('starting');
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void this.shutdown(signal));
+    try {
+      this.app = await startApp(module, this.options);
+    } catch (error) {
+      this.logger.error(`failed to start: ${describe(error)}`);
+      process.exit(1);
+    }
+    this.readyAt = Date.now();
+    this.publish('ready', { type: 'ready', ...this.self, at: this.readyAt, bootMs: this.readyAt - this.startedAt });
+    this.logger.log(`ready in one process (clustering disabled), pid ${process.pid}`);
+    return this.app;
+  }
+
+  private async shutdown(signal: NodeJS.Signals): Promise<void> {
+    if (this.closing) {
+      this.logger.warn(`${signal} again: exiting without waiting for the drain`);
+      process.exit(EXIT_CODES.workersKilled);
+    }
+    this.closing = true;
+    // The timer exists before the drain starts, so a hung shutdown hook cannot keep us alive.
+    const timer = setTimeout(() => {
+      this.logger.error(`drain did not finish within ${this.options.shutdown.timeoutMs} ms; exiting`);
+      process.exit(EXIT_CODES.workersKilled);
+    }, this.options.shutdown.timeoutMs);
+    timer.unref();
+    this.publish('draining', { type: 'shutdown', reason: signal, at: Date.now() });
+    this.logger.log(`${signal}: draining`);
+    let code: number = EXIT_CODES.clean;
+    try {
+      if (this.app) await closeApp(this.app, this.logger);
+    } catch {
+      code = EXIT_CODES.workersKilled;
+    }
+    process.exit(code);
+  }
+
+  private publish(state: WorkerState, event?: Parameters<LocalTransport['apply']>[1]): void {
+    const info: WorkerInfo = { ...this.self, state, startedAt: this.startedAt, readyAt: this.readyAt, restarts: 0 };
+    this.transport.apply([info], event);
+  }
+}

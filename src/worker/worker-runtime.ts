@@ -1,0 +1,91 @@
+import { Logger, type INestApplication } from '@nestjs/common';
+import cluster from 'node:cluster';
+import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import { envelope, isClusterEnvelope } from '../messaging/envelope.js';
+import { IpcWorkerTransport } from '../transports/ipc-worker.transport.js';
+import { setProcessTransport } from '../transports/process-transport.js';
+import { closeApp, describe, startApp } from './app-lifecycle.js';
+
+/**
+ * Terminal signals reach the whole process group (Ctrl-C reaches the primary and every worker at
+ * once). Workers leave them to the primary, which drains them in order; a worker that receives one
+ * and hears nothing from the primary within this time was signalled on its own and drains itself.
+ */
+const OWN_SIGNAL_GRACE_MS = 1_000;
+const TERMINAL_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Runs inside a forked worker: creates the app, tells the primary once `listen` resolved, and drains
+ * when the primary says so.
+ */
+export class WorkerRuntime {
+  private readonly logger: Logger;
+  private app: INestApplication | undefined;
+  private draining = false;
+  private ownSignalTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly self: WorkerIdentity,
+    private readonly options: ResolvedClusterOptions,
+  ) {
+    this.logger = new Logger(`ClusterWorker#${self.slot}`);
+  }
+
+  static identity(): WorkerIdentity {
+    return { id: cluster.worker?.id ?? 0, slot: Number(process.env.CLUSTER_WORKER_SLOT), pid: process.pid };
+  }
+
+  async start(module: unknown): Promise<INestApplication> {
+    setProcessTransport(new IpcWorkerTransport(this.self));
+    process.on('message', (message) => {
+      if (isClusterEnvelope(message) && message.kind === 'shutdown') void this.drain('asked by the primary');
+    });
+    for (const signal of TERMINAL_SIGNALS) process.on(signal, () => this.onTerminalSignal(signal));
+    // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
+    process.on('SIGHUP', () => undefined);
+
+    try {
+      this.app = await startApp(module, this.options);
+    } catch (error) {
+      this.logger.error(`failed to start: ${describe(error)}`);
+      process.exit(1);
+    }
+    if (this.draining) {
+      // Asked to stop while booting: nothing was served yet, close what the boot opened.
+      await this.exitAfterClose();
+    } else {
+      process.send?.(envelope('ready', { from: this.self }));
+    }
+    return this.app;
+  }
+
+  private onTerminalSignal(signal: NodeJS.Signals): void {
+    if (this.draining || this.ownSignalTimer) return;
+    this.ownSignalTimer = setTimeout(() => {
+      void this.drain(`${signal} sent to this worker alone`);
+    }, OWN_SIGNAL_GRACE_MS);
+    this.ownSignalTimer.unref();
+  }
+
+  /** Idempotent: finishes in-flight work through `app.close()`, then exits 0 (1 if closing failed). */
+  private async drain(reason: string): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    clearTimeout(this.ownSignalTimer);
+    this.logger.log(`draining (${reason})`);
+    // Still booting: start() notices the flag once the app exists.
+    if (!this.app) return;
+    await this.exitAfterClose();
+  }
+
+  private async exitAfterClose(): Promise<void> {
+    let code = 0;
+    try {
+      if (this.app) await closeApp(this.app, this.logger);
+    } catch {
+      code = 1;
+    }
+    process.exit(code);
+  }
+}

@@ -1,0 +1,70 @@
+import { ClusterProcess, freePort, get, isAlive, until, type ObservedEvent } from './helpers/cluster-process.js';
+
+describe('a clustered app (2 workers)', () => {
+  let app: ClusterProcess;
+  let port: number;
+
+  beforeEach(async () => {
+    port = await freePort();
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2' });
+    await app.waitForLine(/cluster ready: 2 worker\(s\)/);
+  });
+
+  afterEach(() => app.killGroup());
+
+  it('serves one port from two worker processes', async () => {
+    const pids = new Set<number>();
+    const slots = new Set<number>();
+    for (let i = 0; i < 20 && pids.size < 2; i++) {
+      const { status, body } = await get(port);
+      expect(status).toBe(200);
+      expect(body.role).toBe('worker');
+      pids.add(body.pid);
+      slots.add(body.slot);
+    }
+    expect(pids.size).toBe(2);
+    expect([...slots].sort()).toEqual([0, 1]);
+    expect(pids.has(app.pid)).toBe(false);
+  });
+
+  it('replaces a SIGKILLed worker in the same slot, and the other worker sees exit, fork and ready', async () => {
+    const before = await get(port, '/workers');
+    const victim = before.body.workers.find((w: { slot: number }) => w.slot === 0);
+    process.kill(victim.pid, 'SIGKILL');
+
+    const seenBySlot1 = (events: ObservedEvent[]) => events.filter((e) => e.observer === 1).map((e) => e.event);
+    const sequence = await app.waitForEvents((events) => {
+      const seen = seenBySlot1(events);
+      const exit = seen.findIndex((e) => e.type === 'exit' && e.pid === victim.pid);
+      if (exit < 0) return undefined;
+      const fork = seen.findIndex((e, i) => i > exit && e.type === 'fork' && e.slot === 0);
+      if (fork < 0) return undefined;
+      const ready = seen.findIndex((e, i) => i > fork && e.type === 'ready' && e.pid === seen[fork]!.pid);
+      return ready < 0 ? undefined : { exit: seen[exit]!, fork: seen[fork]!, ready: seen[ready]! };
+    }, 'exit, fork and ready of slot 0 seen by slot 1');
+
+    expect(sequence.exit).toMatchObject({ slot: 0, signal: 'SIGKILL', code: null, expected: false });
+    expect(sequence.fork.slot).toBe(0);
+    expect(sequence.fork.pid).not.toBe(victim.pid);
+
+    // The replacement serves, as slot 0, with the pid announced in the events.
+    const answers = new Map<number, number>();
+    for (let i = 0; i < 20 && answers.size < 2; i++) {
+      const { body } = await get(port);
+      answers.set(body.slot, body.pid);
+    }
+    expect(answers.get(0)).toBe(sequence.fork.pid);
+    expect(isAlive(victim.pid)).toBe(false);
+  });
+
+  it('takes every worker down within 2 s when the primary is SIGKILLed', async () => {
+    const workerPids = app.forkedPids();
+    expect(workerPids).toHaveLength(2);
+    expect(workerPids.every(isAlive)).toBe(true);
+
+    app.signal('SIGKILL');
+    await app.exited;
+    const tookMs = await until(() => !workerPids.some(isAlive), 'every worker to exit', 2_000);
+    expect(tookMs).toBeLessThan(2_000);
+  });
+});

@@ -1,0 +1,55 @@
+import { ClusterProcess, freePort, get, groupMembers } from './helpers/cluster-process.js';
+
+describe('SIGTERM to the primary', () => {
+  let app: ClusterProcess;
+  afterEach(() => app.killGroup());
+
+  it('lets an in-flight 2 s request finish with 200, then exits 0', async () => {
+    const port = await freePort();
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2' });
+    await app.waitForLine(/cluster ready: 2 worker\(s\)/);
+
+    const inFlight = get(port, '/slow?ms=2000');
+    await app.waitForLine(/SLOW_START/);
+    const signalledAt = Date.now();
+    app.signal('SIGTERM');
+
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(answer.body.waitedMs).toBe(2000);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1_500); // it really waited for the request
+    expect(app.output()).toMatch(/shutting down \(SIGTERM\)/);
+    expect(groupMembers(app.pid)).toEqual([]);
+  });
+
+  it('kills workers still draining after shutdown.timeoutMs and exits 1', async () => {
+    const port = await freePort();
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1', CLUSTER_SHUTDOWN_TIMEOUT_MS: '300' });
+    await app.waitForLine(/cluster ready: 1 worker\(s\)/);
+
+    const inFlight = get(port, '/slow?ms=5000').catch((error: Error) => error);
+    await app.waitForLine(/SLOW_START/);
+    app.signal('SIGTERM');
+
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output()).toMatch(/drain took longer than 300 ms: killing 1 worker\(s\)/);
+    expect(String(await inFlight)).toMatch(/socket hang up|ECONNRESET/); // cut by the kill, as it must be
+    expect(groupMembers(app.pid)).toEqual([]);
+  });
+
+  it('forces the exit on a second signal', async () => {
+    const port = await freePort();
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1' });
+    await app.waitForLine(/cluster ready: 1 worker\(s\)/);
+
+    void get(port, '/slow?ms=5000').catch(() => undefined);
+    await app.waitForLine(/SLOW_START/);
+    app.signal('SIGINT');
+    await app.waitForLine(/shutting down \(SIGINT\)/);
+    app.signal('SIGINT');
+
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output()).toMatch(/SIGINT again: killing 1 worker\(s\)/);
+  });
+});

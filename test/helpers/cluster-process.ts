@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const FIXTURE_APP = fileURLToPath(new URL('../fixtures/dist/app.js', import.meta.url));
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A lifecycle event as the fixture prints it: which worker saw it, and the event. */
+export interface ObservedEvent {
+  observer: number;
+  event: { type: string; slot?: number; pid?: number; code?: number | null; signal?: string | null; [k: string]: unknown };
+}
+
+/**
+ * A cluster started as a user would (`node main.js`), in its own process group so the test can
+ * signal the primary alone or clean up the whole group. Output lines are kept and can be waited on.
+ */
+export class ClusterProcess {
+  readonly lines: string[] = [];
+  readonly exited: Promise<Exit>;
+  private readonly waiters = new Set<() => void>();
+  private exit: Exit | undefined;
+
+  private constructor(readonly child: ChildProcess) {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        // eslint-disable-next-line no-control-regex
+        this.lines.push(line.replace(/\x1b\[[0-9;]*m/g, ''));
+        for (const wake of this.waiters) wake();
+      });
+    }
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        for (const wake of this.waiters) wake();
+        resolve(this.exit);
+      });
+    });
+  }
+
+  static start(env: Record<string, string | undefined>, script = FIXTURE_APP): ClusterProcess {
+    const base = { ...process.env };
+    delete base.NODE_OPTIONS; // Jest's --experimental-vm-modules is not the app's business
+    delete base.CLUSTER_WORKERS;
+    delete base.CLUSTER_ENABLED;
+    delete base.PORT;
+    const child = spawn(process.execPath, [script], {
+      env: { ...base, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    return new ClusterProcess(child);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first line (past or future) matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    return this.waitFor(() => this.lines.find((l) => pattern.test(l)), `a line matching ${pattern}`, timeoutMs);
+  }
+
+  /** Resolves once `count` lines match `pattern`. */
+  waitForLines(pattern: RegExp, count: number, timeoutMs = 30_000): Promise<string[]> {
+    return this.waitFor(
+      () => {
+        const found = this.lines.filter((l) => pattern.test(l));
+        return found.length >= count ? found : undefined;
+      },
+      `${count} lines matching ${pattern}`,
+      timeoutMs,
+    );
+  }
+
+  /** Resolves once `predicate` holds for the events printed so far. */
+  waitForEvents<T>(select: (events: ObservedEvent[]) => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+    return this.waitFor(() => select(this.events()), what, timeoutMs);
+  }
+
+  events(): ObservedEvent[] {
+    return this.lines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as ObservedEvent);
+  }
+
+  /** Pids of forked workers, from the primary's `worker N forked (id I, pid P)` lines. */
+  forkedPids(): number[] {
+    return this.lines.flatMap((l) => {
+      const m = /worker \d+ forked \(id \d+, pid (\d+)\)/.exec(l);
+      return m ? [Number(m[1])] : [];
+    });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    process.kill(this.pid, signal);
+  }
+
+  /** SIGKILLs whatever is left of the process group (test clean-up). */
+  killGroup(): void {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // nothing left
+    }
+  }
+
+  output(): string {
+    return this.lines.join('\n');
+  }
+
+  private waitFor<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const done = (): boolean => {
+        const value = check();
+        if (value === undefined) return false;
+        cleanup();
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; output:\n${this.output()}`));
+      }, timeoutMs);
+      const wake = (): void => {
+        if (done()) return;
+        if (this.exit) {
+          cleanup();
+          reject(new Error(`process exited (${JSON.stringify(this.exit)}) before ${what}; output:\n${this.output()}`));
+        }
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+      };
+      this.waiters.add(wake);
+      wake();
+    });
+  }
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** GET on 127.0.0.1 with a fresh connection each time (no keep-alive), JSON-decoded. */
+export function get(port: number, path = '/', timeoutMs = 10_000): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Whether a process with this pid runs (a zombie waiting to be reaped counts as gone). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of running processes in the process group `pgid` (zombies left out). */
+export function groupMembers(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return fields[0] !== 'Z' && Number(fields[2]) === pgid;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Polls a condition that has no event to wait on (a process's death seen from outside). */
+export async function until(check: () => boolean, what: string, timeoutMs: number, everyMs = 20): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return Date.now() - started;
+}
