@@ -31,7 +31,6 @@ interface SlotState {
   restartTimer?: NodeJS.Timeout;
 }
 
-type ShutdownSignal = 'SIGINT' | 'SIGTERM';
 
 /**
  * The primary process: forks one worker per slot, restarts crashed ones with backoff, stops the
@@ -143,8 +142,8 @@ export class Supervisor {
     worker.on('disconnect', () => this.emit({ type: 'disconnect', ...identity, at: Date.now() }));
     worker.on('message', (message: unknown) => this.onWorkerMessage(record, message));
     worker.on('exit', (code: number | null, signal: string | null) => this.onExit(record, code, signal));
-    // A send racing the worker's exit fails with EPIPE / channel closed: the exit event tells the story.
-    worker.on('error', (error) => this.logger.debug(`worker ${slot.slot} IPC error: ${error.message}`));
+    // A send racing the worker's exit fails with EPIPE / channel closed; the exit event tells the story.
+    worker.on('error', () => undefined);
 
     this.logger.log(`worker ${slot.slot} forked (id ${identity.id}, pid ${identity.pid})`);
     this.emit({ type: 'fork', ...identity, at: Date.now() });
@@ -255,8 +254,8 @@ export class Supervisor {
     if (!worker.isConnected()) return;
     try {
       worker.send(message);
-    } catch (error) {
-      this.logger.debug(`send to worker ${worker.id} failed: ${(error as Error).message}`);
+    } catch {
+      // The channel closed between the check and the write: the worker is exiting.
     }
   }
 }
