@@ -1,0 +1,363 @@
+import { ClusterConfigError, ClusterError } from './cluster.errors.js';
+import { CLUSTER_DEFAULTS, CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';
+import type { ClusterBootstrapOptions } from './interfaces/bootstrap-options.interface.js';
+import { availableCpus } from './primary/available-cpus.js';
+
+type Env = Record<string, string | undefined>;
+
+/** A CPU counter that records how often it was asked. */
+function cpus(n: number): { count: () => number; calls: number } {
+  const counter = {
+    calls: 0,
+    count: () => {
+      counter.calls += 1;
+      return n;
+    },
+  };
+  return counter;
+}
+
+const resolve = (options: ClusterBootstrapOptions = {}, env: Env = {}) => resolveClusterOptions(options, env, () => 5);
+
+/** Runs `fn`, expects a ClusterConfigError and returns it for closer checks. */
+function configError(fn: () => unknown): ClusterConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ClusterConfigError);
+    return err as ClusterConfigError;
+  }
+  throw new Error('expected a ClusterConfigError, nothing was thrown');
+}
+
+function expectRejected(fn: () => unknown, setting: string, value: unknown, allowed: string): void {
+  const err = configError(fn);
+  expect(err).toBeInstanceOf(ClusterError);
+  expect(err.name).toBe('ClusterConfigError');
+  expect(err.code).toBe('CLUSTER_ERR_INVALID_OPTION');
+  expect(err.setting).toBe(setting);
+  expect(err.value).toEqual(value);
+  expect(err.allowed).toBe(allowed);
+  expect(err.message).toContain(setting);
+  expect(err.message).toContain(allowed);
+}
+
+const WHOLE_PORT = 'a whole number from 0 to 65535';
+const WORKERS = 'a whole number from 1 to 4096, or "auto"';
+const BOOLEAN = 'true or false (also 1/0, yes/no, on/off)';
+
+describe('resolveClusterOptions defaults', () => {
+  it('fills every setting from the defaults with an empty environment', () => {
+    const counter = cpus(6);
+    const resolved = resolveClusterOptions({}, {}, counter.count);
+    expect(resolved).toEqual({
+      workersSetting: 'auto',
+      workers: 6,
+      enabled: true,
+      port: 3000,
+      readyTimeoutMs: 30_000,
+      shutdown: { timeoutMs: 10_000 },
+      restart: {
+        maxRestarts: 10,
+        windowMs: 60_000,
+        initialDelayMs: 100,
+        factor: 2,
+        maxDelayMs: 15_000,
+        resetAfterMs: 30_000,
+      },
+      createApp: undefined,
+      configure: undefined,
+      listen: undefined,
+    });
+    expect(counter.calls).toBe(1);
+  });
+
+  it('uses availableCpus() for "auto" when no counter is given', () => {
+    expect(resolveClusterOptions({}, {}).workers).toBe(availableCpus().cpus);
+  });
+
+  it('does not count CPUs when the worker count is explicit', () => {
+    const counter = cpus(6);
+    expect(resolveClusterOptions({ workers: 2 }, {}, counter.count).workers).toBe(2);
+    expect(counter.calls).toBe(0);
+  });
+
+  it('treats a missing options argument like {}', () => {
+    expect(resolveClusterOptions(undefined, {}, () => 3)).toMatchObject({ workers: 3, port: 3000 });
+  });
+
+  it('keeps the other restart defaults when only some restart options are given', () => {
+    expect(resolve({ restart: { factor: 3 } }).restart).toEqual({ ...CLUSTER_DEFAULTS.restart, factor: 3 });
+  });
+
+  it('does not share the defaults object: the result can be changed safely', () => {
+    const first = resolve();
+    first.restart.maxRestarts = 99;
+    expect(resolve().restart.maxRestarts).toBe(10);
+    expect(CLUSTER_DEFAULTS.restart.maxRestarts).toBe(10);
+  });
+});
+
+describe('resolveClusterOptions environment', () => {
+  it('names the documented variables', () => {
+    expect(CLUSTER_ENV).toEqual({
+      workers: 'CLUSTER_WORKERS',
+      enabled: 'CLUSTER_ENABLED',
+      port: 'PORT',
+      readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
+      shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
+      maxRestarts: 'CLUSTER_MAX_RESTARTS',
+      restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
+    });
+  });
+
+  it('reads every variable', () => {
+    const resolved = resolve(
+      {},
+      {
+        CLUSTER_WORKERS: '3',
+        CLUSTER_ENABLED: 'false',
+        PORT: '8080',
+        CLUSTER_READY_TIMEOUT_MS: '5000',
+        CLUSTER_SHUTDOWN_TIMEOUT_MS: '2500',
+        CLUSTER_MAX_RESTARTS: '4',
+        CLUSTER_RESTART_WINDOW_MS: '20000',
+      },
+    );
+    expect(resolved).toMatchObject({
+      workersSetting: 3,
+      workers: 3,
+      enabled: false,
+      port: 8080,
+      readyTimeoutMs: 5000,
+      shutdown: { timeoutMs: 2500 },
+      restart: { maxRestarts: 4, windowMs: 20_000 },
+    });
+  });
+
+  it('reads CLUSTER_WORKERS=auto as the CPU count', () => {
+    expect(resolveClusterOptions({}, { CLUSTER_WORKERS: 'auto' }, () => 9)).toMatchObject({ workersSetting: 'auto', workers: 9 });
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['on', true],
+    ['On', true],
+    ['false', false],
+    ['False', false],
+    ['0', false],
+    ['no', false],
+    ['off', false],
+    ['OFF', false],
+  ])('reads CLUSTER_ENABLED=%s as %p', (raw, enabled) => {
+    expect(resolve({}, { CLUSTER_ENABLED: raw }).enabled).toBe(enabled);
+  });
+
+  it('trims surrounding whitespace', () => {
+    expect(resolve({}, { PORT: ' 8080\n', CLUSTER_WORKERS: '\t4 ', CLUSTER_ENABLED: ' no ' })).toMatchObject({
+      port: 8080,
+      workers: 4,
+      enabled: false,
+    });
+  });
+
+  it('accepts the bounds of each range', () => {
+    expect(resolve({}, { PORT: '0' }).port).toBe(0);
+    expect(resolve({}, { PORT: '65535' }).port).toBe(65_535);
+    expect(resolve({}, { CLUSTER_WORKERS: '1' }).workers).toBe(1);
+    expect(resolve({}, { CLUSTER_WORKERS: '4096' }).workers).toBe(4096);
+    expect(resolve({}, { CLUSTER_SHUTDOWN_TIMEOUT_MS: '0' }).shutdown.timeoutMs).toBe(0);
+    expect(resolve({}, { CLUSTER_READY_TIMEOUT_MS: '2147483647' }).readyTimeoutMs).toBe(2_147_483_647);
+    expect(resolve({}, { CLUSTER_MAX_RESTARTS: '1000000' }).restart.maxRestarts).toBe(1_000_000);
+  });
+
+  it.each(['', '   ', '\t\n'])('treats %p as unset', (blank) => {
+    const env = Object.fromEntries(Object.values(CLUSTER_ENV).map((name) => [name, blank]));
+    const resolved = resolveClusterOptions({}, env, () => 5);
+    expect(resolved).toMatchObject({
+      workersSetting: 'auto',
+      workers: 5,
+      enabled: true,
+      port: 3000,
+      readyTimeoutMs: 30_000,
+      shutdown: { timeoutMs: 10_000 },
+      restart: { maxRestarts: 10, windowMs: 60_000 },
+    });
+  });
+
+  it('ignores variables it does not own', () => {
+    // Restart delays have no variable; a look-alike must not leak in.
+    const resolved = resolve({}, { CLUSTER_INITIAL_DELAY_MS: '5', CLUSTER_FACTOR: '9', WORKERS: '7' });
+    expect(resolved.restart).toEqual(CLUSTER_DEFAULTS.restart);
+    expect(resolved.workers).toBe(5);
+  });
+});
+
+describe('resolveClusterOptions precedence', () => {
+  it('prefers an explicit option over the environment, and the environment over the default', () => {
+    const resolved = resolve(
+      { port: 4000, workers: 2, enabled: true, shutdown: { timeoutMs: 1 }, restart: { maxRestarts: 2 } },
+      {
+        PORT: '5000',
+        CLUSTER_WORKERS: '8',
+        CLUSTER_ENABLED: 'off',
+        CLUSTER_SHUTDOWN_TIMEOUT_MS: '9000',
+        CLUSTER_MAX_RESTARTS: '7',
+        CLUSTER_RESTART_WINDOW_MS: '1234',
+        CLUSTER_READY_TIMEOUT_MS: '4321',
+      },
+    );
+    expect(resolved).toMatchObject({
+      port: 4000,
+      workers: 2,
+      enabled: true,
+      shutdown: { timeoutMs: 1 },
+      restart: { maxRestarts: 2, windowMs: 1234 },
+      readyTimeoutMs: 4321,
+    });
+  });
+
+  it('keeps an explicit false over CLUSTER_ENABLED=true', () => {
+    expect(resolve({ enabled: false }, { CLUSTER_ENABLED: 'true' }).enabled).toBe(false);
+  });
+
+  it('keeps an explicit 0 over the environment', () => {
+    expect(resolve({ port: 0 }, { PORT: '8080' }).port).toBe(0);
+  });
+
+  it('does not validate an environment value that an option overrides', () => {
+    expect(resolve({ port: 4000 }, { PORT: 'not-a-port' }).port).toBe(4000);
+  });
+
+  it('rejects an invalid option even when the environment holds a valid value', () => {
+    expectRejected(() => resolve({ port: 70_000 }, { PORT: '8080' }), 'options.port', 70_000, WHOLE_PORT);
+  });
+});
+
+describe('resolveClusterOptions invalid environment values', () => {
+  it.each([
+    ['CLUSTER_WORKERS', '0', WORKERS],
+    ['CLUSTER_WORKERS', '4097', WORKERS],
+    ['CLUSTER_WORKERS', '2.5', WORKERS],
+    ['CLUSTER_WORKERS', '-1', WORKERS],
+    ['CLUSTER_WORKERS', 'many', WORKERS],
+    ['CLUSTER_WORKERS', '1e3', WORKERS],
+    ['CLUSTER_WORKERS', '0x10', WORKERS],
+    ['CLUSTER_ENABLED', 'maybe', BOOLEAN],
+    ['CLUSTER_ENABLED', '2', BOOLEAN],
+    ['CLUSTER_ENABLED', 'y', BOOLEAN],
+    ['PORT', '65536', WHOLE_PORT],
+    ['PORT', '-1', WHOLE_PORT],
+    ['PORT', '80.5', WHOLE_PORT],
+    ['PORT', 'http', WHOLE_PORT],
+    ['PORT', '3000abc', WHOLE_PORT],
+    ['CLUSTER_READY_TIMEOUT_MS', '0', 'a whole number from 1 to 2147483647'],
+    ['CLUSTER_READY_TIMEOUT_MS', '2147483648', 'a whole number from 1 to 2147483647'],
+    ['CLUSTER_SHUTDOWN_TIMEOUT_MS', '-5', 'a whole number from 0 to 2147483647'],
+    ['CLUSTER_SHUTDOWN_TIMEOUT_MS', '10s', 'a whole number from 0 to 2147483647'],
+    ['CLUSTER_MAX_RESTARTS', '0', 'a whole number from 1 to 1000000'],
+    ['CLUSTER_MAX_RESTARTS', '1000001', 'a whole number from 1 to 1000000'],
+    ['CLUSTER_RESTART_WINDOW_MS', '0', 'a whole number from 1 to 2147483647'],
+    ['CLUSTER_RESTART_WINDOW_MS', 'Infinity', 'a whole number from 1 to 2147483647'],
+  ])('%s=%p is rejected', (name, raw, allowed) => {
+    expectRejected(() => resolve({}, { [name]: raw }), name, raw, allowed);
+  });
+
+  it('writes a message naming the variable, the quoted value and what is allowed', () => {
+    const err = configError(() => resolve({}, { PORT: '70000' }));
+    expect(err.message).toBe('Invalid PORT: "70000" is not allowed; expected a whole number from 0 to 65535.');
+  });
+
+  it('reports the first bad setting in resolution order', () => {
+    const err = configError(() => resolve({}, { CLUSTER_WORKERS: 'x', PORT: 'y' }));
+    expect(err.setting).toBe('CLUSTER_WORKERS');
+  });
+});
+
+describe('resolveClusterOptions invalid options', () => {
+  const ms = (min: number) => `a whole number from ${min} to 2147483647`;
+
+  it.each<[string, ClusterBootstrapOptions, unknown, string]>([
+    ['options.workers', { workers: 0 }, 0, WORKERS],
+    ['options.workers', { workers: 1.5 }, 1.5, WORKERS],
+    ['options.workers', { workers: 5000 }, 5000, WORKERS],
+    ['options.workers', { workers: '4' as unknown as number }, '4', WORKERS], // strings only from the env
+    ['options.workers', { workers: Number.NaN }, Number.NaN, WORKERS],
+    ['options.enabled', { enabled: 'true' as unknown as boolean }, 'true', BOOLEAN],
+    ['options.enabled', { enabled: 1 as unknown as boolean }, 1, BOOLEAN],
+    ['options.port', { port: -1 }, -1, WHOLE_PORT],
+    ['options.port', { port: 3000.5 }, 3000.5, WHOLE_PORT],
+    ['options.port', { port: '3000' as unknown as number }, '3000', WHOLE_PORT],
+    ['options.port', { port: Number.POSITIVE_INFINITY }, Number.POSITIVE_INFINITY, WHOLE_PORT],
+    ['options.readyTimeoutMs', { readyTimeoutMs: 0 }, 0, ms(1)],
+    ['options.readyTimeoutMs', { readyTimeoutMs: 2_147_483_648 }, 2_147_483_648, ms(1)],
+    ['options.shutdown.timeoutMs', { shutdown: { timeoutMs: -1 } }, -1, ms(0)],
+    ['options.restart.maxRestarts', { restart: { maxRestarts: 0 } }, 0, 'a whole number from 1 to 1000000'],
+    ['options.restart.windowMs', { restart: { windowMs: 0 } }, 0, ms(1)],
+    ['options.restart.initialDelayMs', { restart: { initialDelayMs: -1 } }, -1, ms(0)],
+    ['options.restart.factor', { restart: { factor: 0.5 } }, 0.5, 'a number from 1 to 100'],
+    ['options.restart.factor', { restart: { factor: 101 } }, 101, 'a number from 1 to 100'],
+    ['options.restart.factor', { restart: { factor: Number.NaN } }, Number.NaN, 'a number from 1 to 100'],
+    ['options.restart.maxDelayMs', { restart: { maxDelayMs: 1.5 } }, 1.5, ms(0)],
+    ['options.restart.resetAfterMs', { restart: { resetAfterMs: -10 } }, -10, ms(0)],
+  ])('%s rejects %j', (setting, options, value, allowed) => {
+    expectRejected(() => resolve(options), setting, value, allowed);
+  });
+
+  it('accepts a fractional factor and non-default restart delays', () => {
+    const resolved = resolve({ restart: { factor: 1.5, initialDelayMs: 0, maxDelayMs: 0, resetAfterMs: 0 } });
+    expect(resolved.restart).toMatchObject({ factor: 1.5, initialDelayMs: 0, maxDelayMs: 0, resetAfterMs: 0 });
+  });
+
+  it.each([
+    ['createApp', 'NestFactory.create'],
+    ['configure', {}],
+    ['listen', 42],
+  ])('rejects a %s hook that is not a function', (hook, value) => {
+    expectRejected(() => resolve({ [hook]: value } as ClusterBootstrapOptions), `options.${hook}`, value, 'a function');
+  });
+
+  it('passes function hooks through unchanged', () => {
+    const createApp = () => ({}) as never;
+    const configure = () => undefined;
+    const listen = () => undefined;
+    const resolved = resolve({ createApp, configure, listen });
+    expect(resolved.createApp).toBe(createApp);
+    expect(resolved.configure).toBe(configure);
+    expect(resolved.listen).toBe(listen);
+  });
+
+  it('rejects maxDelayMs below initialDelayMs, naming the initial delay', () => {
+    const err = configError(() => resolve({ restart: { initialDelayMs: 500, maxDelayMs: 200 } }));
+    expect(err.code).toBe('CLUSTER_ERR_INVALID_OPTION');
+    expect(err.setting).toBe('options.restart.maxDelayMs');
+    expect(err.value).toBe(200);
+    expect(err.message).toBe(
+      'Invalid options.restart.maxDelayMs: 200 is not allowed; expected a whole number >= options.restart.initialDelayMs (500).',
+    );
+  });
+
+  it('rejects an initialDelayMs above the default maxDelayMs', () => {
+    const err = configError(() => resolve({ restart: { initialDelayMs: 20_000 } }));
+    expect(err.setting).toBe('options.restart.maxDelayMs');
+    expect(err.value).toBe(15_000);
+  });
+
+  it('accepts maxDelayMs equal to initialDelayMs', () => {
+    expect(resolve({ restart: { initialDelayMs: 300, maxDelayMs: 300 } }).restart.maxDelayMs).toBe(300);
+  });
+
+  it.each([null, 5, 'workers=4', true])('rejects options %p that are not an object', (options) => {
+    expectRejected(() => resolve(options as unknown as ClusterBootstrapOptions), 'options', options, 'an object');
+  });
+
+  it('formats an object value as JSON and a function as "a function" in the message', () => {
+    expect(configError(() => resolve({ configure: { a: 1 } as never })).message).toBe(
+      'Invalid options.configure: {"a":1} is not allowed; expected a function.',
+    );
+    expect(configError(() => resolve({ port: (() => 1) as never })).message).toContain('a function is not allowed');
+  });
+});
