@@ -3,6 +3,7 @@ import type {
   ClusterBootstrapOptions,
   ResolvedClusterOptions,
 } from './interfaces/bootstrap-options.interface.js';
+import { SERIALIZATIONS, type Serialization } from './messaging/payload-codec.js';
 import { availableCpus } from './primary/available-cpus.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -13,6 +14,7 @@ export const CLUSTER_DEFAULTS = {
   enabled: true,
   port: 3000,
   readyTimeoutMs: 30_000,
+  serialization: 'json',
   shutdown: { timeoutMs: 10_000 },
   restart: {
     maxRestarts: 10,
@@ -30,6 +32,7 @@ export const CLUSTER_ENV = {
   enabled: 'CLUSTER_ENABLED',
   port: 'PORT',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
+  serialization: 'CLUSTER_SERIALIZATION',
   shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
   maxRestarts: 'CLUSTER_MAX_RESTARTS',
   restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
@@ -57,6 +60,7 @@ export function resolveClusterOptions(
     enabled: pick(options.enabled, 'options.enabled', env, CLUSTER_ENV.enabled, CLUSTER_DEFAULTS.enabled, parseBoolean),
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
     readyTimeoutMs: pick(options.readyTimeoutMs, 'options.readyTimeoutMs', env, CLUSTER_ENV.readyTimeoutMs, CLUSTER_DEFAULTS.readyTimeoutMs, integer(1, MAX_TIMER_MS)),
+    serialization: pick(options.serialization, 'options.serialization', env, CLUSTER_ENV.serialization, CLUSTER_DEFAULTS.serialization, parseSerialization),
     shutdown: {
       timeoutMs: pick(options.shutdown?.timeoutMs, 'options.shutdown.timeoutMs', env, CLUSTER_ENV.shutdownTimeoutMs, CLUSTER_DEFAULTS.shutdown.timeoutMs, integer(0, MAX_TIMER_MS)),
     },
@@ -140,6 +144,10 @@ const parseWorkers = parser<number | 'auto'>('a whole number from 1 to 4096, or 
   const n = toNumber(raw, fromEnv);
   return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined;
 });
+
+const parseSerialization = parser<Serialization>(SERIALIZATIONS.map((s) => `"${s}"`).join(' or '), (raw) =>
+  SERIALIZATIONS.includes(raw as Serialization) ? (raw as Serialization) : undefined,
+);
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);

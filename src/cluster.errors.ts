@@ -44,3 +44,99 @@ function formatValue(value: unknown): string {
     return String(value);
   }
 }
+
+/** The data of a message cannot be serialized with the cluster's serialization; nothing was sent. */
+export class SerializationError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_SERIALIZATION';
+
+  constructor(
+    readonly topic: string,
+    readonly serialization: string,
+    readonly reason: string,
+  ) {
+    super(`Cannot send "${topic}": its data is not serializable with '${serialization}' serialization (${reason}); nothing was sent.`, SerializationError.code);
+  }
+}
+
+/** The addressed slot has no live worker (never existed, exited, or exited while the request was in flight). */
+export class WorkerUnavailableError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_WORKER_UNAVAILABLE';
+
+  constructor(
+    readonly topic: string,
+    readonly slot: number | undefined,
+    readonly reason: string,
+  ) {
+    super(`"${topic}" to ${slot === undefined ? 'its handler' : `slot ${slot}`}: ${reason}.`, WorkerUnavailableError.code);
+  }
+}
+
+/** No worker (or not the addressed one) handles the request's topic. */
+export class NoHandlerError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_NO_HANDLER';
+
+  constructor(
+    readonly topic: string,
+    readonly slot?: number,
+  ) {
+    super(
+      slot === undefined
+        ? `No worker handles "${topic}": register one with handle('${topic}', fn) or @ClusterRequestHandler('${topic}').`
+        : `Slot ${slot} does not handle "${topic}".`,
+      NoHandlerError.code,
+    );
+  }
+}
+
+/** The remote handler threw or rejected; carries its message, code and name. */
+export class RemoteHandlerError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_REMOTE_HANDLER';
+
+  constructor(
+    readonly topic: string,
+    readonly slot: number,
+    /** The remote error's `message`. */
+    readonly remoteMessage: string,
+    /** The remote error's `code`, if it had one. */
+    readonly remoteCode?: string | number,
+    /** The remote error's class name. */
+    readonly remoteName?: string,
+  ) {
+    super(`Handler of "${topic}" on slot ${slot} failed: ${remoteMessage}`, RemoteHandlerError.code);
+  }
+}
+
+/** No reply within `timeoutMs`; a reply that still arrives later is dropped. */
+export class RequestTimeoutError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_REQUEST_TIMEOUT';
+
+  constructor(
+    readonly topic: string,
+    readonly slot: number | undefined,
+    readonly timeoutMs: number,
+  ) {
+    super(`"${topic}" to ${slot === undefined ? 'its handler' : `slot ${slot}`} got no reply within ${timeoutMs} ms.`, RequestTimeoutError.code);
+  }
+}
+
+/** A topic may have one request handler per process. */
+export class DuplicateHandlerError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_DUPLICATE_HANDLER';
+
+  constructor(readonly topic: string) {
+    super(`"${topic}" already has a request handler in this process.`, DuplicateHandlerError.code);
+  }
+}
+
+/** An argument of a messaging call is not allowed (bad slot, topic or timeout). */
+export class ClusterArgumentError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_INVALID_ARGUMENT';
+
+  constructor(
+    readonly argument: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`Invalid ${argument}: ${formatValue(value)} is not allowed; expected ${allowed}.`, ClusterArgumentError.code);
+  }
+}

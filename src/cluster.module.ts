@@ -1,13 +1,16 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ConfigurableModuleClass, CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
 import { ClusterService } from './cluster.service.js';
+import { ClusterHandlersExplorer } from './messaging/cluster-handlers.explorer.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
 import { ClusterTransport } from './transports/cluster-transport.interface.js';
 import { processTransport } from './transports/process-transport.js';
 
 /**
- * Gives the application `ClusterService`: this worker's identity, every worker's lifecycle and the
- * cluster's membership.
+ * Gives the application `ClusterService` (this worker's identity, every worker's lifecycle, the
+ * cluster's membership, messages between workers) and wires `@OnClusterMessage` /
+ * `@ClusterRequestHandler` methods.
  *
  * @example
  * ```ts
@@ -16,6 +19,7 @@ import { processTransport } from './transports/process-transport.js';
  * ```
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: ClusterTransport,
@@ -23,6 +27,7 @@ import { processTransport } from './transports/process-transport.js';
       inject: [CLUSTER_MODULE_OPTIONS],
     },
     ClusterService,
+    ClusterHandlersExplorer,
   ],
   exports: [ClusterService, ClusterTransport],
 })

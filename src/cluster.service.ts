@@ -1,17 +1,34 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
 import type { ClusterEvent, WorkerIdentity } from './interfaces/cluster-event.interface.js';
+import type {
+  ClusterMessage,
+  PublishOptions,
+  RequestHandler,
+  RequestOptions,
+  ScatterOptions,
+  ScatterResult,
+} from './interfaces/cluster-message.interface.js';
+import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
 import type { WorkerInfo } from './interfaces/worker-info.interface.js';
+import { MessageBus } from './messaging/message-bus.js';
 import { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
 
+/** `request` / `requestAll` wait this long unless told otherwise. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
 /**
- * The application's view of the cluster.
+ * The application's view of the cluster: who this worker is, every worker's lifecycle, and messages
+ * between workers.
  *
  * @example
  * ```ts
- * constructor(private readonly cluster: ClusterService) {
- *   cluster.events$.pipe(filter((e) => e.type === 'exit')).subscribe((e) => log(e));
- * }
+ * constructor(private readonly cluster: ClusterService) {}
+ *
+ * this.cluster.publish('cache.invalidate', { key });
+ * this.cluster.on<{ key: string }>('cache.invalidate').subscribe(({ data }) => cache.delete(data.key));
+ * const n = await this.cluster.request<number>('sessions.count', null, { to: 0, timeoutMs: 500 });
  * ```
  */
 @Injectable()
@@ -19,12 +36,21 @@ export class ClusterService implements OnApplicationShutdown {
   private readonly events = new Subject<ClusterEvent>();
   private readonly membership: BehaviorSubject<readonly WorkerInfo[]>;
   private readonly subscriptions: Subscription[] = [];
+  private readonly bus: MessageBus;
 
-  constructor(@Inject(ClusterTransport) private readonly transport: ClusterTransport) {
+  constructor(
+    @Inject(ClusterTransport) private readonly transport: ClusterTransport,
+    @Inject(CLUSTER_MODULE_OPTIONS) options: ClusterModuleOptions,
+  ) {
     this.membership = new BehaviorSubject(transport.workers());
     this.subscriptions.push(
       transport.events$.subscribe(this.events),
       transport.workers$.subscribe((workers) => this.membership.next(workers)),
+    );
+    this.bus = new MessageBus(
+      transport,
+      options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      new Logger(`ClusterService#${transport.self.slot}`),
     );
   }
 
@@ -57,7 +83,48 @@ export class ClusterService implements OnApplicationShutdown {
     return this.membership.value;
   }
 
+  /**
+   * Sends `data` on `topic` to every other worker (and to this one with `includeSelf`). Throws a
+   * `SerializationError` at once, sending nothing, if `data` cannot be serialized.
+   */
+  publish(topic: string, data: unknown, options?: PublishOptions): void {
+    this.bus.publish(topic, data, options);
+  }
+
+  /** Messages on `topic` that reach this worker (`publish` from others, `send` to this slot). */
+  on<T = unknown>(topic: string): Observable<ClusterMessage<T>> {
+    return this.bus.on<T>(topic);
+  }
+
+  /** Sends `data` on `topic` to the worker in slot `to`; throws `WorkerUnavailableError` if there is none. */
+  send(to: number, topic: string, data: unknown): void {
+    this.bus.send(to, topic, data);
+  }
+
+  /**
+   * Answers requests on `topic` in this worker. One handler per topic and process; returns a function
+   * that removes it.
+   */
+  handle<T = unknown, R = unknown>(topic: string, handler: RequestHandler<T, R>): () => void {
+    return this.bus.handle(topic, handler);
+  }
+
+  /**
+   * Asks slot `to`, or one worker that handles `topic` (round-robin), and resolves with its reply.
+   * Rejects with `WorkerUnavailableError` (no such worker, or it exited before replying),
+   * `NoHandlerError`, `RemoteHandlerError` (the handler threw) or `RequestTimeoutError`.
+   */
+  request<R = unknown>(topic: string, data: unknown, options?: RequestOptions): Promise<R> {
+    return this.bus.request<R>(topic, data, options);
+  }
+
+  /** Asks every worker (this one too) and gathers the replies by slot, and the slots that missed. */
+  requestAll<R = unknown>(topic: string, data: unknown, options?: ScatterOptions): Promise<ScatterResult<R>> {
+    return this.bus.requestAll<R>(topic, data, options);
+  }
+
   onApplicationShutdown(): void {
+    this.bus.close();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.events.complete();
     this.membership.complete();

@@ -1,9 +1,22 @@
 export { bootstrapClustered } from './bootstrap-clustered.js';
 export { ClusterModule } from './cluster.module.js';
 export { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
-export { ClusterService } from './cluster.service.js';
+export { ClusterService, DEFAULT_REQUEST_TIMEOUT_MS } from './cluster.service.js';
 export { CLUSTER_NAMESPACE, EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
-export { ClusterConfigError, ClusterError } from './cluster.errors.js';
+export {
+  ClusterArgumentError,
+  ClusterConfigError,
+  ClusterError,
+  DuplicateHandlerError,
+  NoHandlerError,
+  RemoteHandlerError,
+  RequestTimeoutError,
+  SerializationError,
+  WorkerUnavailableError,
+} from './cluster.errors.js';
+export { ClusterRequestHandler, OnClusterMessage } from './messaging/cluster-message.decorators.js';
+export type { ClusterEnvelope, MessageEnvelope, RemoteErrorInfo } from './messaging/envelope.js';
+export type { Payload, Serialization } from './messaging/payload-codec.js';
 export { CLUSTER_DEFAULTS, CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';
 export { availableCpus, type CpuBudget } from './primary/available-cpus.js';
 export { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
@@ -19,4 +32,12 @@ export type {
 } from './interfaces/bootstrap-options.interface.js';
 export type * from './interfaces/cluster-event.interface.js';
 export type { ClusterModuleOptions, ClusterOptionsFactory } from './interfaces/cluster-module-options.interface.js';
+export type {
+  ClusterMessage,
+  PublishOptions,
+  RequestHandler,
+  RequestOptions,
+  ScatterOptions,
+  ScatterResult,
+} from './interfaces/cluster-message.interface.js';
 export type { WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';

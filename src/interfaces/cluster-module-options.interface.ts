@@ -8,6 +8,11 @@ export interface ClusterModuleOptions {
    * @default the process's transport
    */
   transport?: ClusterTransport;
+  /**
+   * Default `timeoutMs` of `request` and `requestAll`.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A class that builds `ClusterModuleOptions`, for `forRootAsync({ useClass })`. */

@@ -5,7 +5,8 @@ import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
-import { envelope, isClusterEnvelope, type ClusterEnvelope } from '../messaging/envelope.js';
+import { envelope, forEachEnvelope, isClusterEnvelope } from '../messaging/envelope.js';
+import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
 
 /** One forked process. A slot briefly has two during a replacement, so state lives here, not on the slot. */
@@ -41,6 +42,7 @@ export class Supervisor {
   private readonly slots: SlotState[];
   private readonly records = new Map<number, WorkerRecord>();
   private readonly crashes: CrashWindow;
+  private readonly router = new IpcRouter((slot) => this.slots[slot]?.current?.identity.id);
   private readonly events = new Subject<ClusterEvent>();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private closing = false;
@@ -73,6 +75,7 @@ export class Supervisor {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) this.onSignal(signal, () => this.shutdown(signal));
     this.onSignal('SIGHUP', () => this.logger.warn('SIGHUP received; rolling restart is not supported by this version'));
     process.on('exit', this.killOnExit);
+    this.cluster.setupPrimary({ serialization: this.options.serialization });
     for (const slot of this.slots) this.fork(slot);
     return this.finished;
   }
@@ -112,7 +115,7 @@ export class Supervisor {
       record.state = 'draining';
     }
     this.emit({ type: 'shutdown', reason, at: Date.now() });
-    for (const record of this.records.values()) this.send(record.worker, envelope('shutdown'));
+    for (const record of this.records.values()) this.router.sendTo(record.worker.id, envelope('shutdown'));
     this.finishIfDone();
   }
 
@@ -128,6 +131,7 @@ export class Supervisor {
     record.readyTimer = setTimeout(() => this.onReadyTimeout(record), this.options.readyTimeoutMs);
     slot.current = record;
     this.records.set(worker.id, record);
+    this.router.add(worker, identity);
 
     worker.on('online', () => this.emit({ type: 'online', ...identity, at: Date.now() }));
     worker.on('listening', (address) =>
@@ -151,11 +155,16 @@ export class Supervisor {
 
   private onWorkerMessage(record: WorkerRecord, message: unknown): void {
     if (!isClusterEnvelope(message)) return; // the application's own IPC
-    if (message.kind === 'hello') {
-      this.send(record.worker, envelope('lifecycle', { data: { workers: this.snapshot() } }));
-    } else if (message.kind === 'ready') {
-      this.onReady(record);
-    }
+    const { id } = record.identity;
+    forEachEnvelope(message, (inner) => {
+      if (inner.kind === 'hello') {
+        this.router.listening(id);
+        this.router.sendTo(id, envelope('lifecycle', { data: { workers: this.snapshot() } }));
+        // A shutdown sent before the worker listened was lost: repeat it.
+        if (this.closing) this.router.sendTo(id, envelope('shutdown'));
+      } else if (inner.kind === 'ready') this.onReady(record);
+      else this.router.receive(id, inner);
+    });
   }
 
   private onReady(record: WorkerRecord): void {
@@ -185,6 +194,7 @@ export class Supervisor {
   private onExit(record: WorkerRecord, code: number | null, signal: string | null): void {
     clearTimeout(record.readyTimer);
     this.records.delete(record.identity.id);
+    this.router.remove(record.identity.id);
     const slot = this.slots[record.identity.slot]!;
     if (slot.current === record) slot.current = undefined;
 
@@ -245,17 +255,7 @@ export class Supervisor {
   }
 
   private emit(event: ClusterEvent): void {
-    const message = envelope('lifecycle', { data: { event, workers: this.snapshot() } });
-    for (const { worker } of this.records.values()) this.send(worker, message);
+    this.router.broadcast(envelope('lifecycle', { data: { event, workers: this.snapshot() } }));
     this.events.next(event);
-  }
-
-  private send(worker: Worker, message: ClusterEnvelope): void {
-    if (!worker.isConnected()) return;
-    try {
-      worker.send(message);
-    } catch {
-      // The channel closed between the check and the write: the worker is exiting.
-    }
   }
 }

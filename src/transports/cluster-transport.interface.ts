@@ -1,6 +1,8 @@
 import type { Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
+import type { Serialization } from '../messaging/payload-codec.js';
 
 /** `worker`: one of N forked processes; `standalone`: clustering is off, the app runs in one process. */
 export type ClusterRole = 'worker' | 'standalone';
@@ -9,17 +11,29 @@ export type ClusterRole = 'worker' | 'standalone';
  * What `ClusterService` stands on. The embedded default talks to the primary over node:cluster's IPC;
  * nothing above this interface may assume node:cluster, so a transport spanning several hosts
  * (Redis pub/sub, heartbeats for membership) can take its place.
+ *
+ * Routing is the transport's: `publish` reaches every other member, `send`/`request` with `to` reach
+ * that slot, a `request` without `to` reaches one member that announced the topic (round-robin), and
+ * a request that cannot be delivered is answered at once with a `reply` carrying the error.
  */
 export interface ClusterTransport {
   readonly role: ClusterRole;
   /** This process's identity in the cluster. */
   readonly self: WorkerIdentity;
+  /** How message payloads are encoded; every member of a cluster uses the same. */
+  readonly serialization: Serialization;
   /** Lifecycle of every worker, cluster-wide. Hot: events before subscription are not replayed. */
   readonly events$: Observable<ClusterEvent>;
   /** Membership snapshots; replays the latest one to each new subscriber. */
   readonly workers$: Observable<readonly WorkerInfo[]>;
   /** The latest membership snapshot. */
   workers(): readonly WorkerInfo[];
+  /** Messages addressed to this process, in the order each sender sent them. */
+  readonly messages$: Observable<MessageEnvelope>;
+  /** Puts a message on the wire. */
+  send(message: MessageEnvelope): void;
+  /** Tells the cluster which request topics this process handles (replaces the previous list). */
+  announce(topics: readonly string[]): void;
 }
 
 /** Injection token of the `ClusterTransport` (interface and token share the name, as `ThrottlerStorage`). */

@@ -1,18 +1,28 @@
-import type { Observable } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
+import { errorReply } from '../messaging/remote-error.js';
+import type { Serialization } from '../messaging/payload-codec.js';
+import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
 import type { ClusterTransport } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
 
 /**
  * The transport of a standalone process (clustering off, or the app built outside
- * `bootstrapClustered`, as in tests): the cluster is this one process.
+ * `bootstrapClustered`, as in tests): the cluster is this one process, and messages addressed to it
+ * loop back, still serialized, so behaviour matches a real cluster.
  */
 export class LocalTransport implements ClusterTransport {
   readonly role = 'standalone' as const;
   private readonly view = new MembershipView();
+  private readonly messages = new Subject<MessageEnvelope>();
+  private handled: ReadonlySet<string> = new Set();
 
-  constructor(readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid }) {}
+  constructor(
+    readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid },
+    readonly serialization: Serialization = 'json',
+  ) {}
 
   get events$(): Observable<ClusterEvent> {
     return this.view.events$;
@@ -26,8 +36,43 @@ export class LocalTransport implements ClusterTransport {
     return this.view.workers();
   }
 
+  get messages$(): Observable<MessageEnvelope> {
+    return this.messages.asObservable();
+  }
+
+  send(message: MessageEnvelope): void {
+    // Delivered asynchronously, as over a wire, so callers never re-enter themselves.
+    queueMicrotask(() => this.route(message));
+  }
+
+  announce(topics: readonly string[]): void {
+    this.handled = new Set(topics);
+  }
+
   /** Records a lifecycle change of this process (the standalone runtime calls it). */
   apply(workers: readonly WorkerInfo[], event?: ClusterEvent): void {
     this.view.apply(workers, event);
+  }
+
+  private route(message: MessageEnvelope): void {
+    switch (message.kind) {
+      case 'publish':
+        return; // no other member
+      case 'reply':
+        return this.messages.next(message);
+      case 'send':
+        if (message.to === this.self.slot) this.messages.next(message);
+        return;
+      case 'request': {
+        if (message.to !== undefined && message.to !== this.self.slot) {
+          const error = new WorkerUnavailableError(message.topic, message.to, 'no such slot in a standalone process');
+          return this.messages.next(errorReply(message, this.self, error));
+        }
+        if (message.to === undefined && !this.handled.has(message.topic)) {
+          return this.messages.next(errorReply(message, this.self, new NoHandlerError(message.topic)));
+        }
+        return this.messages.next(message);
+      }
+    }
   }
 }

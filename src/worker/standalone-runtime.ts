@@ -14,13 +14,15 @@ import { closeApp, describe, startApp } from './app-lifecycle.js';
 export class StandaloneRuntime {
   private readonly logger = new Logger('ClusterStandalone');
   private readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid };
-  private readonly transport = new LocalTransport(this.self);
+  private readonly transport: LocalTransport;
   private readonly startedAt = Date.now();
   private readyAt: number | null = null;
   private app: INestApplication | undefined;
   private closing = false;
 
-  constructor(private readonly options: ResolvedClusterOptions) {}
+  constructor(private readonly options: ResolvedClusterOptions) {
+    this.transport = new LocalTransport(this.self, options.serialization);
+  }
 
   async start(module: unknown): Promise<INestApplication> {
     setProcessTransport(this.transport);

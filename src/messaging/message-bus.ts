@@ -1,0 +1,243 @@
+import type { Logger } from '@nestjs/common';
+import { firstValueFrom, isObservable, Observable, type Subscriber, type Subscription } from 'rxjs';
+import {
+  ClusterArgumentError,
+  DuplicateHandlerError,
+  NoHandlerError,
+  RequestTimeoutError,
+  WorkerUnavailableError,
+  type ClusterError,
+} from '../cluster.errors.js';
+import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type {
+  ClusterMessage,
+  PublishOptions,
+  RequestHandler,
+  RequestOptions,
+  ScatterOptions,
+  ScatterResult,
+} from '../interfaces/cluster-message.interface.js';
+import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
+import { messageEnvelope, type MessageEnvelope } from './envelope.js';
+import { payloadCodec, type PayloadCodec } from './payload-codec.js';
+import { errorReply, fromRemoteError } from './remote-error.js';
+
+interface PendingRequest {
+  readonly topic: string;
+  readonly to: number | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: ClusterError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * Publish/subscribe, direct send, request/reply and scatter-gather on top of any `ClusterTransport`.
+ * Payloads are serialized once, at the call, so bad data fails there and nothing is sent.
+ */
+export class MessageBus {
+  private readonly codec: PayloadCodec;
+  private readonly listeners = new Map<string, Set<Subscriber<ClusterMessage<unknown>>>>();
+  private readonly handlers = new Map<string, RequestHandler<unknown, unknown>>();
+  private readonly pending = new Map<string, PendingRequest>();
+  private readonly subscription: Subscription;
+  private sequence = 0;
+
+  constructor(
+    private readonly transport: ClusterTransport,
+    private readonly defaultTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.codec = payloadCodec(transport.serialization);
+    this.subscription = transport.messages$.subscribe((message) => this.receive(message));
+  }
+
+  /** Requests waiting for a reply (bounded: each one leaves on reply, error or timeout). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  publish(topic: string, data: unknown, options: PublishOptions = {}): void {
+    checkTopic(topic);
+    const payload = this.codec.encode(topic, data);
+    const message = messageEnvelope('publish', { topic, from: this.transport.self, data: payload });
+    this.transport.send(message);
+    if (options.includeSelf) queueMicrotask(() => this.deliver(message));
+  }
+
+  on<T>(topic: string): Observable<ClusterMessage<T>> {
+    checkTopic(topic);
+    return new Observable<ClusterMessage<T>>((subscriber) => {
+      let subscribers = this.listeners.get(topic);
+      if (!subscribers) this.listeners.set(topic, (subscribers = new Set()));
+      subscribers.add(subscriber as Subscriber<ClusterMessage<unknown>>);
+      return () => {
+        subscribers.delete(subscriber as Subscriber<ClusterMessage<unknown>>);
+        if (subscribers.size === 0) this.listeners.delete(topic);
+      };
+    });
+  }
+
+  send(to: number, topic: string, data: unknown): void {
+    checkTopic(topic);
+    checkSlot(to);
+    const payload = this.codec.encode(topic, data);
+    if (!this.hasSlot(to)) throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
+    this.transport.send(messageEnvelope('send', { topic, from: this.transport.self, to, data: payload }));
+  }
+
+  handle<T, R>(topic: string, handler: RequestHandler<T, R>): () => void {
+    checkTopic(topic);
+    if (typeof handler !== 'function') throw new ClusterArgumentError('handler', handler, 'a function');
+    if (this.handlers.has(topic)) throw new DuplicateHandlerError(topic);
+    this.handlers.set(topic, handler as RequestHandler<unknown, unknown>);
+    this.announce();
+    return () => {
+      if (this.handlers.get(topic) !== handler) return;
+      this.handlers.delete(topic);
+      this.announce();
+    };
+  }
+
+  request<R>(topic: string, data: unknown, options: RequestOptions = {}): Promise<R> {
+    try {
+      checkTopic(topic);
+      const { to } = options;
+      const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+      if (to !== undefined) checkSlot(to);
+      checkTimeout(timeoutMs);
+      const payload = this.codec.encode(topic, data);
+      if (to !== undefined && !this.hasSlot(to)) {
+        throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
+      }
+      const id = `${this.transport.self.pid}.${++this.sequence}`;
+      return new Promise<R>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new RequestTimeoutError(topic, to, timeoutMs));
+        }, timeoutMs);
+        this.pending.set(id, { topic, to, resolve: resolve as (value: unknown) => void, reject, timer });
+        this.transport.send(
+          messageEnvelope('request', { topic, id, from: this.transport.self, to, data: payload, timeoutMs }),
+        );
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async requestAll<R>(topic: string, data: unknown, options: ScatterOptions = {}): Promise<ScatterResult<R>> {
+    const slots = [...new Set(this.transport.workers().map((w) => w.slot))].sort((a, b) => a - b);
+    const settled = await Promise.allSettled(
+      slots.map((to) => this.request<R>(topic, data, { to, timeoutMs: options.timeoutMs })),
+    );
+    const result: ScatterResult<R> = { replies: {}, missing: [], errors: {} };
+    settled.forEach((outcome, i) => {
+      const slot = slots[i]!;
+      if (outcome.status === 'fulfilled') result.replies[slot] = outcome.value;
+      else if (outcome.reason instanceof RequestTimeoutError || outcome.reason instanceof WorkerUnavailableError) {
+        result.missing.push(slot);
+      } else result.errors[slot] = outcome.reason as ClusterError;
+    });
+    return result;
+  }
+
+  /** Rejects what is still pending and completes every `on()` stream. */
+  close(reason = 'the application is shutting down'): void {
+    this.subscription.unsubscribe();
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new WorkerUnavailableError(pending.topic, pending.to, reason));
+      this.pending.delete(id);
+    }
+    for (const subscribers of this.listeners.values()) for (const subscriber of subscribers) subscriber.complete();
+    this.listeners.clear();
+  }
+
+  private receive(message: MessageEnvelope): void {
+    switch (message.kind) {
+      case 'publish':
+      case 'send':
+        return this.deliver(message);
+      case 'request':
+        return void this.answer(message);
+      case 'reply':
+        return this.settle(message);
+    }
+  }
+
+  private deliver(message: MessageEnvelope): void {
+    const subscribers = this.listeners.get(message.topic);
+    if (!subscribers) return; // nobody listens: skip decoding
+    let data: unknown;
+    try {
+      data = this.codec.decode(message.data);
+    } catch (error) {
+      this.logger.error(`dropped "${message.topic}" from slot ${message.from.slot}: undecodable (${(error as Error).message})`);
+      return;
+    }
+    const delivered: ClusterMessage<unknown> = { topic: message.topic, data, from: message.from };
+    for (const subscriber of [...subscribers]) subscriber.next(delivered);
+  }
+
+  private async answer(request: MessageEnvelope): Promise<void> {
+    const self = this.transport.self;
+    const handler = this.handlers.get(request.topic);
+    let reply: MessageEnvelope;
+    if (!handler) {
+      reply = errorReply(request, self, new NoHandlerError(request.topic, self.slot));
+    } else {
+      try {
+        const outcome = handler(this.codec.decode(request.data), request.from);
+        const value = isObservable(outcome) ? await firstValueFrom(outcome) : await outcome;
+        reply = messageEnvelope('reply', {
+          topic: request.topic,
+          id: request.id,
+          from: self,
+          to: request.from.slot,
+          data: this.codec.encode(request.topic, value),
+        });
+      } catch (error) {
+        reply = errorReply(request, self, error);
+      }
+    }
+    this.transport.send(reply);
+  }
+
+  private settle(reply: MessageEnvelope): void {
+    const pending = reply.id === undefined ? undefined : this.pending.get(reply.id);
+    if (!pending) return; // timed out already: late replies are dropped
+    this.pending.delete(reply.id!);
+    clearTimeout(pending.timer);
+    if (reply.error) return pending.reject(fromRemoteError(reply.error, pending.topic, pending.to));
+    try {
+      pending.resolve(this.codec.decode(reply.data));
+    } catch (error) {
+      pending.reject(fromRemoteError({ code: 'CLUSTER_ERR_SERIALIZATION', message: `undecodable reply: ${(error as Error).message}` }, pending.topic, pending.to));
+    }
+  }
+
+  private hasSlot(slot: number): boolean {
+    return this.transport.workers().some((w) => w.slot === slot);
+  }
+
+  private announce(): void {
+    this.transport.announce([...this.handlers.keys()]);
+  }
+}
+
+function checkTopic(topic: unknown): void {
+  if (typeof topic !== 'string' || topic.length === 0) throw new ClusterArgumentError('topic', topic, 'a non-empty string');
+}
+
+function checkSlot(slot: unknown): void {
+  if (!Number.isInteger(slot) || (slot as number) < 0) throw new ClusterArgumentError('slot', slot, 'a whole number >= 0');
+}
+
+function checkTimeout(timeoutMs: unknown): void {
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > MAX_TIMEOUT_MS) {
+    throw new ClusterArgumentError('timeoutMs', timeoutMs, `a whole number from 1 to ${MAX_TIMEOUT_MS}`);
+  }
+}
+
