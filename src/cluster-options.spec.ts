@@ -45,6 +45,7 @@ function expectRejected(fn: () => unknown, setting: string, value: unknown, allo
 const WHOLE_PORT = 'a whole number from 0 to 65535';
 const WORKERS = 'a whole number from 1 to 4096, or "auto"';
 const BOOLEAN = 'true or false (also 1/0, yes/no, on/off)';
+const SERIALIZATION = '"json" or "advanced"';
 
 describe('resolveClusterOptions defaults', () => {
   it('fills every setting from the defaults with an empty environment', () => {
@@ -56,6 +57,7 @@ describe('resolveClusterOptions defaults', () => {
       enabled: true,
       port: 3000,
       readyTimeoutMs: 30_000,
+      serialization: 'json',
       shutdown: { timeoutMs: 10_000 },
       restart: {
         maxRestarts: 10,
@@ -105,6 +107,7 @@ describe('resolveClusterOptions environment', () => {
       enabled: 'CLUSTER_ENABLED',
       port: 'PORT',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
+      serialization: 'CLUSTER_SERIALIZATION',
       shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
       maxRestarts: 'CLUSTER_MAX_RESTARTS',
       restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
@@ -119,6 +122,7 @@ describe('resolveClusterOptions environment', () => {
         CLUSTER_ENABLED: 'false',
         PORT: '8080',
         CLUSTER_READY_TIMEOUT_MS: '5000',
+        CLUSTER_SERIALIZATION: 'advanced',
         CLUSTER_SHUTDOWN_TIMEOUT_MS: '2500',
         CLUSTER_MAX_RESTARTS: '4',
         CLUSTER_RESTART_WINDOW_MS: '20000',
@@ -130,6 +134,7 @@ describe('resolveClusterOptions environment', () => {
       enabled: false,
       port: 8080,
       readyTimeoutMs: 5000,
+      serialization: 'advanced',
       shutdown: { timeoutMs: 2500 },
       restart: { maxRestarts: 4, windowMs: 20_000 },
     });
@@ -183,6 +188,7 @@ describe('resolveClusterOptions environment', () => {
       enabled: true,
       port: 3000,
       readyTimeoutMs: 30_000,
+      serialization: 'json',
       shutdown: { timeoutMs: 10_000 },
       restart: { maxRestarts: 10, windowMs: 60_000 },
     });
@@ -218,6 +224,10 @@ describe('resolveClusterOptions precedence', () => {
       restart: { maxRestarts: 2, windowMs: 1234 },
       readyTimeoutMs: 4321,
     });
+  });
+
+  it('keeps an explicit serialization over CLUSTER_SERIALIZATION', () => {
+    expect(resolve({ serialization: 'json' }, { CLUSTER_SERIALIZATION: 'advanced' }).serialization).toBe('json');
   });
 
   it('keeps an explicit false over CLUSTER_ENABLED=true', () => {
@@ -262,6 +272,8 @@ describe('resolveClusterOptions invalid environment values', () => {
     ['CLUSTER_MAX_RESTARTS', '1000001', 'a whole number from 1 to 1000000'],
     ['CLUSTER_RESTART_WINDOW_MS', '0', 'a whole number from 1 to 2147483647'],
     ['CLUSTER_RESTART_WINDOW_MS', 'Infinity', 'a whole number from 1 to 2147483647'],
+    ['CLUSTER_SERIALIZATION', 'yaml', SERIALIZATION],
+    ['CLUSTER_SERIALIZATION', 'JSON', SERIALIZATION],
   ])('%s=%p is rejected', (name, raw, allowed) => {
     expectRejected(() => resolve({}, { [name]: raw }), name, raw, allowed);
   });
@@ -293,6 +305,7 @@ describe('resolveClusterOptions invalid options', () => {
     ['options.port', { port: '3000' as unknown as number }, '3000', WHOLE_PORT],
     ['options.port', { port: Number.POSITIVE_INFINITY }, Number.POSITIVE_INFINITY, WHOLE_PORT],
     ['options.readyTimeoutMs', { readyTimeoutMs: 0 }, 0, ms(1)],
+    ['options.serialization', { serialization: 'v8' as never }, 'v8', SERIALIZATION],
     ['options.readyTimeoutMs', { readyTimeoutMs: 2_147_483_648 }, 2_147_483_648, ms(1)],
     ['options.shutdown.timeoutMs', { shutdown: { timeoutMs: -1 } }, -1, ms(0)],
     ['options.restart.maxRestarts', { restart: { maxRestarts: 0 } }, 0, 'a whole number from 1 to 1000000'],

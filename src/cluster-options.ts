@@ -49,9 +49,9 @@ export function resolveClusterOptions(
   env: Env = process.env,
   countCpus: () => number = () => availableCpus().cpus,
 ): ResolvedClusterOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new ClusterConfigError('options', options, 'an object');
-  }
+  requireObject(options, 'options');
+  requireObject(options.restart ?? {}, 'options.restart');
+  requireObject(options.shutdown ?? {}, 'options.shutdown');
   const workersSetting = pick(options.workers, 'options.workers', env, CLUSTER_ENV.workers, CLUSTER_DEFAULTS.workers, parseWorkers);
   const restart = options.restart ?? {};
   const resolved: ResolvedClusterOptions = {
@@ -105,13 +105,14 @@ function pick<T>(
   const raw = envName === undefined ? undefined : env[envName];
   // An empty variable (`PORT=`) is treated as unset, as shells and dotenv files commonly produce it.
   if (envName !== undefined && raw !== undefined && raw.trim() !== '') {
-    return parseOrThrow(parse, raw.trim(), true, envName);
+    return parseOrThrow(parse, raw, true, envName);
   }
   return fallback;
 }
 
 function parseOrThrow<T>(parse: Parser<T>, raw: unknown, fromEnv: boolean, setting: string): T {
-  const value = parse(raw, fromEnv);
+  // The error shows the value as given; parsing forgives surrounding blanks in the environment.
+  const value = parse(fromEnv ? (raw as string).trim() : raw, fromEnv);
   if (value === undefined) throw new ClusterConfigError(setting, raw, parse.allowed);
   return value;
 }
@@ -140,7 +141,7 @@ function number(min: number, max: number): Parser<number> {
 }
 
 const parseWorkers = parser<number | 'auto'>('a whole number from 1 to 4096, or "auto"', (raw, fromEnv) => {
-  if (raw === 'auto') return 'auto';
+  if (raw === 'auto' || (fromEnv && (raw as string).toLowerCase() === 'auto')) return 'auto';
   const n = toNumber(raw, fromEnv);
   return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined;
 });
@@ -158,6 +159,12 @@ const parseBoolean = parser<boolean>('true or false (also 1/0, yes/no, on/off)',
   if (FALSE_WORDS.has(word)) return false;
   return undefined;
 });
+
+function requireObject(value: unknown, name: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ClusterConfigError(name, value, 'an object');
+  }
+}
 
 function hook<T>(value: T | undefined, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function') throw new ClusterConfigError(name, value, 'a function');

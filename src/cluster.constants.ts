@@ -17,3 +17,9 @@ export const EXIT_CODES = {
   /** An option or environment variable is invalid (EX_CONFIG). */
   badConfig: 78,
 } as const;
+
+/**
+ * One Ctrl-C often arrives twice within milliseconds: from the terminal to the process group, and
+ * forwarded by a wrapper such as `npm start` or `timeout`. Only a repeat after this long forces.
+ */
+export const DUPLICATE_SIGNAL_MS = 250;

@@ -31,7 +31,7 @@ describe('ClusterModule', () => {
 
   describe('forRoot', () => {
     it('without a transport gives a standalone ClusterService for this process', async () => {
-      const ref = await compile([ClusterModule.forRoot({})]);
+      const ref = await compile([ClusterModule.forRoot()]);
       const cluster = ref.get(ClusterService);
       expect(cluster.role).toBe('standalone');
       expect(cluster.self).toEqual({ id: 0, slot: 0, pid: process.pid });
@@ -39,8 +39,8 @@ describe('ClusterModule', () => {
     });
 
     it('shares one process transport between modules built in the same process', async () => {
-      const first = await Test.createTestingModule({ imports: [ClusterModule.forRoot({})] }).compile();
-      const second = await Test.createTestingModule({ imports: [ClusterModule.forRoot({})] }).compile();
+      const first = await Test.createTestingModule({ imports: [ClusterModule.forRoot()] }).compile();
+      const second = await Test.createTestingModule({ imports: [ClusterModule.forRoot()] }).compile();
       try {
         expect(first.get(ClusterTransport)).toBe(second.get(ClusterTransport));
       } finally {
@@ -182,8 +182,8 @@ describe('ClusterService', () => {
     reason: 'crashed',
   };
 
-  it('starts with an empty membership', () => {
-    expect(cluster.workers()).toEqual([]);
+  it('starts with this process as the one ready member', () => {
+    expect(cluster.workers()).toEqual([expect.objectContaining({ ...identity, state: 'ready', restarts: 0 })]);
   });
 
   it('starts from the snapshot the transport already holds', async () => {
@@ -263,7 +263,7 @@ describe('ClusterService', () => {
     moduleRef = undefined;
 
     await expect(events).resolves.toEqual([ready]);
-    await expect(snapshots).resolves.toEqual([[], [worker(0)]]);
+    await expect(snapshots).resolves.toEqual([[expect.objectContaining({ ...identity, state: 'ready' })], [worker(0)]]);
   });
 
   it('keeps the last snapshot after shutdown, while the transport goes on', async () => {

@@ -1,6 +1,6 @@
-import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ConfigurableModuleClass, CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigurableModuleClass, CLUSTER_MODULE_OPTIONS, OPTIONS_TYPE } from './cluster.module-definition.js';
 import { ClusterService } from './cluster.service.js';
 import { ClusterHandlersExplorer } from './messaging/cluster-handlers.explorer.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
@@ -31,4 +31,9 @@ import { processTransport } from './transports/process-transport.js';
   ],
   exports: [ClusterService, ClusterTransport],
 })
-export class ClusterModule extends ConfigurableModuleClass {}
+export class ClusterModule extends ConfigurableModuleClass {
+  /** Every option is optional, so `forRoot()` works without an argument. */
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

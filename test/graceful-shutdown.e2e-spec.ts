@@ -1,3 +1,5 @@
+import { setTimeout } from 'node:timers/promises';
+import { DUPLICATE_SIGNAL_MS } from '../src/cluster.constants.js';
 import { ClusterProcess, freePort, get, groupMembers } from './helpers/cluster-process.js';
 
 describe('SIGTERM to the primary', () => {
@@ -47,9 +49,26 @@ describe('SIGTERM to the primary', () => {
     await app.waitForLine(/SLOW_START/);
     app.signal('SIGINT');
     await app.waitForLine(/shutting down \(SIGINT\)/);
+    // A repeat inside the duplicate window counts as the same Ctrl-C; this one is a deliberate second.
+    await setTimeout(DUPLICATE_SIGNAL_MS + 100);
     app.signal('SIGINT');
 
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.output()).toMatch(/SIGINT again: killing 1 worker\(s\)/);
+  });
+
+  it('treats the same signal delivered twice at once (a wrapper forwarding Ctrl-C) as one', async () => {
+    const port = await freePort();
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1' });
+    await app.waitForLine(/cluster ready: 1 worker\(s\)/);
+
+    const inFlight = get(port, '/slow?ms=1000');
+    await app.waitForLine(/SLOW_START/);
+    app.signal('SIGINT');
+    app.signal('SIGINT');
+
+    expect((await inFlight).status).toBe(200);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.output()).not.toMatch(/again/);
   });
 });

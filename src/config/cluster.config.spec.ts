@@ -71,6 +71,7 @@ describe('clusterConfig', () => {
       enabled: true,
       port: 3000,
       readyTimeoutMs: 30_000,
+      serialization: 'json',
       shutdown: { timeoutMs: 10_000 },
       restart: CLUSTER_DEFAULTS.restart,
     });

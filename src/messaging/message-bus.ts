@@ -8,7 +8,6 @@ import {
   WorkerUnavailableError,
   type ClusterError,
 } from '../cluster.errors.js';
-import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type {
   ClusterMessage,
   PublishOptions,

@@ -4,6 +4,8 @@ type RestartSettings = ResolvedClusterOptions['restart'];
 
 /** The delay before restarting a slot that failed `attempt` times in a row (1 = first failure). */
 export function backoffDelay(attempt: number, settings: Pick<RestartSettings, 'initialDelayMs' | 'factor' | 'maxDelayMs'>): number {
+  // 0 x Infinity (a long streak overflowing factor ** n) would be NaN.
+  if (settings.initialDelayMs === 0) return 0;
   const exponent = Math.max(0, attempt - 1);
   const delay = settings.initialDelayMs * settings.factor ** exponent;
   return Math.min(settings.maxDelayMs, Math.round(delay));

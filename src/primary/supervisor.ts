@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Worker } from 'node:cluster';
 import { Subject, type Observable } from 'rxjs';
-import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
@@ -46,6 +46,7 @@ export class Supervisor {
   private readonly events = new Subject<ClusterEvent>();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private closing = false;
+  private closingSince = 0;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
   private shutdownTimer?: NodeJS.Timeout;
@@ -99,10 +100,12 @@ export class Supervisor {
    */
   shutdown(reason: string): void {
     if (this.closing) {
-      if (reason === 'SIGINT' || reason === 'SIGTERM') this.forceKill(`${reason} again`);
+      const isSignal = reason === 'SIGINT' || reason === 'SIGTERM';
+      if (isSignal && Date.now() - this.closingSince >= DUPLICATE_SIGNAL_MS) this.forceKill(`${reason} again`);
       return;
     }
     this.closing = true;
+    this.closingSince = Date.now();
     // Armed before anything else, so nothing below can leave the cluster hanging.
     this.shutdownTimer = setTimeout(
       () => this.forceKill(`drain took longer than ${this.options.shutdown.timeoutMs} ms`),

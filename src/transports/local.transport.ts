@@ -15,14 +15,18 @@ import { MembershipView } from './membership-view.js';
  */
 export class LocalTransport implements ClusterTransport {
   readonly role = 'standalone' as const;
-  private readonly view = new MembershipView();
+  private readonly view: MembershipView;
   private readonly messages = new Subject<MessageEnvelope>();
   private handled: ReadonlySet<string> = new Set();
 
   constructor(
     readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid },
     readonly serialization: Serialization = 'json',
-  ) {}
+  ) {
+    // Until a runtime says otherwise, this process is the cluster's one ready member.
+    const now = Date.now();
+    this.view = new MembershipView([{ ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0 }]);
+  }
 
   get events$(): Observable<ClusterEvent> {
     return this.view.events$;

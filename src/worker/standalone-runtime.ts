@@ -1,5 +1,5 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { EXIT_CODES } from '../cluster.constants.js';
+import { DUPLICATE_SIGNAL_MS, EXIT_CODES } from '../cluster.constants.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
@@ -19,6 +19,7 @@ export class StandaloneRuntime {
   private readyAt: number | null = null;
   private app: INestApplication | undefined;
   private closing = false;
+  private closingSince = 0;
 
   constructor(private readonly options: ResolvedClusterOptions) {
     this.transport = new LocalTransport(this.self, options.serialization);
@@ -42,10 +43,13 @@ export class StandaloneRuntime {
 
   private async shutdown(signal: NodeJS.Signals): Promise<void> {
     if (this.closing) {
+      // A wrapper (npm start, timeout) forwarding the same Ctrl-C is not a second request to force.
+      if (Date.now() - this.closingSince < DUPLICATE_SIGNAL_MS) return;
       this.logger.warn(`${signal} again: exiting without waiting for the drain`);
       process.exit(EXIT_CODES.workersKilled);
     }
     this.closing = true;
+    this.closingSince = Date.now();
     // The timer exists before the drain starts, so a hung shutdown hook cannot keep us alive.
     const timer = setTimeout(() => {
       this.logger.error(`drain did not finish within ${this.options.shutdown.timeoutMs} ms; exiting`);
