@@ -4,6 +4,7 @@ import { ClusterModule } from 'nestjs-cluster';
 import { clusterConfig } from 'nestjs-cluster/config';
 import { AppController } from './app.controller.js';
 import { ClusterEventsLogger } from './cluster-events.logger.js';
+import { HitsService } from './hits.service.js';
 
 @Module({
   imports: [
@@ -11,6 +12,6 @@ import { ClusterEventsLogger } from './cluster-events.logger.js';
     ClusterModule.forRoot({ isGlobal: true }),
   ],
   controllers: [AppController],
-  providers: [ClusterEventsLogger],
+  providers: [ClusterEventsLogger, HitsService],
 })
 export class AppModule {}

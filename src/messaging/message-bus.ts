@@ -160,7 +160,7 @@ export class MessageBus {
       case 'send':
         return this.deliver(message);
       case 'request':
-        return void this.answer(message);
+        return this.answer(message);
       case 'reply':
         return this.settle(message);
     }
@@ -180,28 +180,31 @@ export class MessageBus {
     for (const subscriber of [...subscribers]) subscriber.next(delivered);
   }
 
-  private async answer(request: MessageEnvelope): Promise<void> {
+  private answer(request: MessageEnvelope): void {
     const self = this.transport.self;
     const handler = this.handlers.get(request.topic);
-    let reply: MessageEnvelope;
-    if (!handler) {
-      reply = errorReply(request, self, new NoHandlerError(request.topic, self.slot));
-    } else {
+    if (!handler) return this.transport.send(errorReply(request, self, new NoHandlerError(request.topic, self.slot)));
+    const fail = (error: unknown) => this.transport.send(errorReply(request, self, error));
+    const succeed = (value: unknown) => {
+      let data;
       try {
-        const outcome = handler(this.codec.decode(request.data), request.from);
-        const value = isObservable(outcome) ? await firstValueFrom(outcome) : await outcome;
-        reply = messageEnvelope('reply', {
-          topic: request.topic,
-          id: request.id,
-          from: self,
-          to: request.from.slot,
-          data: this.codec.encode(request.topic, value),
-        });
+        data = this.codec.encode(request.topic, value);
       } catch (error) {
-        reply = errorReply(request, self, error);
+        return fail(error);
       }
+      this.transport.send(
+        messageEnvelope('reply', { topic: request.topic, id: request.id, from: self, to: request.from.slot, data }),
+      );
+    };
+    try {
+      const outcome = handler(this.codec.decode(request.data), request.from);
+      // A plain value is answered in this same turn; only promises and observables wait.
+      if (isObservable(outcome)) firstValueFrom(outcome).then(succeed, fail);
+      else if (isPromiseLike(outcome)) outcome.then(succeed, fail);
+      else succeed(outcome);
+    } catch (error) {
+      fail(error);
     }
-    this.transport.send(reply);
   }
 
   private settle(reply: MessageEnvelope): void {
@@ -224,6 +227,10 @@ export class MessageBus {
   private announce(): void {
     this.transport.announce([...this.handlers.keys()]);
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function checkTopic(topic: unknown): void {

@@ -1,0 +1,16 @@
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `median [min-max]` with a fixed number of decimals. */
+export function spread(values: readonly number[], decimals = 0): string {
+  const f = (n: number) => n.toFixed(decimals);
+  return `${f(median(values))} [${f(Math.min(...values))}-${f(Math.max(...values))}]`;
+}
+
+/** Per-round ratios a/b: pairing within a round cancels most of the machine's drift between rounds. */
+export function ratios(a: readonly number[], b: readonly number[]): number[] {
+  return a.map((value, i) => value / b[i]!);
+}

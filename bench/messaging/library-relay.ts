@@ -1,0 +1,43 @@
+/** The same workload through `ClusterService`: `send` for the burst, `request` for the ping-pong. */
+import 'reflect-metadata';
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { firstValueFrom, filter } from 'rxjs';
+import { bootstrapClustered, ClusterModule, ClusterService } from 'nestjs-cluster';
+import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from './workload.js';
+
+@Injectable()
+class Bench {
+  constructor(private readonly cluster: ClusterService) {}
+
+  async run(): Promise<void> {
+    const { cluster } = this;
+    if (cluster.self.slot === 1) {
+      let received = 0;
+      cluster.handle('ping', (data) => data);
+      cluster.on('burst').subscribe(() => {
+        if (++received === BURST) cluster.send(0, 'burst-done', null);
+      });
+      return;
+    }
+    await firstValueFrom(cluster.workers$.pipe(filter((ws) => ws.filter((w) => w.state === 'ready').length === 2)));
+    const pings = await timeRoundTrips(PINGS, (i) => cluster.request('ping', payload(i), { to: 1 }));
+    const done = firstValueFrom(cluster.on('burst-done'));
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < BURST; i++) cluster.send(1, 'burst', payload(i));
+    await done;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+    process.kill(process.ppid, 'SIGTERM');
+  }
+}
+
+@Module({ imports: [ClusterModule.forRoot()], providers: [Bench] })
+class BenchModule {}
+
+await bootstrapClustered(BenchModule, {
+  workers: 2,
+  // No HTTP: an application context is all this workload needs.
+  createApp: async (m) => (await NestFactory.createApplicationContext(m as never, { logger: false })) as INestApplication,
+  listen: async (app) => void (app as INestApplication).get(Bench).run(),
+});

@@ -1,0 +1,31 @@
+/** The messaging workload both contenders run, so their figures compare like for like. */
+export const BURST = Number(process.env.BENCH_BURST ?? 100_000);
+export const PINGS = Number(process.env.BENCH_PINGS ?? 3_000);
+/** About 100 bytes once serialized. */
+export const payload = (i: number) => ({ i, text: 'x'.repeat(80) });
+
+export interface MessagingResult {
+  messagesPerSecond: number;
+  pingP50Us: number;
+  pingP99Us: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Times `count` sequential round trips made by `roundTrip`, in microseconds, sorted. */
+export async function timeRoundTrips(count: number, roundTrip: (i: number) => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < Math.min(200, count); i++) await roundTrip(i); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = process.hrtime.bigint();
+    await roundTrip(i);
+    samples.push(Number(process.hrtime.bigint() - started) / 1_000);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+export function report(result: MessagingResult): void {
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import { ClusterProcess, freePort, get } from './helpers/cluster-process.js';
+import { request } from 'node:http';
+
+const SAMPLE = fileURLToPath(new URL('../sample/dist/main.js', import.meta.url));
+
+function post(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the sample app', () => {
+  let app: ClusterProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2' }, SAMPLE);
+    await app.waitForLine(/cluster ready: 2 worker\(s\)/);
+  });
+
+  afterAll(() => app.killGroup());
+
+  it('sums hits across workers with @ClusterRequestHandler and resets them with @OnClusterMessage', async () => {
+    const served: Record<number, number> = { 0: 0, 1: 0 };
+    for (let i = 0; i < 10; i++) served[(await get(port, '/')).body.slot as number]! += 1;
+    expect(served[0]! > 0 && served[1]! > 0).toBe(true);
+
+    const hits = await get(port, '/hits');
+    expect(hits.body).toEqual({ total: 10, bySlot: served, missing: [] });
+
+    expect(await post(port, '/hits/reset')).toBe(204);
+    // The reset is a publish: wait until both workers applied it.
+    let total = -1;
+    for (let i = 0; i < 100 && total !== 0; i++) total = (await get(port, '/hits')).body.total;
+    expect(total).toBe(0);
+  });
+
+  it('reads the cluster settings through @nestjs/config', async () => {
+    const { body } = await get(port, '/config');
+    expect(body).toMatchObject({ workers: 2, port, enabled: true, serialization: 'json' });
+  });
+
+  it('stops with exit code 0 on SIGINT', async () => {
+    app.signal('SIGINT');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+});
