@@ -23,6 +23,8 @@ export const CLUSTER_DEFAULTS = {
     factor: 2,
     maxDelayMs: 15_000,
     resetAfterMs: 30_000,
+    maxMemoryMb: 0,
+    memoryCheckIntervalMs: 5_000,
   },
 } as const;
 
@@ -36,6 +38,7 @@ export const CLUSTER_ENV = {
   shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
   maxRestarts: 'CLUSTER_MAX_RESTARTS',
   restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
+  maxMemoryMb: 'CLUSTER_MAX_MEMORY_MB',
 } as const;
 
 const MAX_TIMER_MS = 2_147_483_647; // setTimeout's ceiling; longer delays fire at once.
@@ -71,6 +74,8 @@ export function resolveClusterOptions(
       factor: pick(restart.factor, 'options.restart.factor', env, undefined, CLUSTER_DEFAULTS.restart.factor, number(1, 100)),
       maxDelayMs: pick(restart.maxDelayMs, 'options.restart.maxDelayMs', env, undefined, CLUSTER_DEFAULTS.restart.maxDelayMs, integer(0, MAX_TIMER_MS)),
       resetAfterMs: pick(restart.resetAfterMs, 'options.restart.resetAfterMs', env, undefined, CLUSTER_DEFAULTS.restart.resetAfterMs, integer(0, MAX_TIMER_MS)),
+      maxMemoryMb: pick(restart.maxMemoryMb, 'options.restart.maxMemoryMb', env, CLUSTER_ENV.maxMemoryMb, CLUSTER_DEFAULTS.restart.maxMemoryMb, integer(0, 1_048_576)),
+      memoryCheckIntervalMs: pick(restart.memoryCheckIntervalMs, 'options.restart.memoryCheckIntervalMs', env, undefined, CLUSTER_DEFAULTS.restart.memoryCheckIntervalMs, integer(10, MAX_TIMER_MS)),
     },
     createApp: hook(options.createApp, 'options.createApp'),
     configure: hook(options.configure, 'options.configure'),

@@ -11,7 +11,8 @@ import type {
   ScatterResult,
 } from './interfaces/cluster-message.interface.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
-import type { WorkerInfo } from './interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from './interfaces/worker-info.interface.js';
+import { isDraining } from './worker/drain-state.js';
 import { MessageBus } from './messaging/message-bus.js';
 import { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
 
@@ -81,6 +82,25 @@ export class ClusterService implements OnApplicationShutdown {
   /** The latest snapshot of live workers, ordered by slot. */
   workers(): readonly WorkerInfo[] {
     return this.membership.value;
+  }
+
+  /** Expected number of workers and whether the crash-loop cap was reached. */
+  state(): ClusterState {
+    return this.transport.state();
+  }
+
+  /** `true` from the moment this process begins to drain: it should no longer be sent traffic. */
+  get draining(): boolean {
+    return isDraining();
+  }
+
+  /**
+   * Starts a zero-downtime rolling restart of the whole cluster (as SIGHUP to the primary does):
+   * one slot at a time, the replacement first. Progress arrives on `events$` as `rolling-restart`
+   * (`start`, `step`, `done`, or `aborted` with the reason); a request while one runs joins it.
+   */
+  restartWorkers(): void {
+    this.transport.requestRollingRestart();
   }
 
   /**

@@ -40,4 +40,4 @@ export type {
   ScatterOptions,
   ScatterResult,
 } from './interfaces/cluster-message.interface.js';
-export type { WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';
+export type { ClusterState, WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';

@@ -41,6 +41,18 @@ export interface ClusterRestartOptions {
    * @default 30000
    */
   resetAfterMs?: number;
+  /**
+   * Memory guard: a worker whose resident memory exceeds this many MB is replaced the rolling way
+   * (replacement first, then the old one drains), never killed mid-request. 0 turns it off.
+   * Env `CLUSTER_MAX_MEMORY_MB`.
+   * @default 0
+   */
+  maxMemoryMb?: number;
+  /**
+   * How often the primary samples each worker's resident memory for `maxMemoryMb`.
+   * @default 5000
+   */
+  memoryCheckIntervalMs?: number;
 }
 
 /** Graceful shutdown of the whole cluster (SIGTERM / SIGINT to the primary). */

@@ -7,6 +7,14 @@ import type { WorkerIdentity } from './cluster-event.interface.js';
  */
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
+/** The cluster as a whole, as the primary sees it. */
+export interface ClusterState {
+  /** Slots the primary keeps filled (the configured number of workers). */
+  readonly expectedWorkers: number;
+  /** The crash-loop cap was reached: the cluster is stopping. */
+  readonly crashLoop: boolean;
+}
+
 /** One live worker, as the primary sees it. */
 export interface WorkerInfo extends WorkerIdentity {
   readonly state: WorkerState;

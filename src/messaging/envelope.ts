@@ -1,6 +1,6 @@
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { Payload } from './payload-codec.js';
 
 /**
@@ -10,9 +10,10 @@ import type { Payload } from './payload-codec.js';
  * - `ready`: worker -> primary, the app's `listen` resolved.
  * - `shutdown`: primary -> worker, drain and exit.
  * - `handlers`: worker -> primary, the request topics this worker handles.
+ * - `restart`: worker -> primary, start a rolling restart.
  * - `batch`: several envelopes written at once (`data` holds them, in order).
  */
-export type ControlKind = 'hello' | 'lifecycle' | 'ready' | 'shutdown' | 'handlers' | 'batch';
+export type ControlKind = 'hello' | 'lifecycle' | 'ready' | 'shutdown' | 'handlers' | 'restart' | 'batch';
 /** Message kinds, between workers (relayed by the primary). */
 export type MessageKind = 'publish' | 'send' | 'request' | 'reply';
 export type EnvelopeKind = ControlKind | MessageKind;
@@ -57,6 +58,7 @@ export interface MessageEnvelope extends ClusterEnvelope<MessageKind, Payload | 
 export interface LifecycleData {
   readonly event?: ClusterEvent;
   readonly workers: readonly WorkerInfo[];
+  readonly state: ClusterState;
 }
 
 export type LifecycleEnvelope = ClusterEnvelope<'lifecycle', LifecycleData>;

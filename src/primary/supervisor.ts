@@ -4,10 +4,14 @@ import { Subject, type Observable } from 'rxjs';
 import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
 import { envelope, forEachEnvelope, isClusterEnvelope } from '../messaging/envelope.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
+import { MemoryGuard } from './memory-guard.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
+
+/** Why the primary stopped a worker on purpose. */
+type StopReason = 'shutdown' | 'replaced' | 'ready-timeout';
 
 /** One forked process. A slot briefly has two during a replacement, so state lives here, not on the slot. */
 interface WorkerRecord {
@@ -18,13 +22,21 @@ interface WorkerRecord {
   readyAt: number | null;
   readyTimer?: NodeJS.Timeout;
   /** Set when the primary decided this process must go; an exit without it is a crash. */
-  stopReason?: 'shutdown' | 'ready-timeout';
+  stopReason?: StopReason;
+  /** Resolves with `true` once ready, `false` if it exited first. */
+  readonly started: Promise<boolean>;
+  resolveStarted(ready: boolean): void;
+  readonly exited: Promise<void>;
+  resolveExited(): void;
 }
 
 /** A stable position 0..N-1 that outlives the processes filling it. */
 interface SlotState {
   readonly slot: number;
+  /** The worker serving this slot (requests addressed to the slot go to it). */
   current?: WorkerRecord;
+  /** A worker booting to take over from `current` (rolling restart, memory guard). */
+  replacement?: WorkerRecord;
   /** Replacements forked after unexpected exits. */
   restarts: number;
   /** Unexpected exits in a row, for the backoff; reset once a worker stays up `resetAfterMs`. */
@@ -32,10 +44,10 @@ interface SlotState {
   restartTimer?: NodeJS.Timeout;
 }
 
-
 /**
  * The primary process: forks one worker per slot, restarts crashed ones with backoff, stops the
- * cluster on a crash loop, drains it on SIGTERM/SIGINT, and relays every lifecycle event to all
+ * cluster on a crash loop, replaces workers one at a time without dropping traffic (rolling restart,
+ * memory guard), drains the cluster on SIGTERM/SIGINT, and relays every lifecycle event to all
  * workers. It never creates the Nest app and never touches a request.
  */
 export class Supervisor {
@@ -43,12 +55,15 @@ export class Supervisor {
   private readonly records = new Map<number, WorkerRecord>();
   private readonly crashes: CrashWindow;
   private readonly router = new IpcRouter((slot) => this.slots[slot]?.current?.identity.id);
+  private readonly memoryGuard: MemoryGuard | undefined;
   private readonly events = new Subject<ClusterEvent>();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private closing = false;
   private closingSince = 0;
+  private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
+  private rolling: Promise<void> | undefined;
   private shutdownTimer?: NodeJS.Timeout;
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
@@ -64,6 +79,15 @@ export class Supervisor {
   ) {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     this.crashes = new CrashWindow(options.restart);
+    const { maxMemoryMb, memoryCheckIntervalMs } = options.restart;
+    if (maxMemoryMb > 0) {
+      this.memoryGuard = new MemoryGuard(
+        maxMemoryMb,
+        memoryCheckIntervalMs,
+        () => this.slots.flatMap((s) => (s.current?.state === 'ready' ? [s.current.identity] : [])),
+        (slot, rssMb) => this.onMemoryOverLimit(slot, rssMb),
+      );
+    }
   }
 
   /** Every lifecycle event, as relayed to the workers. */
@@ -74,14 +98,15 @@ export class Supervisor {
   /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
   start(): Promise<number> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) this.onSignal(signal, () => this.shutdown(signal));
-    this.onSignal('SIGHUP', () => this.logger.warn('SIGHUP received; rolling restart is not supported by this version'));
+    this.onSignal('SIGHUP', () => void this.restartWorkers('SIGHUP'));
     process.on('exit', this.killOnExit);
     this.cluster.setupPrimary({ serialization: this.options.serialization });
     for (const slot of this.slots) this.fork(slot);
+    this.memoryGuard?.start();
     return this.finished;
   }
 
-  /** Live workers, ordered by slot then age. */
+  /** Live workers, ordered by slot then age (a slot shows two during a replacement). */
   snapshot(): WorkerInfo[] {
     return [...this.records.values()]
       .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
@@ -92,6 +117,25 @@ export class Supervisor {
         readyAt: r.readyAt,
         restarts: this.slots[r.identity.slot]!.restarts,
       }));
+  }
+
+  state(): ClusterState {
+    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached };
+  }
+
+  /**
+   * Zero-downtime rolling restart: one slot at a time, fork the replacement, wait until it is ready,
+   * then drain the old worker. A replacement that is not ready within `readyTimeoutMs` aborts the
+   * restart and the old workers keep serving. A request while one runs joins it.
+   */
+  restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    if (this.rolling) {
+      this.logger.log(`rolling restart already running; ${reason} joins it`);
+      return this.rolling;
+    }
+    this.rolling = this.roll(reason, only ?? this.slots.map((s) => s.slot)).finally(() => (this.rolling = undefined));
+    return this.rolling;
   }
 
   /**
@@ -111,6 +155,7 @@ export class Supervisor {
       () => this.forceKill(`drain took longer than ${this.options.shutdown.timeoutMs} ms`),
       this.options.shutdown.timeoutMs,
     );
+    this.memoryGuard?.stop();
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) {
@@ -127,12 +172,82 @@ export class Supervisor {
     process.on(signal, handler);
   }
 
-  private fork(slot: SlotState): void {
+  private async roll(reason: string, slots: readonly number[]): Promise<void> {
+    this.logger.log(`rolling restart (${reason}): ${slots.length} slot(s), one at a time`);
+    this.emit({ type: 'rolling-restart', phase: 'start', reason, at: Date.now() });
+    for (const index of slots) {
+      const slot = this.slots[index]!;
+      // A slot waiting for its restart gets a fresh worker anyway.
+      if (!slot.current || slot.current.state !== 'ready') continue;
+      if (this.closing) return;
+      const failure = await this.replace(slot);
+      if (this.closing) return;
+      if (failure) {
+        this.logger.error(`rolling restart aborted at worker ${slot.slot}: ${failure}; the old workers keep serving`);
+        this.emit({ type: 'rolling-restart', phase: 'aborted', slot: slot.slot, reason: failure, at: Date.now() });
+        return;
+      }
+      this.emit({ type: 'rolling-restart', phase: 'step', slot: slot.slot, reason, at: Date.now() });
+    }
+    this.logger.log(`rolling restart (${reason}) done`);
+    this.emit({ type: 'rolling-restart', phase: 'done', reason, at: Date.now() });
+  }
+
+  /** Replaces a slot's worker, new one first. Resolves with why it failed, or `undefined`. */
+  private async replace(slot: SlotState): Promise<string | undefined> {
+    const old = slot.current;
+    const next = this.fork(slot, { replacement: true });
+    if (!(await next.started)) {
+      slot.replacement = undefined;
+      if (!slot.current) this.scheduleRestart(slot, next, true); // the old one died meanwhile too
+      return next.stopReason === 'ready-timeout'
+        ? `replacement not ready within ${this.options.readyTimeoutMs} ms (readyTimeoutMs)`
+        : 'replacement exited before it was ready';
+    }
+    slot.replacement = undefined;
+    slot.current = next;
+    if (old && this.records.has(old.identity.id)) {
+      old.stopReason = 'replaced';
+      old.state = 'draining';
+      this.logger.log(`worker ${slot.slot} (pid ${old.identity.pid}) replaced by pid ${next.identity.pid}; draining the old one`);
+      this.router.sendTo(old.worker.id, envelope('shutdown'));
+      const killTimer = setTimeout(() => {
+        this.logger.error(`worker ${slot.slot} (pid ${old.identity.pid}) still draining after ${this.options.shutdown.timeoutMs} ms; killing it`);
+        old.worker.process.kill('SIGKILL');
+      }, this.options.shutdown.timeoutMs);
+      await old.exited;
+      clearTimeout(killTimer);
+    }
+    return undefined;
+  }
+
+  private onMemoryOverLimit(slot: number, rssMb: number): void {
+    if (this.rolling || this.closing) return; // a running restart replaces it anyway
+    this.logger.warn(
+      `worker ${slot} uses ${rssMb.toFixed(0)} MB, above restart.maxMemoryMb (${this.options.restart.maxMemoryMb}); replacing it`,
+    );
+    void this.restartWorkers(`memory of worker ${slot}`, [slot]);
+  }
+
+  private fork(slot: SlotState, { replacement = false } = {}): WorkerRecord {
     const worker = this.cluster.fork({ [WORKER_SLOT_ENV]: String(slot.slot) });
     const identity: WorkerIdentity = { id: worker.id, slot: slot.slot, pid: worker.process.pid ?? 0 };
-    const record: WorkerRecord = { worker, identity, state: 'starting', startedAt: Date.now(), readyAt: null };
+    let resolveStarted!: (ready: boolean) => void;
+    let resolveExited!: () => void;
+    const record: WorkerRecord = {
+      worker,
+      identity,
+      state: 'starting',
+      startedAt: Date.now(),
+      readyAt: null,
+      started: new Promise((resolve) => (resolveStarted = resolve)),
+      resolveStarted: (ready) => resolveStarted(ready),
+      exited: new Promise((resolve) => (resolveExited = resolve)),
+      resolveExited: () => resolveExited(),
+    };
     record.readyTimer = setTimeout(() => this.onReadyTimeout(record), this.options.readyTimeoutMs);
-    slot.current = record;
+    if (replacement) slot.replacement = record;
+    else slot.current = record;
     this.records.set(worker.id, record);
     this.router.add(worker, identity);
 
@@ -152,20 +267,22 @@ export class Supervisor {
     // A send racing the worker's exit fails with EPIPE / channel closed; the exit event tells the story.
     worker.on('error', () => undefined);
 
-    this.logger.log(`worker ${slot.slot} forked (id ${identity.id}, pid ${identity.pid})`);
+    this.logger.log(`worker ${slot.slot} forked (id ${identity.id}, pid ${identity.pid})${replacement ? ' as a replacement' : ''}`);
     this.emit({ type: 'fork', ...identity, at: Date.now() });
+    return record;
   }
 
   private onWorkerMessage(record: WorkerRecord, message: unknown): void {
     if (!isClusterEnvelope(message)) return; // the application's own IPC
-    const { id } = record.identity;
+    const { id, slot } = record.identity;
     forEachEnvelope(message, (inner) => {
       if (inner.kind === 'hello') {
         this.router.listening(id);
-        this.router.sendTo(id, envelope('lifecycle', { data: { workers: this.snapshot() } }));
+        this.router.sendTo(id, envelope('lifecycle', { data: { workers: this.snapshot(), state: this.state() } }));
         // A shutdown sent before the worker listened was lost: repeat it.
-        if (this.closing) this.router.sendTo(id, envelope('shutdown'));
+        if (this.closing || record.stopReason) this.router.sendTo(id, envelope('shutdown'));
       } else if (inner.kind === 'ready') this.onReady(record);
+      else if (inner.kind === 'restart') void this.restartWorkers(`requested by worker ${slot}`);
       else this.router.receive(id, inner);
     });
   }
@@ -179,6 +296,7 @@ export class Supervisor {
     const { slot, pid } = record.identity;
     this.logger.log(`worker ${slot} ready in ${bootMs} ms (pid ${pid})`);
     this.emit({ type: 'ready', ...record.identity, bootMs, at: record.readyAt });
+    record.resolveStarted(true);
     if (!this.clusterReady && this.slots.every((s) => s.current?.state === 'ready')) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
@@ -199,24 +317,31 @@ export class Supervisor {
     this.records.delete(record.identity.id);
     this.router.remove(record.identity.id);
     const slot = this.slots[record.identity.slot]!;
+    const wasReplacement = slot.replacement === record;
     if (slot.current === record) slot.current = undefined;
 
-    const expected = record.stopReason === 'shutdown';
+    const expected = record.stopReason === 'shutdown' || record.stopReason === 'replaced';
     const reason = record.stopReason ?? (record.state === 'starting' ? 'failed-to-start' : 'crashed');
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const line = `worker ${slot.slot} ${how} (pid ${record.identity.pid}, ${reason})`;
     if (expected) this.logger.log(line);
     else this.logger.error(line);
     this.emit({ type: 'exit', ...record.identity, code, signal, expected, reason, at: Date.now() });
+    record.resolveStarted(false);
+    record.resolveExited();
 
     if (this.closing) return this.finishIfDone();
-    if (!expected) this.scheduleRestart(slot, record);
+    // A failed replacement is the rolling restart's to report; the old worker still serves.
+    if (expected || wasReplacement) return;
+    this.scheduleRestart(slot, record, !slot.replacement);
   }
 
-  private scheduleRestart(slot: SlotState, exited: WorkerRecord): void {
+  /** Counts an unexpected exit; restarts the slot after its backoff unless a replacement is on its way. */
+  private scheduleRestart(slot: SlotState, exited: WorkerRecord, fork: boolean): void {
     const now = Date.now();
     const recent = this.crashes.record(now);
     if (this.crashes.isCrashLoop(recent)) return this.crashLoop(recent);
+    if (!fork) return;
 
     const stayedUp = exited.readyAt !== null && now - exited.readyAt >= this.options.restart.resetAfterMs;
     slot.failures = stayedUp ? 1 : slot.failures + 1;
@@ -236,6 +361,7 @@ export class Supervisor {
       `crash loop: ${exits} unexpected worker exits within ${windowMs} ms (limit ${maxRestarts}, CLUSTER_MAX_RESTARTS); stopping the cluster, exit code ${EXIT_CODES.crashLoop}`,
     );
     this.exitCode = EXIT_CODES.crashLoop;
+    this.crashLoopReached = true;
     this.emit({ type: 'crash-loop', exits, windowMs, at: Date.now() });
     this.shutdown('crash-loop');
   }
@@ -258,7 +384,7 @@ export class Supervisor {
   }
 
   private emit(event: ClusterEvent): void {
-    this.router.broadcast(envelope('lifecycle', { data: { event, workers: this.snapshot() } }));
+    this.router.broadcast(envelope('lifecycle', { data: { event, workers: this.snapshot(), state: this.state() } }));
     this.events.next(event);
   }
 }

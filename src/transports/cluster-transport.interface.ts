@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 
@@ -28,6 +28,10 @@ export interface ClusterTransport {
   readonly workers$: Observable<readonly WorkerInfo[]>;
   /** The latest membership snapshot. */
   workers(): readonly WorkerInfo[];
+  /** Expected size and crash-loop flag of the cluster, as of the latest snapshot. */
+  state(): ClusterState;
+  /** Asks for a rolling restart of the whole cluster; progress shows as `rolling-restart` events. */
+  requestRollingRestart(): void;
   /** Messages addressed to this process, in the order each sender sent them. */
   readonly messages$: Observable<MessageEnvelope>;
   /** Puts a message on the wire. */

@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import { errorReply } from '../messaging/remote-error.js';
 import type { Serialization } from '../messaging/payload-codec.js';
@@ -38,6 +38,18 @@ export class LocalTransport implements ClusterTransport {
 
   workers(): readonly WorkerInfo[] {
     return this.view.workers();
+  }
+
+  state(): ClusterState {
+    return this.view.state();
+  }
+
+  /** One process cannot be restarted without downtime: says so through `events$`. */
+  requestRollingRestart(): void {
+    const reason = 'clustering is off: a standalone process has no other worker to take over';
+    queueMicrotask(() =>
+      this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, at: Date.now() }),
+    );
   }
 
   get messages$(): Observable<MessageEnvelope> {

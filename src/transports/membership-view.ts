@@ -1,6 +1,6 @@
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
-import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 
 /**
  * The cluster as one process sees it: a hot stream of events and the latest membership snapshot.
@@ -9,9 +9,15 @@ import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 export class MembershipView {
   private readonly events = new Subject<ClusterEvent>();
   private readonly snapshot: BehaviorSubject<readonly WorkerInfo[]>;
+  private current: ClusterState;
 
-  constructor(initial: readonly WorkerInfo[] = []) {
+  constructor(initial: readonly WorkerInfo[] = [], state: ClusterState = { expectedWorkers: initial.length, crashLoop: false }) {
     this.snapshot = new BehaviorSubject(initial);
+    this.current = state;
+  }
+
+  state(): ClusterState {
+    return this.current;
   }
 
   get events$(): Observable<ClusterEvent> {
@@ -27,7 +33,8 @@ export class MembershipView {
   }
 
   /** Applies the snapshot first, so a subscriber reacting to the event reads the matching membership. */
-  apply(workers: readonly WorkerInfo[], event?: ClusterEvent): void {
+  apply(workers: readonly WorkerInfo[], event?: ClusterEvent, state?: ClusterState): void {
+    if (state) this.current = state;
     this.snapshot.next(workers);
     if (event) this.events.next(event);
   }

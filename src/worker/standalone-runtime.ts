@@ -5,7 +5,8 @@ import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
-import { closeApp, describe, startApp } from './app-lifecycle.js';
+import { closeApp, describe, drainDeadline, startApp } from './app-lifecycle.js';
+import { markDraining } from './drain-state.js';
 
 /**
  * Runs the app in this one process (`enabled: false`): no fork, the same graceful shutdown as a
@@ -56,11 +57,12 @@ export class StandaloneRuntime {
       process.exit(EXIT_CODES.workersKilled);
     }, this.options.shutdown.timeoutMs);
     timer.unref();
+    markDraining();
     this.publish('draining', { type: 'shutdown', reason: signal, at: Date.now() });
     this.logger.log(`${signal}: draining`);
     let code: number = EXIT_CODES.clean;
     try {
-      if (this.app) await closeApp(this.app, this.logger);
+      if (this.app) await closeApp(this.app, this.logger, drainDeadline(this.options));
     } catch {
       code = EXIT_CODES.workersKilled;
     }

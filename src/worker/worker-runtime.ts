@@ -5,7 +5,8 @@ import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { envelope, forEachEnvelope, isClusterEnvelope } from '../messaging/envelope.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
-import { closeApp, describe, startApp } from './app-lifecycle.js';
+import { closeApp, describe, drainDeadline, startApp } from './app-lifecycle.js';
+import { markDraining } from './drain-state.js';
 
 /**
  * Terminal signals reach the whole process group (Ctrl-C reaches the primary and every worker at
@@ -76,6 +77,7 @@ export class WorkerRuntime {
   private async drain(reason: string): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    markDraining();
     clearTimeout(this.ownSignalTimer);
     this.logger.log(`draining (${reason})`);
     // Still booting: start() notices the flag once the app exists.
@@ -86,7 +88,7 @@ export class WorkerRuntime {
   private async exitAfterClose(): Promise<void> {
     let code = 0;
     try {
-      if (this.app) await closeApp(this.app, this.logger);
+      if (this.app) await closeApp(this.app, this.logger, drainDeadline(this.options));
     } catch {
       code = 1;
     }

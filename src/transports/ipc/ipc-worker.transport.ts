@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
-import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from '../../interfaces/worker-info.interface.js';
 import {
   envelope,
   forEachEnvelope,
@@ -58,6 +58,14 @@ export class IpcWorkerTransport implements ClusterTransport {
     return this.view.workers();
   }
 
+  state(): ClusterState {
+    return this.view.state();
+  }
+
+  requestRollingRestart(): void {
+    this.outbox.push(envelope('restart', { from: this.self }));
+  }
+
   get messages$(): Observable<MessageEnvelope> {
     return this.messages.asObservable();
   }
@@ -79,7 +87,7 @@ export class IpcWorkerTransport implements ClusterTransport {
     if (isMessageEnvelope(message)) this.messages.next(message);
     else if (message.kind === 'lifecycle') {
       const { data } = message as LifecycleEnvelope;
-      if (data) this.view.apply(data.workers, data.event);
+      if (data) this.view.apply(data.workers, data.event, data.state);
     }
   };
 
