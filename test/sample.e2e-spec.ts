@@ -47,6 +47,13 @@ describe('the sample app', () => {
     expect(body).toMatchObject({ workers: 2, port, enabled: true, serialization: 'json' });
   });
 
+  it('wires liveness, readiness and per-worker health with Terminus', async () => {
+    expect((await get(port, '/health')).body.details.cluster).toMatchObject({ status: 'up', alive: 2, expected: 2 });
+    expect((await get(port, '/health/ready')).status).toBe(200);
+    const workers = (await get(port, '/health/workers')).body.details.workers;
+    expect(Object.keys(workers.workers).sort()).toEqual(['0', '1']);
+  });
+
   it('stops with exit code 0 on SIGINT', async () => {
     app.signal('SIGINT');
     expect(await app.exited).toEqual({ code: 0, signal: null });

@@ -12,9 +12,8 @@ export interface Load {
  * the test forgets to stop it.
  */
 export function startLoad(port: number, { connections = 10, path = '/', maxSeconds = 60 } = {}): Load {
-  let result!: Promise<Result>;
   let instance!: ReturnType<typeof autocannon>;
-  result = new Promise((resolve, reject) => {
+  const result = new Promise<Result>((resolve, reject) => {
     instance = autocannon(
       { url: `http://127.0.0.1:${port}${path}`, connections, duration: maxSeconds, timeout: 10 },
       (error, finished) => (error ? reject(error) : resolve(finished)),
