@@ -12,7 +12,7 @@ export interface Load {
  * the test forgets to stop it.
  */
 export function startLoad(port: number, { connections = 10, path = '/', maxSeconds = 60 } = {}): Load {
-  let instance!: ReturnType<typeof autocannon>;
+  let instance!: autocannon.Instance;
   const result = new Promise<Result>((resolve, reject) => {
     instance = autocannon(
       { url: `http://127.0.0.1:${port}${path}`, connections, duration: maxSeconds, timeout: 10 },
