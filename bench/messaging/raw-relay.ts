@@ -8,6 +8,7 @@ import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from './wor
 type Msg = { to: number; kind: string; i?: number; data?: unknown };
 
 if (cluster.isPrimary) {
+  cluster.setupPrimary({ serialization: process.env.CLUSTER_SERIALIZATION === 'advanced' ? 'advanced' : 'json' });
   const workers = [cluster.fork({ SLOT: '0' }), cluster.fork({ SLOT: '1' })];
   let ready = 0;
   for (const worker of workers) {
