@@ -66,6 +66,8 @@ describe('resolveClusterOptions defaults', () => {
         factor: 2,
         maxDelayMs: 15_000,
         resetAfterMs: 30_000,
+        maxMemoryMb: 0,
+        memoryCheckIntervalMs: 5_000,
       },
       createApp: undefined,
       configure: undefined,
@@ -111,7 +113,16 @@ describe('resolveClusterOptions environment', () => {
       shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
       maxRestarts: 'CLUSTER_MAX_RESTARTS',
       restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
+      maxMemoryMb: 'CLUSTER_MAX_MEMORY_MB',
     });
+  });
+
+  it('reads CLUSTER_MAX_MEMORY_MB, 0 meaning off', () => {
+    expect(resolveClusterOptions({}, { CLUSTER_MAX_MEMORY_MB: '512' }, () => 1).restart.maxMemoryMb).toBe(512);
+    expect(resolveClusterOptions({}, { CLUSTER_MAX_MEMORY_MB: '0' }, () => 1).restart.maxMemoryMb).toBe(0);
+    expect(() => resolveClusterOptions({}, { CLUSTER_MAX_MEMORY_MB: '1.5GB' }, () => 1)).toThrow(
+      'Invalid CLUSTER_MAX_MEMORY_MB: "1.5GB" is not allowed; expected a whole number from 0 to 1048576.',
+    );
   });
 
   it('reads every variable', () => {

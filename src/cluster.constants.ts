@@ -10,7 +10,10 @@ export const WORKER_SLOT_ENV = 'CLUSTER_WORKER_SLOT';
 export const EXIT_CODES = {
   /** Every worker stopped on its own. */
   clean: 0,
-  /** At least one worker had to be killed (shutdown timeout, or a forced second signal). */
+  /**
+   * At least one worker did not drain cleanly: killed after the shutdown timeout or by a second
+   * signal, cut in-flight requests at its drain deadline, or its shutdown hooks failed.
+   */
   workersKilled: 1,
   /** Too many unexpected worker exits in the restart window (EX_SOFTWARE). */
   crashLoop: 70,

@@ -25,9 +25,9 @@ describe('SIGTERM to the primary', () => {
     expect(groupMembers(app.pid)).toEqual([]);
   });
 
-  it('kills workers still draining after shutdown.timeoutMs and exits 1', async () => {
+  it('cuts a request still running at the drain deadline, runs the shutdown hooks, and exits 1', async () => {
     const port = await freePort();
-    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1', CLUSTER_SHUTDOWN_TIMEOUT_MS: '300' });
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1', CLUSTER_SHUTDOWN_TIMEOUT_MS: '1000' });
     await app.waitForLine(/cluster ready: 1 worker\(s\)/);
 
     const inFlight = get(port, '/slow?ms=5000').catch((error: Error) => error);
@@ -35,8 +35,27 @@ describe('SIGTERM to the primary', () => {
     app.signal('SIGTERM');
 
     expect(await app.exited).toEqual({ code: 1, signal: null });
-    expect(app.output()).toMatch(/drain took longer than 300 ms: killing 1 worker\(s\)/);
-    expect(String(await inFlight)).toMatch(/socket hang up|ECONNRESET/); // cut by the kill, as it must be
+    // 80% of shutdown.timeoutMs goes to HTTP, the rest is left to the hooks.
+    expect(app.output()).toMatch(/drain deadline \(800 ms\) reached: cut 1 connection\(s\) still busy/);
+    expect(app.output()).toMatch(/SHUTDOWN_HOOK/);
+    expect(String(await inFlight)).toMatch(/socket hang up|ECONNRESET/);
+    expect(groupMembers(app.pid)).toEqual([]);
+  });
+
+  it('kills a worker whose drain outlasts shutdown.timeoutMs, and exits 1', async () => {
+    const port = await freePort();
+    app = ClusterProcess.start({
+      PORT: String(port),
+      CLUSTER_WORKERS: '1',
+      CLUSTER_SHUTDOWN_TIMEOUT_MS: '500',
+      FIXTURE_HANG_SHUTDOWN: '1',
+    });
+    await app.waitForLine(/cluster ready: 1 worker\(s\)/);
+    app.signal('SIGTERM');
+
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output()).toMatch(/drain took longer than 500 ms: killing 1 worker\(s\)/);
+    expect(app.output()).toMatch(/worker 0 killed by SIGKILL/);
     expect(groupMembers(app.pid)).toEqual([]);
   });
 

@@ -330,7 +330,11 @@ export class Supervisor {
     record.resolveStarted(false);
     record.resolveExited();
 
-    if (this.closing) return this.finishIfDone();
+    if (this.closing) {
+      // A worker that was killed, cut requests at its drain deadline or failed its hooks: not clean.
+      if (code !== 0) this.exitCode = Math.max(this.exitCode, EXIT_CODES.workersKilled);
+      return this.finishIfDone();
+    }
     // A failed replacement is the rolling restart's to report; the old worker still serves.
     if (expected || wasReplacement) return;
     this.scheduleRestart(slot, record, !slot.replacement);

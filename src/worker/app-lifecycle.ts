@@ -34,18 +34,21 @@ export async function startApp(module: unknown, options: ResolvedClusterOptions)
  * 4. `app.close()`: Nest's shutdown hooks run with no request left in flight.
  * `deadlineMs` bounds steps 1-3, leaving the rest of the shutdown time to the hooks.
  */
-export async function closeApp(app: INestApplication, logger: Logger, deadlineMs: number): Promise<void> {
+export async function closeApp(app: INestApplication, logger: Logger, deadlineMs: number): Promise<{ clean: boolean }> {
   const server = httpServerOf(app);
-  if (server) await drainHttp(server, deadlineMs);
+  const cut = server ? await drainHttp(server, deadlineMs) : 0;
+  if (cut > 0) logger.warn(`drain deadline (${deadlineMs} ms) reached: cut ${cut} connection(s) still busy`);
   try {
     await app.close();
   } catch (error) {
     logger.error(`app.close() failed: ${describe(error)}`);
-    throw error;
+    return { clean: false };
   }
+  return { clean: cut === 0 };
 }
 
-async function drainHttp(server: Server, deadlineMs: number): Promise<void> {
+/** Resolves with the number of connections it had to cut at the deadline. */
+async function drainHttp(server: Server, deadlineMs: number): Promise<number> {
   // Added only now: the request path stays untouched in normal operation.
   server.prependListener('request', (_req, res) => {
     if (!res.headersSent) res.setHeader('Connection', 'close');
@@ -55,11 +58,13 @@ async function drainHttp(server: Server, deadlineMs: number): Promise<void> {
   const started = Date.now();
   for (;;) {
     const open = await connectionCount(server);
-    if (open === 0) return;
+    if (open === 0) return 0;
     const elapsed = Date.now() - started;
     if (elapsed >= deadlineMs) {
+      server.closeIdleConnections();
+      const busy = await connectionCount(server);
       server.closeAllConnections();
-      return;
+      return busy;
     }
     if (elapsed >= IDLE_GRACE_MS) server.closeIdleConnections();
     await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));

@@ -60,13 +60,8 @@ export class StandaloneRuntime {
     markDraining();
     this.publish('draining', { type: 'shutdown', reason: signal, at: Date.now() });
     this.logger.log(`${signal}: draining`);
-    let code: number = EXIT_CODES.clean;
-    try {
-      if (this.app) await closeApp(this.app, this.logger, drainDeadline(this.options));
-    } catch {
-      code = EXIT_CODES.workersKilled;
-    }
-    process.exit(code);
+    const { clean } = this.app ? await closeApp(this.app, this.logger, drainDeadline(this.options)) : { clean: true };
+    process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.workersKilled);
   }
 
   private publish(state: WorkerState, event?: Parameters<LocalTransport['apply']>[1]): void {

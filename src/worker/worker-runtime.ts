@@ -73,7 +73,7 @@ export class WorkerRuntime {
     this.ownSignalTimer.unref();
   }
 
-  /** Idempotent: finishes in-flight work through `app.close()`, then exits 0 (1 if closing failed). */
+  /** Idempotent: finishes in-flight work through `app.close()`, then exits 0 (1 if it could not drain cleanly). */
   private async drain(reason: string): Promise<void> {
     if (this.draining) return;
     this.draining = true;
@@ -86,12 +86,7 @@ export class WorkerRuntime {
   }
 
   private async exitAfterClose(): Promise<void> {
-    let code = 0;
-    try {
-      if (this.app) await closeApp(this.app, this.logger, drainDeadline(this.options));
-    } catch {
-      code = 1;
-    }
-    process.exit(code);
+    const { clean } = this.app ? await closeApp(this.app, this.logger, drainDeadline(this.options)) : { clean: true };
+    process.exit(clean ? 0 : 1);
   }
 }
