@@ -1,47 +1,25 @@
-import { Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import { errorReply } from '../messaging/remote-error.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
-import type { ClusterTransport } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
+import { MembershipTransport } from './membership.transport.js';
 
 /**
  * The transport of a standalone process (clustering off, or the app built outside
  * `bootstrapClustered`, as in tests): the cluster is this one process, and messages addressed to it
  * loop back, still serialized, so behaviour matches a real cluster.
  */
-export class LocalTransport implements ClusterTransport {
+export class LocalTransport extends MembershipTransport {
   readonly role = 'standalone' as const;
-  private readonly view: MembershipView;
-  private readonly messages = new Subject<MessageEnvelope>();
   private handled: ReadonlySet<string> = new Set();
 
-  constructor(
-    readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid },
-    readonly serialization: Serialization = 'json',
-  ) {
+  constructor(self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid }, serialization: Serialization = 'json') {
     // Until a runtime says otherwise, this process is the cluster's one ready member.
     const now = Date.now();
-    this.view = new MembershipView([{ ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0 }]);
-  }
-
-  get events$(): Observable<ClusterEvent> {
-    return this.view.events$;
-  }
-
-  get workers$(): Observable<readonly WorkerInfo[]> {
-    return this.view.workers$;
-  }
-
-  workers(): readonly WorkerInfo[] {
-    return this.view.workers();
-  }
-
-  state(): ClusterState {
-    return this.view.state();
+    super(self, serialization, new MembershipView([{ ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0 }]));
   }
 
   /** One process cannot be restarted without downtime: says so through `events$`. */
@@ -50,10 +28,6 @@ export class LocalTransport implements ClusterTransport {
     queueMicrotask(() =>
       this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, at: Date.now() }),
     );
-  }
-
-  get messages$(): Observable<MessageEnvelope> {
-    return this.messages.asObservable();
   }
 
   send(message: MessageEnvelope): void {

@@ -1,6 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
-import type { ClusterEvent, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import {
   envelope,
   forEachEnvelope,
@@ -11,8 +9,8 @@ import {
   type MessageEnvelope,
 } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
-import type { ClusterTransport } from '../cluster-transport.interface.js';
 import { MembershipView } from '../membership-view.js';
+import { MembershipTransport } from '../membership.transport.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
@@ -26,48 +24,27 @@ export interface IpcChannel {
  * The embedded transport of a worker: everything goes through the primary over node:cluster's IPC
  * channel. The primary relays lifecycle events and membership, and routes messages (`IpcRouter`).
  */
-export class IpcWorkerTransport implements ClusterTransport {
+export class IpcWorkerTransport extends MembershipTransport {
   readonly role = 'worker' as const;
-  private readonly view = new MembershipView();
-  private readonly messages = new Subject<MessageEnvelope>();
   private readonly outbox: EnvelopeBatcher;
   private readonly onMessage = (message: unknown): void => {
     if (isClusterEnvelope(message)) forEachEnvelope(message, this.receive);
   };
 
   constructor(
-    readonly self: WorkerIdentity,
-    readonly serialization: Serialization,
+    self: WorkerIdentity,
+    serialization: Serialization,
     private readonly channel: IpcChannel = process,
   ) {
+    super(self, serialization, new MembershipView());
     this.outbox = new EnvelopeBatcher((message) => this.write(message));
     channel.on('message', this.onMessage);
     // Messages sent before this listener existed are lost, so ask for the current snapshot.
     this.write(envelope('hello', { from: self }));
   }
 
-  get events$(): Observable<ClusterEvent> {
-    return this.view.events$;
-  }
-
-  get workers$(): Observable<readonly WorkerInfo[]> {
-    return this.view.workers$;
-  }
-
-  workers(): readonly WorkerInfo[] {
-    return this.view.workers();
-  }
-
-  state(): ClusterState {
-    return this.view.state();
-  }
-
   requestRollingRestart(): void {
     this.outbox.push(envelope('restart', { from: this.self }));
-  }
-
-  get messages$(): Observable<MessageEnvelope> {
-    return this.messages.asObservable();
   }
 
   send(message: MessageEnvelope): void {

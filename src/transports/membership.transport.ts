@@ -1,0 +1,46 @@
+import { Subject, type Observable } from 'rxjs';
+import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
+import type { Serialization } from '../messaging/payload-codec.js';
+import type { ClusterRole, ClusterTransport } from './cluster-transport.interface.js';
+import { MembershipView } from './membership-view.js';
+
+/**
+ * What every transport shares: a membership view its wire keeps up to date, and a stream of the
+ * messages it delivers. Subclasses decide how messages and restart requests travel.
+ */
+export abstract class MembershipTransport implements ClusterTransport {
+  abstract readonly role: ClusterRole;
+  protected readonly messages = new Subject<MessageEnvelope>();
+
+  protected constructor(
+    readonly self: WorkerIdentity,
+    readonly serialization: Serialization,
+    protected readonly view: MembershipView,
+  ) {}
+
+  get events$(): Observable<ClusterEvent> {
+    return this.view.events$;
+  }
+
+  get workers$(): Observable<readonly WorkerInfo[]> {
+    return this.view.workers$;
+  }
+
+  workers(): readonly WorkerInfo[] {
+    return this.view.workers();
+  }
+
+  state(): ClusterState {
+    return this.view.state();
+  }
+
+  get messages$(): Observable<MessageEnvelope> {
+    return this.messages.asObservable();
+  }
+
+  abstract send(message: MessageEnvelope): void;
+  abstract announce(topics: readonly string[]): void;
+  abstract requestRollingRestart(): void;
+}
