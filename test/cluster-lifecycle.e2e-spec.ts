@@ -57,6 +57,22 @@ describe('a clustered app (2 workers)', () => {
     expect(isAlive(victim.pid)).toBe(false);
   });
 
+  it('drains gracefully on a Ctrl-C to the whole process group, each worker once, led by the primary', async () => {
+    process.kill(-app.pid, 'SIGINT');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.lines.filter((l) => /draining \(asked by the primary\)/.test(l))).toHaveLength(2);
+    expect(app.output()).not.toMatch(/sent to this worker alone/);
+  });
+
+  it('replaces a worker that was sent SIGTERM on its own, after it drained', async () => {
+    const victim = app.forkedPids()[1]!;
+    process.kill(victim, 'SIGTERM');
+    await app.waitForLine(/draining \(SIGTERM sent to this worker alone\)/);
+    const exit = await app.waitForLine(new RegExp(`worker 1 exited with code 0 \\(pid ${victim}, exited-unasked\\)`));
+    expect(exit).toBeDefined();
+    await app.waitForLines(/worker 1 ready in \d+ ms/, 2);
+  });
+
   it('takes every worker down within 2 s when the primary is SIGKILLed', async () => {
     const workerPids = app.forkedPids();
     expect(workerPids).toHaveLength(2);

@@ -38,7 +38,10 @@ export interface WorkerExitEvent extends WorkerEventBase {
   readonly signal: string | null;
   /** `true` when the primary asked the worker to stop (shutdown, replacement); `false` for a crash. */
   readonly expected: boolean;
-  /** Why the primary counts this exit as it does, e.g. `ready-timeout`, `shutdown`, `crashed`. */
+  /**
+   * Why: `shutdown` or `replaced` (asked by the primary), `ready-timeout` (killed for not getting
+   * ready), `failed-to-start`, `exited-unasked` (code 0 on its own) or `crashed`.
+   */
   readonly reason: string;
 }
 export interface RestartScheduledEvent extends WorkerEventBase {

@@ -321,7 +321,7 @@ export class Supervisor {
     if (slot.current === record) slot.current = undefined;
 
     const expected = record.stopReason === 'shutdown' || record.stopReason === 'replaced';
-    const reason = record.stopReason ?? (record.state === 'starting' ? 'failed-to-start' : 'crashed');
+    const reason = record.stopReason ?? unaskedExitReason(record, code);
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const line = `worker ${slot.slot} ${how} (pid ${record.identity.pid}, ${reason})`;
     if (expected) this.logger.log(line);
@@ -391,4 +391,10 @@ export class Supervisor {
     this.router.broadcast(envelope('lifecycle', { data: { event, workers: this.snapshot(), state: this.state() } }));
     this.events.next(event);
   }
+}
+
+/** Why a worker left without being asked: it never got ready, stopped on its own (code 0), or crashed. */
+function unaskedExitReason(record: WorkerRecord, code: number | null): string {
+  if (record.state === 'starting') return 'failed-to-start';
+  return code === 0 ? 'exited-unasked' : 'crashed';
 }
