@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 
 export interface RunResult {
@@ -8,22 +9,50 @@ export interface RunResult {
 }
 
 /**
+ * Process groups this benchmark started and has not yet seen end. Every child runs detached (its own
+ * group) so that a whole cluster can be killed at once, which also means a Ctrl-C on the benchmark
+ * would not reach them: they are killed here whatever way the benchmark itself ends.
+ */
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const pgid of liveGroups) killGroup(pgid);
+});
+// A signal's default action would end this process without the 'exit' handlers above.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => process.exit(128 + constants.signals[signal]));
+}
+
+export function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+}
+
+export function untrackGroup(pgid: number): void {
+  liveGroups.delete(pgid);
+}
+
+export function isTrackedGroup(pgid: number): boolean {
+  return liveGroups.has(pgid);
+}
+
+/**
  * Runs a Node script in its own process group and collects its output. Bounded: after `timeoutMs`
  * the whole group is SIGKILLed, so a stuck contender cannot stall the benchmark.
  */
-export function runNode(script: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<RunResult> {
+export function runNode(script: string, env: Record<string, string> = {}, timeoutMs = 120_000, args: string[] = []): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    trackGroup(child.pid!);
     const lines: string[] = [];
     for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (l) => lines.push(l));
     const timer = setTimeout(() => killGroup(child.pid!), timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       killGroup(child.pid!); // leave nothing behind, whatever the contender did
+      untrackGroup(child.pid!);
       resolve({ code, signal, lines });
     });
   });
