@@ -96,6 +96,6 @@ export function isMessageEnvelope(message: ClusterEnvelope): message is MessageE
 
 /** Calls `visit` for each envelope a wire message carries: itself, or each one of a batch. */
 export function forEachEnvelope(message: ClusterEnvelope, visit: (envelope: ClusterEnvelope) => void): void {
-  if (message.kind === 'batch') for (const inner of (message as BatchEnvelope).data ?? []) visit(inner);
-  else visit(message);
+  if (message.kind !== 'batch') return visit(message);
+  for (const inner of (message as BatchEnvelope).data ?? []) visit(inner);
 }

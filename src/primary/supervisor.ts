@@ -5,7 +5,7 @@ import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.con
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
-import { envelope, forEachEnvelope, isClusterEnvelope } from '../messaging/envelope.js';
+import { envelope, forEachEnvelope, isClusterEnvelope, type ClusterEnvelope } from '../messaging/envelope.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import { MemoryGuard } from './memory-guard.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
@@ -274,17 +274,25 @@ export class Supervisor {
 
   private onWorkerMessage(record: WorkerRecord, message: unknown): void {
     if (!isClusterEnvelope(message)) return; // the application's own IPC
+    forEachEnvelope(message, (inner) => this.onEnvelope(record, inner));
+  }
+
+  private onEnvelope(record: WorkerRecord, message: ClusterEnvelope): void {
     const { id, slot } = record.identity;
-    forEachEnvelope(message, (inner) => {
-      if (inner.kind === 'hello') {
+    switch (message.kind) {
+      case 'hello':
         this.router.listening(id);
         this.router.sendTo(id, envelope('lifecycle', { data: { workers: this.snapshot(), state: this.state() } }));
         // A shutdown sent before the worker listened was lost: repeat it.
         if (this.closing || record.stopReason) this.router.sendTo(id, envelope('shutdown'));
-      } else if (inner.kind === 'ready') this.onReady(record);
-      else if (inner.kind === 'restart') void this.restartWorkers(`requested by worker ${slot}`);
-      else this.router.receive(id, inner);
-    });
+        return;
+      case 'ready':
+        return this.onReady(record);
+      case 'restart':
+        return void this.restartWorkers(`requested by worker ${slot}`);
+      default:
+        return this.router.receive(id, message);
+    }
   }
 
   private onReady(record: WorkerRecord): void {

@@ -2,7 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import cluster from 'node:cluster';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import { envelope, forEachEnvelope, isClusterEnvelope } from '../messaging/envelope.js';
+import { envelope } from '../messaging/envelope.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { closeApp, describe, drainDeadline, startApp } from './app-lifecycle.js';
@@ -38,14 +38,8 @@ export class WorkerRuntime {
   }
 
   async start(module: unknown): Promise<INestApplication> {
-    // Listen for 'shutdown' before the transport says hello: the primary may answer with it at once.
-    process.on('message', (message) => {
-      if (!isClusterEnvelope(message)) return;
-      forEachEnvelope(message, (inner) => {
-        if (inner.kind === 'shutdown') void this.drain('asked by the primary');
-      });
-    });
-    setProcessTransport(new IpcWorkerTransport(this.self, this.options.serialization));
+    const onShutdown = () => void this.drain('asked by the primary');
+    setProcessTransport(new IpcWorkerTransport(this.self, this.options.serialization, onShutdown));
     for (const signal of TERMINAL_SIGNALS) process.on(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     process.on('SIGHUP', () => undefined);

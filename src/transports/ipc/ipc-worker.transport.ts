@@ -34,6 +34,8 @@ export class IpcWorkerTransport extends MembershipTransport {
   constructor(
     self: WorkerIdentity,
     serialization: Serialization,
+    /** Called when the primary asks this worker to drain. */
+    private readonly onShutdown: () => void = () => undefined,
     private readonly channel: IpcChannel = process,
   ) {
     super(self, serialization, new MembershipView());
@@ -62,6 +64,7 @@ export class IpcWorkerTransport extends MembershipTransport {
 
   private readonly receive = (message: ClusterEnvelope): void => {
     if (isMessageEnvelope(message)) this.messages.next(message);
+    else if (message.kind === 'shutdown') this.onShutdown();
     else if (message.kind === 'lifecycle') {
       const { data } = message as LifecycleEnvelope;
       if (data) this.view.apply(data.workers, data.event, data.state);
