@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Worker } from 'node:cluster';
-import { Subject, type Observable } from 'rxjs';
 import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
@@ -56,7 +55,6 @@ export class Supervisor {
   private readonly crashes: CrashWindow;
   private readonly router = new IpcRouter((slot) => this.slots[slot]?.current?.identity.id);
   private readonly memoryGuard: MemoryGuard | undefined;
-  private readonly events = new Subject<ClusterEvent>();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private closing = false;
   private closingSince = 0;
@@ -88,11 +86,6 @@ export class Supervisor {
         (slot, rssMb) => this.onMemoryOverLimit(slot, rssMb),
       );
     }
-  }
-
-  /** Every lifecycle event, as relayed to the workers. */
-  get events$(): Observable<ClusterEvent> {
-    return this.events.asObservable();
   }
 
   /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
@@ -390,14 +383,12 @@ export class Supervisor {
     clearTimeout(this.shutdownTimer);
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
     process.off('exit', this.killOnExit);
-    this.events.complete();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     this.finish(this.exitCode);
   }
 
   private emit(event: ClusterEvent): void {
     this.router.broadcast(envelope('lifecycle', { data: { event, workers: this.snapshot(), state: this.state() } }));
-    this.events.next(event);
   }
 }
 

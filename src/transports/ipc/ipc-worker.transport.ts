@@ -17,7 +17,6 @@ import { EnvelopeBatcher } from './envelope-batcher.js';
 export interface IpcChannel {
   send?(message: unknown): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
-  off(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
 /**
@@ -55,11 +54,6 @@ export class IpcWorkerTransport extends MembershipTransport {
 
   announce(topics: readonly string[]): void {
     this.outbox.push(envelope('handlers', { from: this.self, data: topics }));
-  }
-
-  close(): void {
-    this.outbox.flush();
-    this.channel.off('message', this.onMessage);
   }
 
   private readonly receive = (message: ClusterEnvelope): void => {
