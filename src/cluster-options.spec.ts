@@ -46,6 +46,10 @@ const WHOLE_PORT = 'a whole number from 0 to 65535';
 const WORKERS = 'a whole number from 1 to 4096, or "auto"';
 const BOOLEAN = 'true or false (also 1/0, yes/no, on/off)';
 const SERIALIZATION = '"json" or "advanced"';
+const UNRESPONSIVE = '0 (off) or a whole number from 3000 to 2147483647';
+const MESSAGE_BYTES = 'a whole number from 1024 to 1073741824';
+const QUEUE_BYTES = 'a whole number from 65536 to 17179869184';
+const PENDING = 'a whole number from 1 to 10000000';
 
 describe('resolveClusterOptions defaults', () => {
   it('fills every setting from the defaults with an empty environment', () => {
@@ -58,6 +62,8 @@ describe('resolveClusterOptions defaults', () => {
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',
+      unresponsiveMs: 10_000,
+      messaging: { maxMessageBytes: 1_048_576, maxQueueBytes: 67_108_864, maxPendingRequests: 10_000 },
       shutdown: { timeoutMs: 10_000 },
       restart: {
         maxRestarts: 10,
@@ -110,6 +116,10 @@ describe('resolveClusterOptions environment', () => {
       port: 'PORT',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
       serialization: 'CLUSTER_SERIALIZATION',
+      unresponsiveMs: 'CLUSTER_UNRESPONSIVE_MS',
+      maxMessageBytes: 'CLUSTER_MAX_MESSAGE_BYTES',
+      maxQueueBytes: 'CLUSTER_MAX_QUEUE_BYTES',
+      maxPendingRequests: 'CLUSTER_MAX_PENDING_REQUESTS',
       shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
       maxRestarts: 'CLUSTER_MAX_RESTARTS',
       restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
@@ -134,6 +144,10 @@ describe('resolveClusterOptions environment', () => {
         PORT: '8080',
         CLUSTER_READY_TIMEOUT_MS: '5000',
         CLUSTER_SERIALIZATION: 'advanced',
+        CLUSTER_UNRESPONSIVE_MS: '5000',
+        CLUSTER_MAX_MESSAGE_BYTES: '2048',
+        CLUSTER_MAX_QUEUE_BYTES: '131072',
+        CLUSTER_MAX_PENDING_REQUESTS: '50',
         CLUSTER_SHUTDOWN_TIMEOUT_MS: '2500',
         CLUSTER_MAX_RESTARTS: '4',
         CLUSTER_RESTART_WINDOW_MS: '20000',
@@ -146,6 +160,8 @@ describe('resolveClusterOptions environment', () => {
       port: 8080,
       readyTimeoutMs: 5000,
       serialization: 'advanced',
+      unresponsiveMs: 5000,
+      messaging: { maxMessageBytes: 2048, maxQueueBytes: 131_072, maxPendingRequests: 50 },
       shutdown: { timeoutMs: 2500 },
       restart: { maxRestarts: 4, windowMs: 20_000 },
     });
@@ -200,6 +216,8 @@ describe('resolveClusterOptions environment', () => {
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',
+      unresponsiveMs: 10_000,
+      messaging: CLUSTER_DEFAULTS.messaging,
       shutdown: { timeoutMs: 10_000 },
       restart: { maxRestarts: 10, windowMs: 60_000 },
     });
@@ -285,6 +303,20 @@ describe('resolveClusterOptions invalid environment values', () => {
     ['CLUSTER_RESTART_WINDOW_MS', 'Infinity', 'a whole number from 1 to 2147483647'],
     ['CLUSTER_SERIALIZATION', 'yaml', SERIALIZATION],
     ['CLUSTER_SERIALIZATION', 'JSON', SERIALIZATION],
+    ['CLUSTER_UNRESPONSIVE_MS', '2999', UNRESPONSIVE],
+    ['CLUSTER_UNRESPONSIVE_MS', '1', UNRESPONSIVE],
+    ['CLUSTER_UNRESPONSIVE_MS', '-1', UNRESPONSIVE],
+    ['CLUSTER_UNRESPONSIVE_MS', '2147483648', UNRESPONSIVE],
+    ['CLUSTER_UNRESPONSIVE_MS', '10s', UNRESPONSIVE],
+    ['CLUSTER_MAX_MESSAGE_BYTES', '1023', MESSAGE_BYTES],
+    ['CLUSTER_MAX_MESSAGE_BYTES', '1073741825', MESSAGE_BYTES],
+    ['CLUSTER_MAX_MESSAGE_BYTES', '1MB', MESSAGE_BYTES],
+    ['CLUSTER_MAX_QUEUE_BYTES', '65535', QUEUE_BYTES],
+    ['CLUSTER_MAX_QUEUE_BYTES', '17179869185', QUEUE_BYTES],
+    ['CLUSTER_MAX_QUEUE_BYTES', '1e6', QUEUE_BYTES],
+    ['CLUSTER_MAX_PENDING_REQUESTS', '0', PENDING],
+    ['CLUSTER_MAX_PENDING_REQUESTS', '10000001', PENDING],
+    ['CLUSTER_MAX_PENDING_REQUESTS', '1.5', PENDING],
   ])('%s=%p is rejected', (name, raw, allowed) => {
     expectRejected(() => resolve({}, { [name]: raw }), name, raw, allowed);
   });
@@ -327,6 +359,13 @@ describe('resolveClusterOptions invalid options', () => {
     ['options.restart.factor', { restart: { factor: Number.NaN } }, Number.NaN, 'a number from 1 to 100'],
     ['options.restart.maxDelayMs', { restart: { maxDelayMs: 1.5 } }, 1.5, ms(0)],
     ['options.restart.resetAfterMs', { restart: { resetAfterMs: -10 } }, -10, ms(0)],
+    ['options.unresponsiveMs', { unresponsiveMs: 2_999 }, 2_999, UNRESPONSIVE],
+    ['options.unresponsiveMs', { unresponsiveMs: 5_000.5 }, 5_000.5, UNRESPONSIVE],
+    ['options.unresponsiveMs', { unresponsiveMs: '5000' as unknown as number }, '5000', UNRESPONSIVE],
+    ['options.messaging.maxMessageBytes', { messaging: { maxMessageBytes: 1_023 } }, 1_023, MESSAGE_BYTES],
+    ['options.messaging.maxQueueBytes', { messaging: { maxQueueBytes: 17_179_869_185 } }, 17_179_869_185, QUEUE_BYTES],
+    ['options.messaging.maxPendingRequests', { messaging: { maxPendingRequests: 0 } }, 0, PENDING],
+    ['options.messaging', { messaging: 5 as never }, 5, 'an object'],
   ])('%s rejects %j', (setting, options, value, allowed) => {
     expectRejected(() => resolve(options), setting, value, allowed);
   });
@@ -383,5 +422,54 @@ describe('resolveClusterOptions invalid options', () => {
       'Invalid options.configure: {"a":1} is not allowed; expected a function.',
     );
     expect(configError(() => resolve({ port: (() => 1) as never })).message).toContain('a function is not allowed');
+  });
+});
+
+describe('resolveClusterOptions liveness and messaging limits', () => {
+  it('reads CLUSTER_UNRESPONSIVE_MS, 0 meaning off', () => {
+    expect(resolve({}, { CLUSTER_UNRESPONSIVE_MS: '0' }).unresponsiveMs).toBe(0);
+    expect(resolve({}, { CLUSTER_UNRESPONSIVE_MS: '3000' }).unresponsiveMs).toBe(3_000);
+    expect(resolve({}, { CLUSTER_UNRESPONSIVE_MS: '2147483647' }).unresponsiveMs).toBe(2_147_483_647);
+    expect(resolve({ unresponsiveMs: 0 }).unresponsiveMs).toBe(0);
+  });
+
+  it('accepts the bounds of each messaging limit', () => {
+    const low = resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: '1024', CLUSTER_MAX_QUEUE_BYTES: '65536', CLUSTER_MAX_PENDING_REQUESTS: '1' });
+    expect(low.messaging).toEqual({ maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 1 });
+    const high = resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: '1073741824', CLUSTER_MAX_QUEUE_BYTES: '17179869184', CLUSTER_MAX_PENDING_REQUESTS: '10000000' });
+    expect(high.messaging).toEqual({ maxMessageBytes: 1_073_741_824, maxQueueBytes: 17_179_869_184, maxPendingRequests: 10_000_000 });
+  });
+
+  it('prefers the options over the environment', () => {
+    const resolved = resolve(
+      { unresponsiveMs: 4_000, messaging: { maxMessageBytes: 4_096, maxQueueBytes: 100_000, maxPendingRequests: 7 } },
+      { CLUSTER_UNRESPONSIVE_MS: '0', CLUSTER_MAX_MESSAGE_BYTES: '2048', CLUSTER_MAX_QUEUE_BYTES: 'junk', CLUSTER_MAX_PENDING_REQUESTS: '9' },
+    );
+    expect(resolved).toMatchObject({
+      unresponsiveMs: 4_000,
+      messaging: { maxMessageBytes: 4_096, maxQueueBytes: 100_000, maxPendingRequests: 7 },
+    });
+  });
+
+  it('keeps the other messaging defaults when only some limits are given', () => {
+    expect(resolve({ messaging: { maxPendingRequests: 5 } }).messaging).toEqual({ ...CLUSTER_DEFAULTS.messaging, maxPendingRequests: 5 });
+  });
+
+  it('rejects a queue smaller than the largest message, naming both settings', () => {
+    const err = configError(() => resolve({ messaging: { maxMessageBytes: 100_000, maxQueueBytes: 65_536 } }));
+    expect(err.code).toBe('CLUSTER_ERR_INVALID_OPTION');
+    expect(err.setting).toContain('maxQueueBytes');
+    expect(err.value).toBe(65_536);
+    expect(err.message).toContain('CLUSTER_MAX_QUEUE_BYTES');
+    expect(err.message).toContain('maxMessageBytes');
+    expect(err.message).toContain('100000');
+  });
+
+  it('checks the queue against the message size wherever each came from', () => {
+    // A message limit above the default queue needs a larger queue too.
+    const aboveDefaultQueue = String(2 * CLUSTER_DEFAULTS.messaging.maxQueueBytes);
+    expect(configError(() => resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: aboveDefaultQueue })).value).toBe(CLUSTER_DEFAULTS.messaging.maxQueueBytes);
+    expect(configError(() => resolve({ messaging: { maxQueueBytes: 65_536 } })).value).toBe(65_536);
+    expect(resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: '65536', CLUSTER_MAX_QUEUE_BYTES: '65536' }).messaging.maxQueueBytes).toBe(65_536);
   });
 });

@@ -1,3 +1,4 @@
+import { HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
 import type {
   ClusterBootstrapOptions,
@@ -15,6 +16,12 @@ export const CLUSTER_DEFAULTS = {
   port: 3000,
   readyTimeoutMs: 30_000,
   serialization: 'json',
+  unresponsiveMs: 10_000,
+  messaging: {
+    maxMessageBytes: 1_048_576,
+    maxQueueBytes: 67_108_864,
+    maxPendingRequests: 10_000,
+  },
   shutdown: { timeoutMs: 10_000 },
   restart: {
     maxRestarts: 10,
@@ -35,13 +42,19 @@ export const CLUSTER_ENV = {
   port: 'PORT',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
   serialization: 'CLUSTER_SERIALIZATION',
+  unresponsiveMs: 'CLUSTER_UNRESPONSIVE_MS',
+  maxMessageBytes: 'CLUSTER_MAX_MESSAGE_BYTES',
+  maxQueueBytes: 'CLUSTER_MAX_QUEUE_BYTES',
+  maxPendingRequests: 'CLUSTER_MAX_PENDING_REQUESTS',
   shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
   maxRestarts: 'CLUSTER_MAX_RESTARTS',
   restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
   maxMemoryMb: 'CLUSTER_MAX_MEMORY_MB',
 } as const;
 
-const MAX_TIMER_MS = 2_147_483_647; // setTimeout's ceiling; longer delays fire at once.
+/** Below three heartbeats, one late timer in a busy but healthy worker would look like a hang. */
+const MIN_UNRESPONSIVE_MS = 3 * HEARTBEAT_INTERVAL_MS;
+const GIB = 1_073_741_824;
 
 /**
  * Applies explicit option > environment > default, and validates each value. Throws a
@@ -55,8 +68,10 @@ export function resolveClusterOptions(
   requireObject(options, 'options');
   requireObject(options.restart ?? {}, 'options.restart');
   requireObject(options.shutdown ?? {}, 'options.shutdown');
+  requireObject(options.messaging ?? {}, 'options.messaging');
   const workersSetting = pick(options.workers, 'options.workers', env, CLUSTER_ENV.workers, CLUSTER_DEFAULTS.workers, parseWorkers);
   const restart = options.restart ?? {};
+  const messaging = options.messaging ?? {};
   const resolved: ResolvedClusterOptions = {
     workersSetting,
     workers: workersSetting === 'auto' ? countCpus() : workersSetting,
@@ -64,6 +79,12 @@ export function resolveClusterOptions(
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
     readyTimeoutMs: pick(options.readyTimeoutMs, 'options.readyTimeoutMs', env, CLUSTER_ENV.readyTimeoutMs, CLUSTER_DEFAULTS.readyTimeoutMs, integer(1, MAX_TIMER_MS)),
     serialization: pick(options.serialization, 'options.serialization', env, CLUSTER_ENV.serialization, CLUSTER_DEFAULTS.serialization, parseSerialization),
+    unresponsiveMs: pick(options.unresponsiveMs, 'options.unresponsiveMs', env, CLUSTER_ENV.unresponsiveMs, CLUSTER_DEFAULTS.unresponsiveMs, parseUnresponsiveMs),
+    messaging: {
+      maxMessageBytes: pick(messaging.maxMessageBytes, 'options.messaging.maxMessageBytes', env, CLUSTER_ENV.maxMessageBytes, CLUSTER_DEFAULTS.messaging.maxMessageBytes, integer(1_024, GIB)),
+      maxQueueBytes: pick(messaging.maxQueueBytes, 'options.messaging.maxQueueBytes', env, CLUSTER_ENV.maxQueueBytes, CLUSTER_DEFAULTS.messaging.maxQueueBytes, integer(65_536, 16 * GIB)),
+      maxPendingRequests: pick(messaging.maxPendingRequests, 'options.messaging.maxPendingRequests', env, CLUSTER_ENV.maxPendingRequests, CLUSTER_DEFAULTS.messaging.maxPendingRequests, integer(1, 10_000_000)),
+    },
     shutdown: {
       timeoutMs: pick(options.shutdown?.timeoutMs, 'options.shutdown.timeoutMs', env, CLUSTER_ENV.shutdownTimeoutMs, CLUSTER_DEFAULTS.shutdown.timeoutMs, integer(0, MAX_TIMER_MS)),
     },
@@ -86,6 +107,15 @@ export function resolveClusterOptions(
       'options.restart.maxDelayMs',
       resolved.restart.maxDelayMs,
       `a whole number >= options.restart.initialDelayMs (${resolved.restart.initialDelayMs})`,
+    );
+  }
+  const { maxQueueBytes, maxMessageBytes } = resolved.messaging;
+  if (maxQueueBytes < maxMessageBytes) {
+    // A queue smaller than one message would drop every message of the largest allowed size.
+    throw new ClusterConfigError(
+      `messaging.maxQueueBytes (${CLUSTER_ENV.maxQueueBytes})`,
+      maxQueueBytes,
+      `at least messaging.maxMessageBytes (${CLUSTER_ENV.maxMessageBytes}), ${maxMessageBytes}: raise the one or lower the other`,
     );
   }
   return resolved;
@@ -150,6 +180,14 @@ const parseWorkers = parser<number | 'auto'>('a whole number from 1 to 4096, or 
   const n = toNumber(raw, fromEnv);
   return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined;
 });
+
+const parseUnresponsiveMs = parser<number>(
+  `0 (off) or a whole number from ${MIN_UNRESPONSIVE_MS} to ${MAX_TIMER_MS}`,
+  (raw, fromEnv) => {
+    const n = toNumber(raw, fromEnv);
+    return n !== undefined && Number.isInteger(n) && (n === 0 || (n >= MIN_UNRESPONSIVE_MS && n <= MAX_TIMER_MS)) ? n : undefined;
+  },
+);
 
 const parseSerialization = parser<Serialization>(SERIALIZATIONS.map((s) => `"${s}"`).join(' or '), (raw) =>
   SERIALIZATIONS.includes(raw as Serialization) ? (raw as Serialization) : undefined,

@@ -17,6 +17,11 @@ export const EXIT_CODES = {
   workersKilled: 1,
   /** Too many unexpected worker exits in the restart window (EX_SOFTWARE). */
   crashLoop: 70,
+  /**
+   * The primary itself hit an error it could not handle (EX_SOFTWARE, like a crash loop): it logged
+   * it and drained the cluster.
+   */
+  primaryError: 70,
   /** An option or environment variable is invalid (EX_CONFIG). */
   badConfig: 78,
 } as const;
@@ -26,3 +31,15 @@ export const EXIT_CODES = {
  * forwarded by a wrapper such as `npm start` or `timeout`. Only a repeat after this long forces.
  */
 export const DUPLICATE_SIGNAL_MS = 250;
+
+/** setTimeout's ceiling: longer delays fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Longest topic, in characters: topics are names, not payloads. */
+export const MAX_TOPIC_LENGTH = 1_024;
+
+/**
+ * A worker proves to the primary that its event loop runs at this interval, whatever else it does
+ * (a timer, off the request path). `unresponsiveMs` is measured against it.
+ */
+export const HEARTBEAT_INTERVAL_MS = 1_000;

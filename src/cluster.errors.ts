@@ -140,3 +140,56 @@ export class ClusterArgumentError extends ClusterError {
     super(`Invalid ${argument}: ${formatValue(value)} is not allowed; expected ${allowed}.`, ClusterArgumentError.code);
   }
 }
+
+/** A message's serialized data is over the cluster's `messaging.maxMessageBytes`; nothing was sent. */
+export class MessageTooLargeError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_MESSAGE_TOO_LARGE';
+
+  constructor(
+    readonly topic: string,
+    /** Serialized size of the data, in bytes. */
+    readonly bytes: number,
+    /** The limit (`messaging.maxMessageBytes`, env `CLUSTER_MAX_MESSAGE_BYTES`). */
+    readonly limit: number,
+  ) {
+    super(
+      `Cannot send "${topic}": its data is ${bytes} bytes once serialized, over the limit of ${limit} bytes (messaging.maxMessageBytes, CLUSTER_MAX_MESSAGE_BYTES); nothing was sent.`,
+      MessageTooLargeError.code,
+    );
+  }
+}
+
+/** This worker already waits for `messaging.maxPendingRequests` replies; the request was not sent. */
+export class RequestLimitError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_REQUEST_LIMIT';
+
+  constructor(
+    readonly topic: string,
+    /** The limit (`messaging.maxPendingRequests`, env `CLUSTER_MAX_PENDING_REQUESTS`). */
+    readonly limit: number,
+  ) {
+    super(
+      `Cannot request "${topic}": ${limit} requests of this worker already wait for a reply (messaging.maxPendingRequests, CLUSTER_MAX_PENDING_REQUESTS).`,
+      RequestLimitError.code,
+    );
+  }
+}
+
+/**
+ * The receiving worker's message queue is full (it reads slower than it is sent to, or it hangs):
+ * the primary dropped the request or its reply instead of letting the queue grow without bound.
+ */
+export class QueueFullError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_QUEUE_FULL';
+
+  constructor(
+    readonly topic: string,
+    /** The slot whose queue was full. */
+    readonly slot: number | undefined,
+  ) {
+    super(
+      `"${topic}" was dropped: the message queue of ${slot === undefined ? 'its worker' : `slot ${slot}`} is full (messaging.maxQueueBytes, CLUSTER_MAX_QUEUE_BYTES).`,
+      QueueFullError.code,
+    );
+  }
+}

@@ -72,6 +72,8 @@ describe('clusterConfig', () => {
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',
+      unresponsiveMs: 10_000,
+      messaging: CLUSTER_DEFAULTS.messaging,
       shutdown: { timeoutMs: 10_000 },
       restart: CLUSTER_DEFAULTS.restart,
     });

@@ -66,6 +66,33 @@ export interface ClusterShutdownOptions {
 }
 
 /**
+ * Bounds of the messages between workers, so that no worker (a bug, a flood, a hung or slow reader)
+ * can grow the primary's memory without limit.
+ */
+export interface ClusterMessagingOptions {
+  /**
+   * Largest serialized `data` of one message (publish, send, request or reply). A larger one fails at
+   * the call with `MessageTooLargeError`; the primary drops any larger envelope it receives.
+   * Env `CLUSTER_MAX_MESSAGE_BYTES`.
+   * @default 1048576 (1 MiB)
+   */
+  maxMessageBytes?: number;
+  /**
+   * Messages waiting in the primary for one worker, in bytes (about the serialized size). Past it,
+   * publish and send to that worker are dropped, and requests to it and replies for it fail with
+   * `QueueFullError`, until it has read its queue down to half. Env `CLUSTER_MAX_QUEUE_BYTES`.
+   * @default 67108864 (64 MiB)
+   */
+  maxQueueBytes?: number;
+  /**
+   * Requests one worker may have waiting for a reply at once; one more fails at once with
+   * `RequestLimitError`. Env `CLUSTER_MAX_PENDING_REQUESTS`.
+   * @default 10000
+   */
+  maxPendingRequests?: number;
+}
+
+/**
  * Options of `bootstrapClustered`. Every scalar option can also come from the environment; an explicit
  * option wins over the environment, which wins over the default.
  */
@@ -101,6 +128,16 @@ export interface ClusterBootstrapOptions {
    * @default 'json'
    */
   serialization?: Serialization;
+  /**
+   * A ready worker whose event loop gives no sign of life for this long (an endless loop, a deadlock,
+   * SIGSTOP) is taken out of the routing, replaced, and SIGKILLed once its replacement is ready.
+   * Workers prove they are alive every second from a timer, so only a loop blocked this long trips
+   * it. 0 turns it off; otherwise at least 3000. Env `CLUSTER_UNRESPONSIVE_MS`.
+   * @default 10000
+   */
+  unresponsiveMs?: number;
+  /** Bounds of the messages between workers. */
+  messaging?: ClusterMessagingOptions;
   /** Graceful shutdown settings. */
   shutdown?: ClusterShutdownOptions;
   /** Restart and crash-loop policy. */
@@ -130,6 +167,8 @@ export interface ResolvedClusterOptions {
   port: number;
   readyTimeoutMs: number;
   serialization: Serialization;
+  unresponsiveMs: number;
+  messaging: Required<ClusterMessagingOptions>;
   shutdown: Required<ClusterShutdownOptions>;
   restart: Required<ClusterRestartOptions>;
   createApp?: CreateAppHook;

@@ -40,7 +40,8 @@ export interface WorkerExitEvent extends WorkerEventBase {
   readonly expected: boolean;
   /**
    * Why: `shutdown` or `replaced` (asked by the primary), `ready-timeout` (killed for not getting
-   * ready), `failed-to-start`, `exited-unasked` (code 0 on its own) or `crashed`.
+   * ready), `unresponsive` (killed after its event loop stopped answering), `failed-to-start`,
+   * `exited-unasked` (code 0 on its own) or `crashed`.
    */
   readonly reason: string;
 }
@@ -49,6 +50,38 @@ export interface RestartScheduledEvent extends WorkerEventBase {
   readonly delayMs: number;
   /** Consecutive failures of this slot, 1 for the first. */
   readonly attempt: number;
+}
+
+/**
+ * The worker's event loop gave no sign of life for `unresponsiveMs`: the primary stops routing to it,
+ * forks its replacement and SIGKILLs it once the replacement is ready (a hung process cannot drain).
+ */
+export interface WorkerUnresponsiveEvent extends WorkerEventBase {
+  readonly type: 'unresponsive';
+  /** How long the primary had not heard from it. */
+  readonly silentMs: number;
+}
+
+/**
+ * Why the primary dropped messages:
+ * - `malformed`: the worker sent envelopes that are not valid (a bug or foreign code writing to the
+ *   IPC channel with the library's namespace), or over `messaging.maxMessageBytes`;
+ * - `unexpected-reply`: the worker replied to a request that was not sent to it;
+ * - `queue-full`: messages *to* the worker were dropped because its queue was full.
+ */
+export type DropReason = 'malformed' | 'unexpected-reply' | 'queue-full';
+
+/**
+ * The primary dropped messages from or to this worker. Reported at once, then at most every few
+ * seconds per worker and reason, with the count since the previous report.
+ */
+export interface MessagesDroppedEvent extends WorkerEventBase {
+  readonly type: 'messages-dropped';
+  readonly reason: DropReason;
+  /** Messages dropped since the previous report of this worker and reason. */
+  readonly count: number;
+  /** What was wrong with the first of them. */
+  readonly detail: string;
 }
 
 interface ClusterEventBase {
@@ -81,6 +114,8 @@ export type ClusterEvent =
   | WorkerDisconnectEvent
   | WorkerExitEvent
   | RestartScheduledEvent
+  | WorkerUnresponsiveEvent
+  | MessagesDroppedEvent
   | CrashLoopEvent
   | ShutdownEvent
   | RollingRestartEvent;

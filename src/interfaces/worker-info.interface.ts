@@ -1,11 +1,11 @@
-import type { WorkerIdentity } from './cluster-event.interface.js';
+import type { DropReason, WorkerIdentity } from './cluster-event.interface.js';
 
 /**
  * Where a worker is in its life:
  * `starting` (forked, booting Nest), `ready` (its `listen` resolved), `draining` (asked to stop,
- * finishing in-flight work).
+ * finishing in-flight work), `unresponsive` (its event loop stopped answering; being replaced).
  */
-export type WorkerState = 'starting' | 'ready' | 'draining';
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'unresponsive';
 
 /** The cluster as a whole, as the primary sees it. */
 export interface ClusterState {
@@ -13,6 +13,8 @@ export interface ClusterState {
   readonly expectedWorkers: number;
   /** The crash-loop cap was reached: the cluster is stopping. */
   readonly crashLoop: boolean;
+  /** Messages the primary dropped since it started, by reason (see `messages-dropped` events). */
+  readonly dropped: Readonly<Record<DropReason, number>>;
 }
 
 /** One live worker, as the primary sees it. */
@@ -24,4 +26,9 @@ export interface WorkerInfo extends WorkerIdentity {
   readonly readyAt: number | null;
   /** How many times this slot was restarted after an unexpected exit. */
   readonly restarts: number;
+  /**
+   * Its message queue in the primary is full: messages to it are being dropped (it reads slower than
+   * it is sent to, or it hangs). Clears once the queue is down to half.
+   */
+  readonly congested: boolean;
 }

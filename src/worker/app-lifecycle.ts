@@ -2,6 +2,7 @@ import type { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
+import { describeError } from '../common/describe-error.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 
 /**
@@ -41,7 +42,7 @@ export async function closeApp(app: INestApplication, logger: Logger, deadlineMs
   try {
     await app.close();
   } catch (error) {
-    logger.error(`app.close() failed: ${describe(error)}`);
+    logger.error(`app.close() failed: ${describeError(error)}`);
     return { clean: false };
   }
   return { clean: cut === 0 };
@@ -87,8 +88,4 @@ function httpServerOf(app: INestApplication): Server | undefined {
 /** HTTP gets most of the shutdown time; the rest is left for Nest's shutdown hooks. */
 export function drainDeadline(options: ResolvedClusterOptions): number {
   return Math.floor(options.shutdown.timeoutMs * 0.8);
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
