@@ -13,7 +13,7 @@ import { LocalTransport } from './transports/local.transport.js';
 const identity = { id: 7, slot: 3, pid: 42 };
 
 function worker(slot: number, state: WorkerInfo['state'] = 'ready'): WorkerInfo {
-  return { id: slot + 1, slot, pid: 1000 + slot, state, startedAt: 1_000, readyAt: state === 'ready' ? 2_000 : null, restarts: 0 };
+  return { id: slot + 1, slot, pid: 1000 + slot, state, startedAt: 1_000, readyAt: state === 'ready' ? 2_000 : null, restarts: 0, congested: false };
 }
 
 describe('ClusterModule', () => {

@@ -104,11 +104,16 @@ export class ClusterService implements OnApplicationShutdown {
   }
 
   /**
-   * Sends `data` on `topic` to every other worker (and to this one with `includeSelf`). Throws a
-   * `SerializationError` at once, sending nothing, if `data` cannot be serialized.
+   * Sends `data` on `topic` to every other worker (and to this one with `includeSelf`). Throws at once,
+   * sending nothing, if `data` cannot be serialized (`SerializationError`) or is over
+   * `messaging.maxMessageBytes` (`MessageTooLargeError`).
+   *
+   * Returns `false` when a receiver is known to be dropping messages because its queue is full (as
+   * the primary last reported; `workers()` shows which one is `congested`): this message may not
+   * reach it. Delivery is at most once, in order from one sender to one receiver.
    */
-  publish(topic: string, data: unknown, options?: PublishOptions): void {
-    this.bus.publish(topic, data, options);
+  publish(topic: string, data: unknown, options?: PublishOptions): boolean {
+    return this.bus.publish(topic, data, options);
   }
 
   /** Messages on `topic` that reach this worker (`publish` from others, `send` to this slot). */
@@ -116,9 +121,12 @@ export class ClusterService implements OnApplicationShutdown {
     return this.bus.on<T>(topic);
   }
 
-  /** Sends `data` on `topic` to the worker in slot `to`; throws `WorkerUnavailableError` if there is none. */
-  send(to: number, topic: string, data: unknown): void {
-    this.bus.send(to, topic, data);
+  /**
+   * Sends `data` on `topic` to the worker in slot `to`; throws `WorkerUnavailableError` if there is none.
+   * Returns `false` when that worker is known to be dropping messages because its queue is full.
+   */
+  send(to: number, topic: string, data: unknown): boolean {
+    return this.bus.send(to, topic, data);
   }
 
   /**
@@ -131,8 +139,10 @@ export class ClusterService implements OnApplicationShutdown {
 
   /**
    * Asks slot `to`, or one worker that handles `topic` (round-robin), and resolves with its reply.
-   * Rejects with `WorkerUnavailableError` (no such worker, or it exited before replying),
-   * `NoHandlerError`, `RemoteHandlerError` (the handler threw) or `RequestTimeoutError`.
+   * Rejects with `WorkerUnavailableError` (no such worker, or it exited or hung before replying),
+   * `NoHandlerError`, `RemoteHandlerError` (the handler threw), `RequestTimeoutError`,
+   * `QueueFullError` (the request or its reply met a full queue), `RequestLimitError` (this worker
+   * already waits for `messaging.maxPendingRequests` replies) or `MessageTooLargeError`.
    */
   request<R = unknown>(topic: string, data: unknown, options?: RequestOptions): Promise<R> {
     return this.bus.request<R>(topic, data, options);

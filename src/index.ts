@@ -8,8 +8,11 @@ export {
   ClusterConfigError,
   ClusterError,
   DuplicateHandlerError,
+  MessageTooLargeError,
   NoHandlerError,
+  QueueFullError,
   RemoteHandlerError,
+  RequestLimitError,
   RequestTimeoutError,
   SerializationError,
   WorkerUnavailableError,
@@ -19,10 +22,11 @@ export type { ClusterEnvelope, MessageEnvelope, RemoteErrorInfo } from './messag
 export type { Payload, Serialization } from './messaging/payload-codec.js';
 export { CLUSTER_DEFAULTS, CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';
 export { availableCpus, type CpuBudget } from './primary/available-cpus.js';
-export { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
+export { ClusterTransport, type ClusterRole, type MessageLimits } from './transports/cluster-transport.interface.js';
 export { LocalTransport } from './transports/local.transport.js';
 export type {
   ClusterBootstrapOptions,
+  ClusterMessagingOptions,
   ClusterRestartOptions,
   ClusterShutdownOptions,
   ConfigureAppHook,

@@ -72,21 +72,27 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Up with `{ alive, expected, restarts }` while at least `minWorkers` slots (default: all) have a
-   * ready worker; down below that, or once the crash-loop cap was reached.
+   * ready worker; down below that, or once the crash-loop cap was reached. Also shows the slots whose
+   * worker stopped answering (`unresponsive`, being replaced), the ones whose message queue is full
+   * (`congested`), and the messages the primary dropped (`dropped`, by reason).
    */
   isHealthy<const Key extends string>(key: Key, options: ClusterHealthOptions = {}): HealthIndicatorResult<Key> {
     const indicator = this.indicators.check(key);
-    const { expectedWorkers: expected, crashLoop } = this.cluster.state();
+    const { expectedWorkers: expected, crashLoop, dropped } = this.cluster.state();
     const restartsBySlot = new Map<number, number>();
     const readySlots = new Set<number>();
+    const unresponsive: number[] = [];
+    const congested: number[] = [];
     for (const worker of this.cluster.workers()) {
       restartsBySlot.set(worker.slot, worker.restarts);
       if (worker.state === 'ready') readySlots.add(worker.slot);
+      if (worker.state === 'unresponsive') unresponsive.push(worker.slot);
+      if (worker.congested) congested.push(worker.slot);
     }
     const alive = readySlots.size;
     const restarts = [...restartsBySlot.values()].reduce((sum, n) => sum + n, 0);
     const minWorkers = options.minWorkers ?? expected;
-    const data = { alive, expected, restarts, minWorkers, crashLoop };
+    const data = { alive, expected, restarts, minWorkers, crashLoop, unresponsive, congested, dropped };
     return alive < minWorkers || crashLoop ? indicator.down(data) : indicator.up(data);
   }
 

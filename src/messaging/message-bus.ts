@@ -1,13 +1,17 @@
 import type { Logger } from '@nestjs/common';
 import { firstValueFrom, isObservable, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { MAX_TIMER_MS, MAX_TOPIC_LENGTH } from '../cluster.constants.js';
 import {
   ClusterArgumentError,
   DuplicateHandlerError,
+  MessageTooLargeError,
   NoHandlerError,
+  RequestLimitError,
   RequestTimeoutError,
   WorkerUnavailableError,
   type ClusterError,
 } from '../cluster.errors.js';
+import { ThrottledReport } from '../common/throttled-report.js';
 import type {
   ClusterMessage,
   PublishOptions,
@@ -18,7 +22,7 @@ import type {
 } from '../interfaces/cluster-message.interface.js';
 import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
 import { messageEnvelope, type MessageEnvelope } from './envelope.js';
-import { payloadCodec, type PayloadCodec } from './payload-codec.js';
+import { payloadCodec, type Payload, type PayloadCodec } from './payload-codec.js';
 import { errorReply, fromRemoteError } from './remote-error.js';
 
 interface PendingRequest {
@@ -29,7 +33,7 @@ interface PendingRequest {
   readonly timer: NodeJS.Timeout;
 }
 
-const MAX_TIMEOUT_MS = 2_147_483_647;
+const WARN_EVERY_MS = 5_000;
 
 /**
  * Publish/subscribe, direct send, request/reply and scatter-gather on top of any `ClusterTransport`.
@@ -41,14 +45,16 @@ export class MessageBus {
   private readonly handlers = new Map<string, RequestHandler<unknown, unknown>>();
   private readonly pending = new Map<string, PendingRequest>();
   private readonly subscription: Subscription;
+  private readonly undecodable: ThrottledReport<string>;
   private sequence = 0;
 
   constructor(
     private readonly transport: ClusterTransport,
     private readonly defaultTimeoutMs: number,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
     this.codec = payloadCodec(transport.serialization);
+    this.undecodable = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.error(`dropped ${count} undecodable message(s): ${sample}`));
     this.subscription = transport.messages$.subscribe((message) => this.receive(message));
   }
 
@@ -57,12 +63,15 @@ export class MessageBus {
     return this.pending.size;
   }
 
-  publish(topic: string, data: unknown, options: PublishOptions = {}): void {
+  /** `false` when a receiver is known to be dropping messages (its queue is full): this one may not reach it. */
+  publish(topic: string, data: unknown, options: PublishOptions = {}): boolean {
     checkTopic(topic);
-    const payload = this.codec.encode(topic, data);
+    const payload = this.encode(topic, data);
     const message = messageEnvelope('publish', { topic, from: this.transport.self, data: payload });
     this.transport.send(message);
     if (options.includeSelf) queueMicrotask(() => this.deliver(message));
+    const self = this.transport.self.id;
+    return !this.transport.workers().some((w) => w.congested && w.id !== self);
   }
 
   on<T>(topic: string): Observable<ClusterMessage<T>> {
@@ -78,12 +87,15 @@ export class MessageBus {
     });
   }
 
-  send(to: number, topic: string, data: unknown): void {
+  /** `false` when the receiver is known to be dropping messages (its queue is full): this one may not reach it. */
+  send(to: number, topic: string, data: unknown): boolean {
     checkTopic(topic);
     checkSlot(to);
-    const payload = this.codec.encode(topic, data);
-    if (!this.hasSlot(to)) throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
+    const payload = this.encode(topic, data);
+    const target = this.transport.workers().find((w) => w.slot === to);
+    if (!target) throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
     this.transport.send(messageEnvelope('send', { topic, from: this.transport.self, to, data: payload }));
+    return !target.congested;
   }
 
   handle<T, R>(topic: string, handler: RequestHandler<T, R>): () => void {
@@ -106,10 +118,12 @@ export class MessageBus {
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       if (to !== undefined) checkSlot(to);
       checkTimeout(timeoutMs);
-      const payload = this.codec.encode(topic, data);
+      const payload = this.encode(topic, data);
       if (to !== undefined && !this.hasSlot(to)) {
         throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
       }
+      const limit = this.transport.limits.maxPendingRequests;
+      if (this.pending.size >= limit) throw new RequestLimitError(topic, limit);
       const id = `${this.transport.self.pid}.${++this.sequence}`;
       return new Promise<R>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -145,6 +159,7 @@ export class MessageBus {
   /** Rejects what is still pending and completes every `on()` stream. */
   close(reason = 'the application is shutting down'): void {
     this.subscription.unsubscribe();
+    this.undecodable.flush();
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
       pending.reject(new WorkerUnavailableError(pending.topic, pending.to, reason));
@@ -173,8 +188,8 @@ export class MessageBus {
     try {
       data = this.codec.decode(message.data);
     } catch (error) {
-      this.logger.error(`dropped "${message.topic}" from slot ${message.from.slot}: undecodable (${(error as Error).message})`);
-      return;
+      const sample = `"${message.topic}" from slot ${message.from.slot} (${(error as Error).message})`;
+      return this.undecodable.note(`${message.from.id}`, sample);
     }
     const delivered: ClusterMessage<unknown> = { topic: message.topic, data, from: message.from };
     for (const subscriber of [...subscribers]) subscriber.next(delivered);
@@ -188,7 +203,7 @@ export class MessageBus {
     const succeed = (value: unknown) => {
       let data;
       try {
-        data = this.codec.encode(request.topic, value);
+        data = this.encode(request.topic, value);
       } catch (error) {
         return fail(error);
       }
@@ -220,6 +235,17 @@ export class MessageBus {
     }
   }
 
+  /** Serializes once, at the call: data that cannot be sent fails here and nothing is sent. */
+  private encode(topic: string, data: unknown): Payload | undefined {
+    const payload = this.codec.encode(topic, data);
+    if (payload === undefined) return payload;
+    const limit = this.transport.limits.maxMessageBytes;
+    // A character is at most 3 UTF-8 bytes: only text that might be over the limit is measured.
+    const bytes = typeof payload !== 'string' ? payload.byteLength : payload.length * 3 <= limit ? 0 : Buffer.byteLength(payload);
+    if (bytes > limit) throw new MessageTooLargeError(topic, bytes, limit);
+    return payload;
+  }
+
   private hasSlot(slot: number): boolean {
     return this.transport.workers().some((w) => w.slot === slot);
   }
@@ -234,7 +260,9 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 function checkTopic(topic: unknown): void {
-  if (typeof topic !== 'string' || topic.length === 0) throw new ClusterArgumentError('topic', topic, 'a non-empty string');
+  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+    throw new ClusterArgumentError('topic', topic, `a string of 1 to ${MAX_TOPIC_LENGTH} characters`);
+  }
 }
 
 function checkSlot(slot: unknown): void {
@@ -242,8 +270,8 @@ function checkSlot(slot: unknown): void {
 }
 
 function checkTimeout(timeoutMs: unknown): void {
-  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > MAX_TIMEOUT_MS) {
-    throw new ClusterArgumentError('timeoutMs', timeoutMs, `a whole number from 1 to ${MAX_TIMEOUT_MS}`);
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > MAX_TIMER_MS) {
+    throw new ClusterArgumentError('timeoutMs', timeoutMs, `a whole number from 1 to ${MAX_TIMER_MS}`);
   }
 }
 

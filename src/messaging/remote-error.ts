@@ -1,7 +1,9 @@
 import {
   ClusterError,
   NoHandlerError,
+  QueueFullError,
   RemoteHandlerError,
+  RequestLimitError,
   WorkerUnavailableError,
 } from '../cluster.errors.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
@@ -10,7 +12,10 @@ import { messageEnvelope, type MessageEnvelope, type RemoteErrorInfo } from './e
 /** What travels back for an error raised while routing or handling a request. */
 export function toRemoteError(error: unknown, slot?: number): RemoteErrorInfo {
   if (error instanceof WorkerUnavailableError) return { code: error.code, message: error.reason, slot: error.slot };
-  if (error instanceof NoHandlerError) return { code: error.code, message: error.message, slot: error.slot };
+  if (error instanceof NoHandlerError || error instanceof QueueFullError) {
+    return { code: error.code, message: error.message, slot: error.slot };
+  }
+  if (error instanceof RequestLimitError) return { code: error.code, message: error.message, remoteCode: error.limit, slot };
   const remote = error instanceof Error ? error : new Error(String(error));
   const remoteCode = (remote as { code?: unknown }).code;
   return {
@@ -29,6 +34,10 @@ export function fromRemoteError(info: RemoteErrorInfo, topic: string, to: number
       return new WorkerUnavailableError(topic, info.slot ?? to, info.message);
     case NoHandlerError.code:
       return new NoHandlerError(topic, info.slot ?? to);
+    case QueueFullError.code:
+      return new QueueFullError(topic, info.slot ?? to);
+    case RequestLimitError.code:
+      return new RequestLimitError(topic, typeof info.remoteCode === 'number' ? info.remoteCode : Number.NaN);
     default:
       return new RemoteHandlerError(topic, info.slot ?? to ?? -1, info.message, info.remoteCode ?? info.code, info.remoteName);
   }
@@ -36,11 +45,16 @@ export function fromRemoteError(info: RemoteErrorInfo, topic: string, to: number
 
 /** A `reply` to `request` that carries an error instead of data. */
 export function errorReply(request: MessageEnvelope, from: WorkerIdentity, error: unknown): MessageEnvelope {
-  return messageEnvelope('reply', {
-    topic: request.topic,
-    id: request.id,
-    from,
-    to: request.from.slot,
-    error: toRemoteError(error, from.slot),
-  });
+  return replyWithError(request.topic, request.id, request.from.slot, from, error);
+}
+
+/** A `reply` carrying an error, to the request `id` of the worker in slot `to`. */
+export function replyWithError(
+  topic: string,
+  id: string | undefined,
+  to: number,
+  from: WorkerIdentity,
+  error: unknown,
+): MessageEnvelope {
+  return messageEnvelope('reply', { topic, id, from, to, error: toRemoteError(error, from.slot) });
 }

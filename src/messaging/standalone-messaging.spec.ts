@@ -6,15 +6,23 @@ import { ClusterService } from '../cluster.service.js';
 import {
   ClusterArgumentError,
   DuplicateHandlerError,
+  MessageTooLargeError,
   NoHandlerError,
   RemoteHandlerError,
+  RequestLimitError,
   RequestTimeoutError,
   SerializationError,
   WorkerUnavailableError,
 } from '../cluster.errors.js';
+import { CLUSTER_DEFAULTS } from '../cluster-options.js';
+import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { MessageLimits } from '../transports/cluster-transport.interface.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import { ClusterRequestHandler, OnClusterMessage } from './cluster-message.decorators.js';
 import { of } from 'rxjs';
+
+/** Jest's object on native ESM (no injected global there). */
+const { jest } = import.meta;
 
 @Injectable()
 class Greeter {
@@ -34,14 +42,19 @@ class Greeter {
 @Module({ providers: [Greeter] })
 class GreeterModule {}
 
-async function standaloneApp(serialization: 'json' | 'advanced' = 'json') {
-  const transport = new LocalTransport({ id: 0, slot: 0, pid: process.pid }, serialization);
+async function standaloneApp(serialization: 'json' | 'advanced' = 'json', limits: Partial<MessageLimits> = {}) {
+  const transport = new LocalTransport({ id: 0, slot: 0, pid: process.pid }, serialization, { ...CLUSTER_DEFAULTS.messaging, ...limits });
   const moduleRef = await Test.createTestingModule({
     imports: [ClusterModule.forRoot({ transport, requestTimeoutMs: 200, isGlobal: true }), GreeterModule],
   }).compile();
   const app = moduleRef.createNestApplication();
   await app.init();
-  return { app, cluster: app.get(ClusterService), greeter: app.get(Greeter) };
+  return { app, transport, cluster: app.get(ClusterService), greeter: app.get(Greeter) };
+}
+
+/** A member of the snapshot, ready unless told otherwise. */
+function member(slot: number, fields: Partial<WorkerInfo> = {}): WorkerInfo {
+  return { id: slot, slot, pid: 100 + slot, state: 'ready', startedAt: 0, readyAt: 0, restarts: 0, congested: false, ...fields };
 }
 
 describe('messaging in a standalone process', () => {
@@ -112,6 +125,58 @@ describe('messaging in a standalone process', () => {
     expect(back.date.getTime()).toBe(5);
     expect(back.big).toBe(7n);
     expect(back).not.toBe(sent); // a copy, as over a real wire
+    await app.close();
+  });
+
+  it('refuses data over maxMessageBytes at the call, sending nothing', async () => {
+    const { app, transport, cluster } = await standaloneApp('json', { maxMessageBytes: 1_024 });
+    cluster.handle('echo', (data) => data);
+    const sent = jest.spyOn(transport, 'send');
+    const big = 'é'.repeat(600); // 602 characters of JSON, 1,202 bytes of UTF-8
+    expect(() => cluster.publish('news', big)).toThrow(MessageTooLargeError);
+    expect(() => cluster.send(0, 'news', big)).toThrow(MessageTooLargeError);
+    const rejected = await cluster.request('echo', big).catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(MessageTooLargeError);
+    expect(rejected).toMatchObject({ code: 'CLUSTER_ERR_MESSAGE_TOO_LARGE', bytes: 1_202, limit: 1_024 });
+    expect(sent).not.toHaveBeenCalled();
+
+    await expect(cluster.request('echo', 'é'.repeat(300))).resolves.toBe('é'.repeat(300)); // 602 bytes: fits
+    await app.close();
+  });
+
+  it('refuses a request at once beyond maxPendingRequests', async () => {
+    const { app, cluster } = await standaloneApp('json', { maxPendingRequests: 2 });
+    cluster.handle('never', () => new Promise(() => undefined));
+    const waiting = [cluster.request('never', 1), cluster.request('never', 2)].map((p) => p.catch((e: unknown) => e));
+    const refused = await cluster.request('never', 3).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RequestLimitError);
+    expect(refused).toMatchObject({ code: 'CLUSTER_ERR_REQUEST_LIMIT', limit: 2 });
+    await app.close();
+    for (const error of await Promise.all(waiting)) expect(error).toBeInstanceOf(WorkerUnavailableError);
+  });
+
+  it('frees a place for the next request once a pending one settles', async () => {
+    const { app, cluster } = await standaloneApp('json', { maxPendingRequests: 1 });
+    await expect(cluster.request('greet', 'a')).resolves.toBe('hello a');
+    await expect(cluster.request('greet', 'b')).resolves.toBe('hello b');
+    await app.close();
+  });
+
+  it('returns false from publish when another worker is congested, true otherwise', async () => {
+    const { app, transport, cluster } = await standaloneApp();
+    expect(cluster.publish('news', 1)).toBe(true);
+    transport.apply([member(0, { congested: true }), member(1)]);
+    expect(cluster.publish('news', 2)).toBe(true); // only this process is congested: no receiver is
+    transport.apply([member(0), member(1, { congested: true })]);
+    expect(cluster.publish('news', 3)).toBe(false);
+    await app.close();
+  });
+
+  it('returns false from send when the target slot is congested', async () => {
+    const { app, transport, cluster } = await standaloneApp();
+    transport.apply([member(0), member(1, { congested: true })]);
+    expect(cluster.send(0, 'news', 1)).toBe(true);
+    expect(cluster.send(1, 'news', 2)).toBe(false);
     await app.close();
   });
 });

@@ -1,16 +1,32 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Worker } from 'node:cluster';
 import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { describeError } from '../common/describe-error.js';
+import { ThrottledReport } from '../common/throttled-report.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
-import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterEvent, DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
-import { envelope, forEachEnvelope, isClusterEnvelope, type ClusterEnvelope } from '../messaging/envelope.js';
+import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
+import { NO_DROPS } from '../transports/membership-view.js';
+import { LivenessMonitor } from './liveness-monitor.js';
 import { MemoryGuard } from './memory-guard.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
 
-/** Why the primary stopped a worker on purpose. */
-type StopReason = 'shutdown' | 'replaced' | 'ready-timeout';
+/**
+ * Why the primary stopped a worker on purpose. `unresponsive` is a failure (it counts towards the
+ * crash loop) that the primary handles itself: replacement first, then SIGKILL.
+ */
+type StopReason = 'shutdown' | 'replaced' | 'ready-timeout' | 'unresponsive';
+
+/** A flood of drops makes one warning (and one event) per worker and reason this often, with the count. */
+const DROP_REPORT_EVERY_MS = 5_000;
+
+interface Drop {
+  readonly worker: WorkerIdentity;
+  readonly reason: DropReason;
+  readonly detail: string;
+}
 
 /** One forked process. A slot briefly has two during a replacement, so state lives here, not on the slot. */
 interface WorkerRecord {
@@ -19,6 +35,8 @@ interface WorkerRecord {
   state: WorkerState;
   readonly startedAt: number;
   readyAt: number | null;
+  /** When it last wrote anything on its channel (a heartbeat at least every second). */
+  lastSeen: number;
   readyTimer?: NodeJS.Timeout;
   /** Set when the primary decided this process must go; an exit without it is a crash. */
   stopReason?: StopReason;
@@ -53,8 +71,11 @@ export class Supervisor {
   private readonly slots: SlotState[];
   private readonly records = new Map<number, WorkerRecord>();
   private readonly crashes: CrashWindow;
-  private readonly router = new IpcRouter((slot) => this.slots[slot]?.current?.identity.id);
+  private readonly router: IpcRouter;
   private readonly memoryGuard: MemoryGuard | undefined;
+  private readonly liveness: LivenessMonitor<WorkerRecord> | undefined;
+  private readonly dropped: Record<DropReason, number> = { ...NO_DROPS };
+  private readonly drops: ThrottledReport<Drop>;
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private closing = false;
   private closingSince = 0;
@@ -69,6 +90,12 @@ export class Supervisor {
   private readonly killOnExit = (): void => {
     for (const { worker } of this.records.values()) worker.process.kill('SIGKILL');
   };
+  /** Whatever throws in this process (a bug here, or the application's own code in the primary). */
+  private readonly onUncaught = (error: unknown): void => {
+    this.logger.error(`unexpected error in the primary, draining the cluster (exit code ${EXIT_CODES.primaryError}): ${describeError(error)}`);
+    this.exitCode = Math.max(this.exitCode, EXIT_CODES.primaryError);
+    this.shutdown('primary-error');
+  };
 
   constructor(
     private readonly options: ResolvedClusterOptions,
@@ -77,6 +104,26 @@ export class Supervisor {
   ) {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     this.crashes = new CrashWindow(options.restart);
+    this.router = new IpcRouter(
+      { serialization: options.serialization, ...options.messaging },
+      {
+        currentOfSlot: (slot) => this.slots[slot]?.current?.identity.id,
+        hello: (id) => this.withRecord(id, (record) => this.onHello(record)),
+        ready: (id) => this.withRecord(id, (record) => this.onReady(record)),
+        restart: (id) => this.withRecord(id, (record) => void this.restartWorkers(`requested by worker ${record.identity.slot}`)),
+        dropped: (worker, reason, detail) => this.onDropped({ worker, reason, detail }),
+        congestion: (id, congested) => this.withRecord(id, (record) => this.onCongestion(record, congested)),
+        failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),
+      },
+    );
+    this.drops = new ThrottledReport(DROP_REPORT_EVERY_MS, (count, drop) => this.reportDrops(count, drop));
+    if (options.unresponsiveMs > 0) {
+      this.liveness = new LivenessMonitor(
+        options.unresponsiveMs,
+        () => [...this.records.values()].filter((r) => r.state === 'ready'),
+        (record, silentMs) => void this.onUnresponsive(record, silentMs),
+      );
+    }
     const { maxMemoryMb, memoryCheckIntervalMs } = options.restart;
     if (maxMemoryMb > 0) {
       this.memoryGuard = new MemoryGuard(
@@ -93,9 +140,11 @@ export class Supervisor {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) this.onSignal(signal, () => this.shutdown(signal));
     this.onSignal('SIGHUP', () => void this.restartWorkers('SIGHUP'));
     process.on('exit', this.killOnExit);
+    process.on('uncaughtException', this.onUncaught);
     this.cluster.setupPrimary({ serialization: this.options.serialization });
     for (const slot of this.slots) this.fork(slot);
     this.memoryGuard?.start();
+    this.liveness?.start();
     return this.finished;
   }
 
@@ -109,11 +158,12 @@ export class Supervisor {
         startedAt: r.startedAt,
         readyAt: r.readyAt,
         restarts: this.slots[r.identity.slot]!.restarts,
+        congested: this.router.isCongested(r.identity.id),
       }));
   }
 
   state(): ClusterState {
-    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached };
+    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached, dropped: { ...this.dropped } };
   }
 
   /**
@@ -149,6 +199,7 @@ export class Supervisor {
       this.options.shutdown.timeoutMs,
     );
     this.memoryGuard?.stop();
+    this.liveness?.stop();
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) {
@@ -156,7 +207,7 @@ export class Supervisor {
       record.state = 'draining';
     }
     this.emit({ type: 'shutdown', reason, at: Date.now() });
-    for (const record of this.records.values()) this.router.sendTo(record.worker.id, envelope('shutdown'));
+    for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown());
     this.finishIfDone();
   }
 
@@ -203,7 +254,7 @@ export class Supervisor {
       old.stopReason = 'replaced';
       old.state = 'draining';
       this.logger.log(`worker ${slot.slot} (pid ${old.identity.pid}) replaced by pid ${next.identity.pid}; draining the old one`);
-      this.router.sendTo(old.worker.id, envelope('shutdown'));
+      this.router.sendTo(old.worker.id, controlEnvelope.shutdown());
       const killTimer = setTimeout(() => {
         this.logger.error(`worker ${slot.slot} (pid ${old.identity.pid}) still draining after ${this.options.shutdown.timeoutMs} ms; killing it`);
         old.worker.process.kill('SIGKILL');
@@ -212,6 +263,32 @@ export class Supervisor {
       clearTimeout(killTimer);
     }
     return undefined;
+  }
+
+  /**
+   * A ready worker stopped answering: out of the routing at once, replaced the rolling way, and
+   * SIGKILLed once the replacement is ready (a hung process cannot drain).
+   */
+  private async onUnresponsive(record: WorkerRecord, silentMs: number): Promise<void> {
+    if (this.closing || record.state !== 'ready') return;
+    const { slot: index, pid } = record.identity;
+    const slot = this.slots[index]!;
+    record.state = 'unresponsive';
+    record.stopReason = 'unresponsive';
+    this.logger.error(
+      `worker ${index} (pid ${pid}) unresponsive: nothing heard from it for ${silentMs} ms (unresponsiveMs ${this.options.unresponsiveMs}); replacing it, then killing it`,
+    );
+    this.router.setUnavailable(record.worker.id, `slot ${index} (pid ${pid}) is unresponsive`);
+    // node:cluster's round robin would keep handing it connections that nobody answers.
+    record.worker.disconnect();
+    this.emit({ type: 'unresponsive', ...record.identity, silentMs, at: Date.now() });
+    if (slot.current === record && !slot.replacement) {
+      const next = this.fork(slot, { replacement: true });
+      const ready = await next.started;
+      if (slot.replacement === next) slot.replacement = undefined;
+      if (ready) slot.current = next;
+    }
+    record.worker.process.kill('SIGKILL');
   }
 
   private onMemoryOverLimit(slot: number, rssMb: number): void {
@@ -233,6 +310,7 @@ export class Supervisor {
       state: 'starting',
       startedAt: Date.now(),
       readyAt: null,
+      lastSeen: Date.now(),
       started: new Promise((resolve) => (resolveStarted = resolve)),
       resolveStarted: (ready) => resolveStarted(ready),
       exited: new Promise((resolve) => (resolveExited = resolve)),
@@ -266,26 +344,47 @@ export class Supervisor {
   }
 
   private onWorkerMessage(record: WorkerRecord, message: unknown): void {
-    if (!isClusterEnvelope(message)) return; // the application's own IPC
-    forEachEnvelope(message, (inner) => this.onEnvelope(record, inner));
+    // Anything it writes, even the application's own IPC, proves its event loop turns.
+    record.lastSeen = Date.now();
+    this.router.receive(record.worker.id, message);
   }
 
-  private onEnvelope(record: WorkerRecord, message: ClusterEnvelope): void {
-    const { id, slot } = record.identity;
-    switch (message.kind) {
-      case 'hello':
-        this.router.listening(id);
-        this.router.sendTo(id, envelope('lifecycle', { data: { workers: this.snapshot(), state: this.state() } }));
-        // A shutdown sent before the worker listened was lost: repeat it.
-        if (this.closing || record.stopReason) this.router.sendTo(id, envelope('shutdown'));
-        return;
-      case 'ready':
-        return this.onReady(record);
-      case 'restart':
-        return void this.restartWorkers(`requested by worker ${slot}`);
-      default:
-        return this.router.receive(id, message);
+  /** The router speaks of workers by id; one that has just exited is no longer anybody's business. */
+  private withRecord(id: number, act: (record: WorkerRecord) => void): void {
+    const record = this.records.get(id);
+    if (record) act(record);
+  }
+
+  private onHello(record: WorkerRecord): void {
+    const { id } = record.identity;
+    this.router.sendTo(id, controlEnvelope.lifecycle({ workers: this.snapshot(), state: this.state() }));
+    // A shutdown sent before the worker listened was lost: repeat it.
+    if (this.closing || record.stopReason === 'shutdown' || record.stopReason === 'replaced') {
+      this.router.sendTo(id, controlEnvelope.shutdown());
     }
+  }
+
+  private onDropped(drop: Drop): void {
+    this.dropped[drop.reason] += 1;
+    this.drops.note(`${drop.worker.id}:${drop.reason}`, drop);
+  }
+
+  private reportDrops(count: number, { worker, reason, detail }: Drop): void {
+    const who = `worker ${worker.slot} (pid ${worker.pid})`;
+    const what =
+      reason === 'queue-full'
+        ? `dropped ${count} message(s) to ${who}: its queue is full (messaging.maxQueueBytes ${this.options.messaging.maxQueueBytes}); first: ${detail}`
+        : reason === 'unexpected-reply'
+          ? `dropped ${count} reply(ies) from ${who} to requests it was not sent; first: ${detail}`
+          : `dropped ${count} malformed message(s) from ${who}; first: ${detail}`;
+    this.logger.warn(what);
+    this.emit({ type: 'messages-dropped', ...worker, reason, count, detail, at: Date.now() });
+  }
+
+  /** Senders learn from the snapshot which workers are dropping messages. */
+  private onCongestion(record: WorkerRecord, congested: boolean): void {
+    if (!congested) this.logger.log(`worker ${record.identity.slot} (pid ${record.identity.pid}) read its queue down to half; messages to it flow again`);
+    this.emit();
   }
 
   private onReady(record: WorkerRecord): void {
@@ -338,7 +437,8 @@ export class Supervisor {
     }
     // A failed replacement is the rolling restart's to report; the old worker still serves.
     if (expected || wasReplacement) return;
-    this.scheduleRestart(slot, record, !slot.replacement);
+    // An unresponsive worker's replacement is already on its way, or serving.
+    this.scheduleRestart(slot, record, !slot.replacement && !slot.current);
   }
 
   /** Counts an unexpected exit; restarts the slot after its backoff unless a replacement is on its way. */
@@ -383,12 +483,15 @@ export class Supervisor {
     clearTimeout(this.shutdownTimer);
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
     process.off('exit', this.killOnExit);
+    process.off('uncaughtException', this.onUncaught);
+    this.drops.flush();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     this.finish(this.exitCode);
   }
 
-  private emit(event: ClusterEvent): void {
-    this.router.broadcast(envelope('lifecycle', { data: { event, workers: this.snapshot(), state: this.state() } }));
+  /** The event (if any) and the snapshot after it, to every worker. */
+  private emit(event?: ClusterEvent): void {
+    this.router.broadcast(controlEnvelope.lifecycle({ event, workers: this.snapshot(), state: this.state() }));
   }
 }
 

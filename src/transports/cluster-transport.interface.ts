@@ -7,6 +7,14 @@ import type { Serialization } from '../messaging/payload-codec.js';
 /** `worker`: one of N forked processes; `standalone`: clustering is off, the app runs in one process. */
 export type ClusterRole = 'worker' | 'standalone';
 
+/** The bounds a transport enforces; the messaging layer checks them at the call, before sending. */
+export interface MessageLimits {
+  /** Largest serialized `data` of one message, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Requests this process may have waiting for a reply at once. */
+  readonly maxPendingRequests: number;
+}
+
 /**
  * What `ClusterService` stands on. The embedded default talks to the primary over node:cluster's IPC;
  * nothing above this interface may assume node:cluster, so a transport spanning several hosts
@@ -22,9 +30,14 @@ export interface ClusterTransport {
   readonly self: WorkerIdentity;
   /** How message payloads are encoded; every member of a cluster uses the same. */
   readonly serialization: Serialization;
+  /** Bounds of messages; a message past them fails at the call with a typed error. */
+  readonly limits: MessageLimits;
   /** Lifecycle of every worker, cluster-wide. Hot: events before subscription are not replayed. */
   readonly events$: Observable<ClusterEvent>;
-  /** Membership snapshots; replays the latest one to each new subscriber. */
+  /**
+   * Membership snapshots; replays the latest one to each new subscriber. A worker flagged `congested`
+   * is dropping messages sent to it.
+   */
   readonly workers$: Observable<readonly WorkerInfo[]>;
   /** The latest membership snapshot. */
   workers(): readonly WorkerInfo[];

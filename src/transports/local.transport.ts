@@ -4,6 +4,8 @@ import type { MessageEnvelope } from '../messaging/envelope.js';
 import { errorReply } from '../messaging/remote-error.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
+import { CLUSTER_DEFAULTS } from '../cluster-options.js';
+import type { MessageLimits } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
 import { MembershipTransport } from './membership.transport.js';
 
@@ -16,10 +18,15 @@ export class LocalTransport extends MembershipTransport {
   readonly role = 'standalone' as const;
   private handled: ReadonlySet<string> = new Set();
 
-  constructor(self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid }, serialization: Serialization = 'json') {
+  constructor(
+    self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid },
+    serialization: Serialization = 'json',
+    limits: MessageLimits = CLUSTER_DEFAULTS.messaging,
+  ) {
     // Until a runtime says otherwise, this process is the cluster's one ready member.
     const now = Date.now();
-    super(self, serialization, new MembershipView([{ ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0 }]));
+    const member: WorkerInfo = { ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0, congested: false };
+    super(self, serialization, limits, new MembershipView([member]));
   }
 
   /** One process cannot be restarted without downtime: says so through `events$`. */

@@ -2,6 +2,9 @@ import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 
+/** No message dropped. */
+export const NO_DROPS: ClusterState['dropped'] = Object.freeze({ malformed: 0, 'unexpected-reply': 0, 'queue-full': 0 });
+
 /**
  * The cluster as one process sees it: a hot stream of events and the latest membership snapshot.
  * Transports feed it; `ClusterService` reads it.
@@ -11,7 +14,10 @@ export class MembershipView {
   private readonly snapshot: BehaviorSubject<readonly WorkerInfo[]>;
   private current: ClusterState;
 
-  constructor(initial: readonly WorkerInfo[] = [], state: ClusterState = { expectedWorkers: initial.length, crashLoop: false }) {
+  constructor(
+    initial: readonly WorkerInfo[] = [],
+    state: ClusterState = { expectedWorkers: initial.length, crashLoop: false, dropped: NO_DROPS },
+  ) {
     this.snapshot = new BehaviorSubject(initial);
     this.current = state;
   }

@@ -3,7 +3,7 @@ import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.i
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
-import type { ClusterRole, ClusterTransport } from './cluster-transport.interface.js';
+import type { ClusterRole, ClusterTransport, MessageLimits } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
 
 /**
@@ -17,6 +17,7 @@ export abstract class MembershipTransport implements ClusterTransport {
   protected constructor(
     readonly self: WorkerIdentity,
     readonly serialization: Serialization,
+    readonly limits: MessageLimits,
     protected readonly view: MembershipView,
   ) {}
 

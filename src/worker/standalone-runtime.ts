@@ -5,7 +5,8 @@ import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
-import { closeApp, describe, drainDeadline, startApp } from './app-lifecycle.js';
+import { describeError } from '../common/describe-error.js';
+import { closeApp, drainDeadline, startApp } from './app-lifecycle.js';
 import { markDraining } from './drain-state.js';
 
 /**
@@ -23,7 +24,7 @@ export class StandaloneRuntime {
   private closingSince = 0;
 
   constructor(private readonly options: ResolvedClusterOptions) {
-    this.transport = new LocalTransport(this.self, options.serialization);
+    this.transport = new LocalTransport(this.self, options.serialization, options.messaging);
   }
 
   async start(module: unknown): Promise<INestApplication> {
@@ -33,7 +34,7 @@ export class StandaloneRuntime {
     try {
       this.app = await startApp(module, this.options);
     } catch (error) {
-      this.logger.error(`failed to start: ${describe(error)}`);
+      this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(1);
     }
     this.readyAt = Date.now();
@@ -65,7 +66,7 @@ export class StandaloneRuntime {
   }
 
   private publish(state: WorkerState, event?: Parameters<LocalTransport['apply']>[1]): void {
-    const info: WorkerInfo = { ...this.self, state, startedAt: this.startedAt, readyAt: this.readyAt, restarts: 0 };
+    const info: WorkerInfo = { ...this.self, state, startedAt: this.startedAt, readyAt: this.readyAt, restarts: 0, congested: false };
     this.transport.apply([info], event);
   }
 }

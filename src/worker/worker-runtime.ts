@@ -2,10 +2,10 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import cluster from 'node:cluster';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import { envelope } from '../messaging/envelope.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
-import { closeApp, describe, drainDeadline, startApp } from './app-lifecycle.js';
+import { describeError } from '../common/describe-error.js';
+import { closeApp, drainDeadline, startApp } from './app-lifecycle.js';
 import { markDraining } from './drain-state.js';
 
 /**
@@ -23,6 +23,7 @@ const TERMINAL_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export class WorkerRuntime {
   private readonly logger: Logger;
   private app: INestApplication | undefined;
+  private transport: IpcWorkerTransport | undefined;
   private draining = false;
   private ownSignalTimer: NodeJS.Timeout | undefined;
 
@@ -39,7 +40,9 @@ export class WorkerRuntime {
 
   async start(module: unknown): Promise<INestApplication> {
     const onShutdown = () => void this.drain('asked by the primary');
-    setProcessTransport(new IpcWorkerTransport(this.self, this.options.serialization, onShutdown));
+    const { serialization, messaging } = this.options;
+    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, onShutdown);
+    setProcessTransport(this.transport);
     for (const signal of TERMINAL_SIGNALS) process.on(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     process.on('SIGHUP', () => undefined);
@@ -47,14 +50,14 @@ export class WorkerRuntime {
     try {
       this.app = await startApp(module, this.options);
     } catch (error) {
-      this.logger.error(`failed to start: ${describe(error)}`);
+      this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(1);
     }
     if (this.draining) {
       // Asked to stop while booting: nothing was served yet, close what the boot opened.
       await this.exitAfterClose();
     } else {
-      process.send?.(envelope('ready', { from: this.self }));
+      this.transport.ready();
     }
     return this.app;
   }

@@ -1,7 +1,5 @@
-import { envelope, type ClusterEnvelope } from '../../messaging/envelope.js';
-
-/** Envelopes per write at most: bounds the size of one IPC message and lets the receiver start early. */
-const MAX_BATCH = 1_000;
+import type { ClusterEnvelope } from '../../messaging/envelope.js';
+import { controlEnvelope, MAX_BATCH } from './ipc-protocol.js';
 
 /**
  * Coalesces the envelopes queued in one tick into one IPC write. A write (a syscall and a parse on the
@@ -23,6 +21,6 @@ export class EnvelopeBatcher {
     const queued = this.queue;
     if (queued.length === 0) return;
     this.queue = [];
-    this.write(queued.length === 1 ? queued[0]! : envelope('batch', { data: queued }));
+    this.write(queued.length === 1 ? queued[0]! : controlEnvelope.batch(queued));
   };
 }

@@ -1,82 +1,303 @@
 import type { Worker } from 'node:cluster';
+import { CLUSTER_NAMESPACE } from '../../cluster.constants.js';
+import type { DropReason, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { envelope, messageEnvelope, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
-import { IpcRouter } from './ipc-router.js';
-
-/** A stand-in for node:cluster's Worker: records what the router writes to it. */
-function fakeWorker(id: number) {
-  const received: ClusterEnvelope[] = [];
-  const worker = { id, isConnected: () => true, send: (m: ClusterEnvelope) => received.push(m) } as unknown as Worker;
-  return { worker, received };
-}
+import { controlEnvelope } from './ipc-protocol.js';
+import { IpcRouter, type RouterCallbacks, type RouterLimits } from './ipc-router.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-/** Envelopes as the worker sees them, batches unpacked. */
-const unpack = (received: ClusterEnvelope[]) =>
-  received.flatMap((m) => (m.kind === 'batch' ? (m.data as ClusterEnvelope[]) : [m])) as MessageEnvelope[];
 
-function cluster(size: number) {
-  const workers = Array.from({ length: size }, (_, slot) => ({ slot, ...fakeWorker(slot + 1) }));
-  const router = new IpcRouter((slot) => workers[slot]?.worker.id);
-  for (const w of workers) {
-    router.add(w.worker, { id: w.worker.id, slot: w.slot, pid: 1000 + w.slot });
-    router.listening(w.worker.id);
-  }
-  const from = (slot: number) => ({ id: slot + 1, slot, pid: 1000 + slot });
-  return { router, workers, from };
+/** A stand-in for node:cluster's Worker: records what the router writes to it, copied as IPC would. */
+function fakeWorker(id: number) {
+  const received: ClusterEnvelope[] = [];
+  const worker = { id, isConnected: () => true, send: (m: ClusterEnvelope) => received.push(structuredClone(m)) } as unknown as Worker;
+  /** Envelopes as the worker sees them, batches unpacked. */
+  const messages = () => received.flatMap((m) => (m.kind === 'batch' ? (m.data as ClusterEnvelope[]) : [m])) as MessageEnvelope[];
+  return { worker, received, messages };
 }
+
+const LIMITS: RouterLimits = { serialization: 'json', maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 100 };
+
+/**
+ * A router with `size` workers in slots 0..size-1 (worker ids 1..size), each of which said `hello`.
+ * `identity(slot)` is who the router knows is in a slot; `drops` and `failures` record what it reported.
+ */
+function cluster(size: number, limits: Partial<RouterLimits> = {}, overrides: Partial<RouterCallbacks> = {}) {
+  const workers = Array.from({ length: size }, (_, slot) => ({ slot, ...fakeWorker(slot + 1) }));
+  const identity = (slot: number): WorkerIdentity => ({ id: slot + 1, slot, pid: 1000 + slot });
+  const drops: Array<{ worker: WorkerIdentity; reason: DropReason; detail: string }> = [];
+  const failures: unknown[] = [];
+  const congestion: Array<[number, boolean]> = [];
+  const hellos: number[] = [];
+  const router = new IpcRouter(
+    { ...LIMITS, ...limits },
+    {
+      currentOfSlot: (slot) => workers[slot]?.worker.id,
+      hello: (id) => hellos.push(id),
+      ready: () => undefined,
+      restart: () => undefined,
+      dropped: (worker, reason, detail) => drops.push({ worker, reason, detail }),
+      congestion: (id, congested) => congestion.push([id, congested]),
+      failed: (error) => failures.push(error),
+      ...overrides,
+    },
+  );
+  for (const w of workers) {
+    router.add(w.worker, identity(w.slot));
+    router.receive(w.worker.id, controlEnvelope.hello());
+  }
+  /** Worker in `slot` writes `message` on its channel. */
+  const write = (slot: number, message: unknown) => router.receive(slot + 1, message);
+  const request = (slot: number, fields: { topic?: string; id: string; to?: number; data?: string; timeoutMs?: number }) =>
+    write(slot, messageEnvelope('request', { topic: 't', timeoutMs: 1_000, from: identity(slot), ...fields }));
+  /** The worker in `slot` answers what it was asked, with the id it was given. */
+  const answer = (slot: number, asked: MessageEnvelope, data: string) =>
+    write(slot, messageEnvelope('reply', { topic: asked.topic, id: asked.id, from: identity(slot), to: asked.from.slot, data }));
+  return { router, workers, identity, write, request, answer, drops, failures, congestion, hellos };
+}
+
+/** `[id, data or error code]` of each message. */
+const outcomes = (messages: MessageEnvelope[]) => messages.map((m) => [m.id, m.data ?? m.error?.code]);
 
 describe('IpcRouter', () => {
   it('publishes to every other listening worker', async () => {
-    const { router, workers, from } = cluster(3);
-    router.receive(1, messageEnvelope('publish', { topic: 't', from: from(0), data: '1' }));
+    const { workers, write, identity, hellos } = cluster(3);
+    expect(hellos).toEqual([1, 2, 3]);
+    write(0, messageEnvelope('publish', { topic: 't', from: identity(0), data: '1' }));
     await tick();
-    expect(workers.map((w) => unpack(w.received).length)).toEqual([0, 1, 1]);
+    expect(workers.map((w) => w.messages().length)).toEqual([0, 1, 1]);
+    expect(workers[1]!.messages()[0]).toMatchObject({ kind: 'publish', topic: 't', data: '1', from: identity(0) });
+  });
+
+  it('stamps from with the worker whose channel a message came on', async () => {
+    const { workers, write, identity } = cluster(2);
+    write(0, messageEnvelope('publish', { topic: 'forged', from: { id: 99, slot: 1, pid: 1 }, data: '1' }));
+    write(0, envelope('publish', { topic: 'anonymous', data: '2' }));
+    await tick();
+    expect(workers[1]!.messages().map((m) => [m.topic, m.from])).toEqual([
+      ['forged', identity(0)],
+      ['anonymous', identity(0)],
+    ]);
   });
 
   it('sends a request without a slot round-robin to the workers that announced the topic', async () => {
-    const { router, workers, from } = cluster(3);
-    for (const id of [1, 3]) router.receive(id, envelope('handlers', { data: ['sum'] }));
-    for (let i = 0; i < 4; i++) {
-      router.receive(2, messageEnvelope('request', { topic: 'sum', id: `r${i}`, from: from(1), timeoutMs: 1000 }));
-    }
+    const { workers, write, request } = cluster(3);
+    for (const slot of [0, 2]) write(slot, controlEnvelope.handlers(['sum']));
+    for (let i = 0; i < 4; i++) request(1, { topic: 'sum', id: `r${i}`, data: String(i) });
     await tick();
-    expect(unpack(workers[0]!.received).map((m) => m.id)).toEqual(['r0', 'r2']);
-    expect(unpack(workers[2]!.received).map((m) => m.id)).toEqual(['r1', 'r3']);
+    expect(workers[0]!.messages().map((m) => m.data)).toEqual(['0', '2']);
+    expect(workers[2]!.messages().map((m) => m.data)).toEqual(['1', '3']);
   });
 
   it('answers at once with an error when no worker handles the topic or the slot is empty', async () => {
-    const { router, workers, from } = cluster(2);
-    router.receive(1, messageEnvelope('request', { topic: 'nobody', id: 'a', from: from(0), timeoutMs: 1000 }));
-    router.receive(1, messageEnvelope('request', { topic: 'x', id: 'b', from: from(0), to: 5, timeoutMs: 1000 }));
+    const { workers, request } = cluster(2);
+    request(0, { topic: 'nobody', id: 'a' });
+    request(0, { id: 'b', to: 5 });
     await tick();
-    expect(unpack(workers[0]!.received).map((m) => [m.id, m.error?.code])).toEqual([
+    const back = workers[0]!.messages();
+    expect(outcomes(back)).toEqual([
       ['a', 'CLUSTER_ERR_NO_HANDLER'],
       ['b', 'CLUSTER_ERR_WORKER_UNAVAILABLE'],
     ]);
-  });
-
-  it('routes a reply back to its requester once, and fails requests whose target left', async () => {
-    const { router, workers, from } = cluster(3);
-    router.receive(1, messageEnvelope('request', { topic: 't', id: 'q1', from: from(0), to: 1, timeoutMs: 1000 }));
-    router.receive(1, messageEnvelope('request', { topic: 't', id: 'q2', from: from(0), to: 2, timeoutMs: 1000 }));
-    router.receive(2, messageEnvelope('reply', { topic: 't', id: 'q1', from: from(1), to: 0, data: '"ok"' }));
-    router.receive(2, messageEnvelope('reply', { topic: 't', id: 'q1', from: from(1), to: 0, data: '"again"' }));
-    router.remove(3); // slot 2 exits with q2 in flight
-    await tick();
-    const back = unpack(workers[0]!.received);
-    expect(back.map((m) => [m.id, m.data ?? m.error?.code])).toEqual([
-      ['q1', '"ok"'],
-      ['q2', 'CLUSTER_ERR_WORKER_UNAVAILABLE'],
+    expect(back.map((m) => [m.kind, m.to, m.from.slot])).toEqual([
+      ['reply', 0, -1],
+      ['reply', 0, -1],
     ]);
-    expect(back[1]!.error?.message).toMatch(/slot 2 \(pid 1002\) exited before replying/);
   });
 
-  it('does not deliver to a worker whose transport is not listening yet', async () => {
-    const { router, from } = cluster(1);
+  it('routes a reply back to its requester once, under the id the requester gave', async () => {
+    const { workers, request, answer } = cluster(2);
+    request(0, { id: 'q1', to: 1 });
+    await tick();
+    const asked = workers[1]!.messages()[0]!;
+    expect(asked.from.slot).toBe(0);
+    answer(1, asked, '"ok"');
+    answer(1, asked, '"again"');
+    await tick();
+    expect(outcomes(workers[0]!.messages())).toEqual([['q1', '"ok"']]);
+    expect(workers[0]!.messages()[0]).toMatchObject({ kind: 'reply', to: 0, from: { slot: 1 } });
+  });
+
+  it('keeps requests of different workers with the same id apart', async () => {
+    const { workers, request, answer } = cluster(3);
+    request(0, { id: '1', to: 2, data: '"from 0"' });
+    request(1, { id: '1', to: 2, data: '"from 1"' });
+    await tick();
+    for (const asked of workers[2]!.messages()) answer(2, asked, asked.data as string);
+    await tick();
+    expect(outcomes(workers[0]!.messages())).toEqual([['1', '"from 0"']]);
+    expect(outcomes(workers[1]!.messages())).toEqual([['1', '"from 1"']]);
+  });
+
+  it('fails requests to a worker that leaves with WorkerUnavailableError', async () => {
+    const { router, workers, request } = cluster(3);
+    request(0, { id: 'q2', to: 2 });
+    router.remove(3);
+    await tick();
+    const back = workers[0]!.messages();
+    expect(outcomes(back)).toEqual([['q2', 'CLUSTER_ERR_WORKER_UNAVAILABLE']]);
+    expect(back[0]!.error?.message).toMatch(/slot 2 \(pid 1002\) exited before replying/);
+  });
+
+  it('does not deliver to a worker whose transport has not said hello', async () => {
+    const { router, write, identity, request } = cluster(1);
     const late = fakeWorker(9);
     router.add(late.worker, { id: 9, slot: 1, pid: 1009 });
-    router.receive(1, messageEnvelope('publish', { topic: 't', from: from(0), data: '1' }));
+    write(0, messageEnvelope('publish', { topic: 't', from: identity(0), data: '1' }));
+    request(0, { id: 'early', to: 1 });
     await tick();
     expect(late.received).toEqual([]);
+    router.receive(9, controlEnvelope.hello());
+    write(0, messageEnvelope('publish', { topic: 't', from: identity(0), data: '2' }));
+    await tick();
+    expect(late.messages().map((m) => m.data)).toEqual(['2']);
+  });
+
+  it.each<[string, unknown]>([
+    ['handlers whose data is 5', envelope('handlers', { data: 5 })],
+    ['a batch whose data is 5', envelope('batch', { data: 5 })],
+    ['a batch whose data is {a:1}', envelope('batch', { data: { a: 1 } })],
+    ['a batch of [null]', envelope('batch', { data: [null] })],
+    ['a request with timeoutMs "forever"', { ...envelope('request', { topic: 't', id: 'r', to: 1 }), timeoutMs: 'forever' }],
+    ['a publish over maxMessageBytes', envelope('publish', { topic: 't', data: 'x'.repeat(1_025) })],
+    ['an unknown kind', envelope('gossip', { topic: 't' })],
+    ['a control kind of the primary', controlEnvelope.shutdown()],
+    ['an envelope of version 2', { ...envelope('publish', { topic: 't', data: '1' }), v: 2 }],
+  ])('reports %s as malformed, delivers nothing and does not throw', async (_, message) => {
+    const { workers, write, identity, drops, failures } = cluster(2);
+    expect(() => write(0, message)).not.toThrow();
+    await tick();
+    expect(drops).toEqual([{ worker: identity(0), reason: 'malformed', detail: expect.any(String) }]);
+    expect(failures).toEqual([]);
+    expect(workers[1]!.received).toEqual([]);
+  });
+
+  it("leaves alone what is not the library's (the application's own IPC)", () => {
+    const { write, drops } = cluster(1);
+    write(0, { cmd: 'app-message', kind: 'batch', data: 5 });
+    write(0, 'plain text');
+    write(0, { ns: `${CLUSTER_NAMESPACE}-other`, v: 1, kind: 'gossip' });
+    expect(drops).toEqual([]);
+  });
+
+  it('drops a reply from a worker the request was not sent to, and still delivers the real one', async () => {
+    const { workers, request, answer, drops, identity } = cluster(3);
+    request(0, { id: 'q', to: 1 });
+    await tick();
+    const asked = workers[1]!.messages()[0]!;
+    answer(2, asked, '"impostor"');
+    await tick();
+    expect(workers[0]!.messages()).toEqual([]);
+    expect(drops).toEqual([{ worker: identity(2), reason: 'unexpected-reply', detail: expect.any(String) }]);
+    answer(1, asked, '"real"');
+    await tick();
+    expect(outcomes(workers[0]!.messages())).toEqual([['q', '"real"']]);
+  });
+
+  it('answers RequestLimitError at once beyond maxPendingRequests of one worker, without affecting others', async () => {
+    const { workers, request, answer } = cluster(3, { maxPendingRequests: 2 });
+    for (const id of ['a', 'b', 'c']) request(0, { id, to: 1 });
+    request(2, { id: 'other', to: 1 });
+    await tick();
+    expect(outcomes(workers[0]!.messages())).toEqual([['c', 'CLUSTER_ERR_REQUEST_LIMIT']]);
+    expect(workers[1]!.messages()).toHaveLength(3);
+
+    answer(1, workers[1]!.messages()[0]!, '"a done"'); // one slot free again
+    request(0, { id: 'd', to: 1 });
+    await tick();
+    expect(workers[1]!.messages()).toHaveLength(4);
+  });
+
+  describe('with a receiver that never gives credit', () => {
+    /** Publishes 8,000 messages of about 1 KiB from slot 0, 50 a tick: over slot 1's credit window and queue. */
+    async function flood() {
+      const c = cluster(2);
+      const data = 'x'.repeat(1_000);
+      for (let round = 0; round < 160; round++) {
+        for (let i = 0; i < 50; i++) c.write(0, messageEnvelope('publish', { topic: 't', from: c.identity(0), data }));
+        await tick();
+      }
+      return c;
+    }
+
+    it('drops publishes beyond the queue bound and reports them against the receiver', async () => {
+      const { router, workers, drops, congestion, identity } = await flood();
+      const delivered = workers[1]!.messages().length;
+      expect(delivered).toBeLessThan(8_000);
+      expect(drops.length).toBeGreaterThan(0);
+      expect(drops.every((d) => d.reason === 'queue-full' && d.worker.slot === 1)).toBe(true);
+      expect(drops[0]!.worker).toEqual(identity(1));
+      expect(router.isCongested(2)).toBe(true);
+      expect(congestion).toEqual([[2, true]]);
+    });
+
+    it('fails a request to it with QueueFullError', async () => {
+      const { workers, request, drops } = await flood();
+      drops.length = 0;
+      request(0, { id: 'late', to: 1 });
+      await tick();
+      expect(outcomes(workers[0]!.messages())).toEqual([['late', 'CLUSTER_ERR_QUEUE_FULL']]);
+      expect(drops).toEqual([{ worker: expect.objectContaining({ slot: 1 }), reason: 'queue-full', detail: expect.any(String) }]);
+    });
+
+    it('delivers again once the receiver gives credit', async () => {
+      const { router, workers, write, congestion } = await flood();
+      const before = workers[1]!.messages().length;
+      write(1, controlEnvelope.credit(16_777_216));
+      await tick();
+      expect(workers[1]!.messages().length).toBeGreaterThan(before);
+      expect(router.isCongested(2)).toBe(false);
+      expect(congestion).toContainEqual([2, false]);
+    });
+  });
+
+  it('setUnavailable fails in-flight requests to the worker and refuses new ones at once', async () => {
+    const { router, workers, request, write, identity } = cluster(3);
+    for (const slot of [1, 2]) write(slot, controlEnvelope.handlers(['sum']));
+    request(0, { id: 'in-flight', to: 1 });
+    await tick();
+    router.setUnavailable(2, 'it stopped answering');
+    request(0, { id: 'after', to: 1 });
+    for (const id of ['any1', 'any2']) request(0, { id, topic: 'sum' });
+    write(0, messageEnvelope('publish', { topic: 'news', from: identity(0), data: '1' }));
+    await tick();
+    const back = workers[0]!.messages();
+    expect(outcomes(back)).toEqual([
+      ['in-flight', 'CLUSTER_ERR_WORKER_UNAVAILABLE'],
+      ['after', 'CLUSTER_ERR_WORKER_UNAVAILABLE'],
+    ]);
+    expect(back[0]!.error?.message).toContain('it stopped answering');
+    expect(workers[1]!.messages().map((m) => m.topic)).toEqual(['t']); // only what it got before
+    expect(workers[2]!.messages().map((m) => m.topic)).toEqual(['sum', 'sum', 'news']);
+  });
+
+  it('reports a callback that throws and handles the next envelope of the batch', () => {
+    const boom = new Error('boom');
+    const readies: number[] = [];
+    let first = true;
+    const { write, failures } = cluster(1, {}, {
+      ready: (id) => {
+        readies.push(id);
+        if (first) {
+          first = false;
+          throw boom;
+        }
+      },
+    });
+    expect(() => write(0, controlEnvelope.batch([controlEnvelope.ready(), controlEnvelope.ready()]))).not.toThrow();
+    expect(failures).toEqual([boom]);
+    expect(readies).toEqual([1, 1]);
+  });
+
+  // `receive` reports a malformed outer envelope (wrong version, bad batch) outside the try that guards
+  // the callbacks, so a throwing `dropped` escapes `receive` there.
+  it('does not let a throwing dropped() escape receive for a malformed batch', () => {
+    const { write, failures } = cluster(1, {}, {
+      dropped: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(() => write(0, envelope('batch', { data: 5 }))).not.toThrow();
+    expect(failures).toHaveLength(1);
   });
 });

@@ -1,14 +1,16 @@
 import type { Worker } from 'node:cluster';
-import { NoHandlerError, WorkerUnavailableError } from '../../cluster.errors.js';
-import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import {
-  isMessageEnvelope,
-  type ClusterEnvelope,
-  type HandlersEnvelope,
-  type MessageEnvelope,
-} from '../../messaging/envelope.js';
-import { errorReply } from '../../messaging/remote-error.js';
-import { EnvelopeBatcher } from './envelope-batcher.js';
+  NoHandlerError,
+  QueueFullError,
+  RequestLimitError,
+  WorkerUnavailableError,
+} from '../../cluster.errors.js';
+import type { DropReason, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
+import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
+import { replyWithError } from '../../messaging/remote-error.js';
+import type { Unchecked, WireLimits } from '../message-validation.js';
+import { readFromWorker, unpack } from './ipc-protocol.js';
+import { WorkerOutbox } from './worker-outbox.js';
 
 /** A worker as the router sees it. */
 interface Member {
@@ -16,16 +18,48 @@ interface Member {
   readonly identity: WorkerIdentity;
   /** Its transport listens (sent `hello`): messages sent earlier would be lost. */
   listening: boolean;
+  /** `false` once the primary found it unresponsive: nothing more is routed to it. */
+  available: boolean;
   /** Request topics it announced. */
   topics: ReadonlySet<string>;
-  readonly outbox: EnvelopeBatcher;
+  readonly outbox: WorkerOutbox;
+  /** Requests it sent that wait for a reply here. */
+  pending: number;
 }
 
+/** A request routed to `target`, waiting for its reply. Holds no payload: the table stays small. */
 interface InFlight {
   readonly requester: Member;
   readonly target: Member;
-  readonly request: MessageEnvelope;
+  readonly topic: string;
+  /** The id the requester gave it; the router routes under an id of its own. */
+  readonly requesterId: string;
   readonly forgetAt: number;
+}
+
+export interface RouterLimits extends WireLimits {
+  /** Bytes of messages the primary holds for one worker. */
+  readonly maxQueueBytes: number;
+  /** Requests one worker may have waiting for a reply. */
+  readonly maxPendingRequests: number;
+}
+
+/** What the router hands to the primary. None of these may throw into the message path. */
+export interface RouterCallbacks {
+  /** The slot's current worker id. */
+  currentOfSlot(slot: number): number | undefined;
+  /** The worker's transport listens (it said `hello`). */
+  hello(workerId: number): void;
+  /** The worker's app is ready. */
+  ready(workerId: number): void;
+  /** The worker asked for a rolling restart. */
+  restart(workerId: number): void;
+  /** A message from `worker`, or for it, was dropped. */
+  dropped(worker: WorkerIdentity, reason: DropReason, detail: string): void;
+  /** The worker's queue filled up, or is down to half again. */
+  congestion(workerId: number, congested: boolean): void;
+  /** The router's own failure while handling one envelope: logged; the next envelope is handled as usual. */
+  failed(error: unknown): void;
 }
 
 /** A reply later than the requester's own timeout is dropped there anyway; keep entries a bit longer. */
@@ -33,8 +67,11 @@ const FORGET_MARGIN_MS = 1_000;
 const SWEEP_EVERY_MS = 1_000;
 
 /**
- * The primary's half of the IPC transport: relays envelopes worker to worker. Payloads stay encoded
- * (the primary never decodes user data); writes to each worker are coalesced per tick.
+ * The primary's half of the IPC transport. Every envelope a worker writes is checked here before
+ * anything reads it; `from` is always the identity of the worker whose channel it came on, never what
+ * the envelope claims. Messages are relayed worker to worker with their payloads still encoded
+ * (the primary never decodes user data); replies are accepted only from the worker the request went
+ * to. Control kinds go to the primary's callbacks.
  */
 export class IpcRouter {
   /** Speaks for the router in error replies (no slot of its own). */
@@ -42,14 +79,26 @@ export class IpcRouter {
   private readonly members = new Map<number, Member>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly nextHandler = new Map<string, number>();
+  private sequence = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
 
-  /** `currentOfSlot` names the worker id now serving a slot. */
-  constructor(private readonly currentOfSlot: (slot: number) => number | undefined) {}
+  constructor(
+    private readonly limits: RouterLimits,
+    private readonly callbacks: RouterCallbacks,
+  ) {}
+
+  /** Requests waiting for a reply, cluster-wide (each worker holds at most `maxPendingRequests`). */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
 
   add(worker: Worker, identity: WorkerIdentity): void {
-    const outbox = new EnvelopeBatcher((message) => write(worker, message));
-    this.members.set(worker.id, { worker, identity, listening: false, topics: new Set(), outbox });
+    const outbox = new WorkerOutbox(
+      (message) => write(worker, message),
+      this.limits.maxQueueBytes,
+      (congested) => this.callbacks.congestion(worker.id, congested),
+    );
+    this.members.set(worker.id, { worker, identity, listening: false, available: true, topics: new Set(), outbox, pending: 0 });
   }
 
   /** Forgets a worker; requests it was answering fail at once instead of waiting for their timeout. */
@@ -57,90 +106,169 @@ export class IpcRouter {
     const gone = this.members.get(workerId);
     if (!gone) return;
     this.members.delete(workerId);
+    gone.outbox.close();
     for (const [id, entry] of this.inFlight) {
       if (entry.requester === gone) this.inFlight.delete(id);
       else if (entry.target === gone) {
-        this.inFlight.delete(id);
         const reason = `slot ${gone.identity.slot} (pid ${gone.identity.pid}) exited before replying`;
-        const error = new WorkerUnavailableError(entry.request.topic, gone.identity.slot, reason);
-        entry.requester.outbox.push(errorReply(entry.request, this.identity, error));
+        this.fail(id, entry, new WorkerUnavailableError(entry.topic, gone.identity.slot, reason));
       }
     }
   }
 
-  /** The worker's transport listens from now on. */
-  listening(workerId: number): void {
+  /**
+   * Takes a worker out of the routing (it stopped answering): requests addressed to its slot fail at
+   * once, it gets no more published messages, and requests it was answering fail now.
+   */
+  setUnavailable(workerId: number, reason: string): void {
     const member = this.members.get(workerId);
-    if (member) member.listening = true;
+    if (!member || !member.available) return;
+    member.available = false;
+    for (const [id, entry] of this.inFlight) {
+      if (entry.target === member) this.fail(id, entry, new WorkerUnavailableError(entry.topic, member.identity.slot, reason));
+    }
   }
 
-  /** To one worker, in order with the messages routed to it. */
+  isCongested(workerId: number): boolean {
+    return this.members.get(workerId)?.outbox.congested ?? false;
+  }
+
+  /** A control envelope to one worker: written at the next flush, ahead of queued messages. */
   sendTo(workerId: number, message: ClusterEnvelope): void {
-    this.members.get(workerId)?.outbox.push(message);
+    this.members.get(workerId)?.outbox.pushControl(message);
   }
 
-  /** To every worker whose transport listens. */
+  /** A control envelope to every worker whose transport listens. */
   broadcast(message: ClusterEnvelope): void {
-    for (const member of this.members.values()) if (member.listening) member.outbox.push(message);
+    for (const member of this.members.values()) if (member.listening) member.outbox.pushControl(message);
   }
 
-  /** Routes one message, or records a handler announcement, from a worker (control kinds are the supervisor's). */
-  receive(workerId: number, message: ClusterEnvelope): void {
+  /** Everything a worker writes on its channel. Never throws: a bad envelope is dropped and reported. */
+  receive(workerId: number, message: unknown): void {
+    if (!hasClusterNamespace(message)) return; // the application's own IPC
     const sender = this.members.get(workerId);
     if (!sender) return;
-    if (isMessageEnvelope(message)) this.route(sender, message);
-    else if (message.kind === 'handlers') sender.topics = new Set((message as HandlersEnvelope).data ?? []);
+    try {
+      unpack(
+        message,
+        (item) => this.receiveOne(sender, item),
+        (reason) => this.callbacks.dropped(sender.identity, 'malformed', reason),
+      );
+    } catch (error) {
+      this.callbacks.failed(error);
+    }
   }
 
-  private route(sender: Member, message: MessageEnvelope): void {
-    switch (message.kind) {
-      case 'publish':
-        for (const member of this.members.values()) {
-          if (member !== sender && member.listening) member.outbox.push(message);
-        }
-        return;
-      case 'send':
-        this.memberOfSlot(message.to!)?.outbox.push(message);
-        return;
-      case 'request':
-        return this.routeRequest(sender, message);
-      case 'reply': {
-        const entry = message.id === undefined ? undefined : this.inFlight.get(message.id);
-        if (!entry) return; // its requester gave up or is gone
-        this.inFlight.delete(message.id!);
-        entry.requester.outbox.push(message);
+  private receiveOne(sender: Member, item: Unchecked): void {
+    try {
+      const read = readFromWorker(item, this.limits, sender.identity);
+      if (typeof read === 'string') return this.callbacks.dropped(sender.identity, 'malformed', read);
+      switch (read.kind) {
+        case 'publish':
+          return this.publish(sender, read);
+        case 'send':
+          return this.send(read);
+        case 'request':
+          return this.request(sender, read);
+        case 'reply':
+          return this.reply(sender, read);
+        case 'hello':
+          sender.listening = true;
+          return this.callbacks.hello(sender.worker.id);
+        case 'ready':
+          return this.callbacks.ready(sender.worker.id);
+        case 'restart':
+          return this.callbacks.restart(sender.worker.id);
+        case 'handlers':
+          sender.topics = new Set(read.topics);
+          return;
+        case 'credit':
+          return sender.outbox.credit(read.bytes);
+        case 'heartbeat':
+          return; // the primary counts every message as a sign of life
       }
+    } catch (error) {
+      this.callbacks.failed(error);
     }
   }
 
-  private routeRequest(sender: Member, request: MessageEnvelope): void {
-    const target = request.to === undefined ? this.pickHandler(request.topic) : this.memberOfSlot(request.to);
+  private publish(sender: Member, message: MessageEnvelope): void {
+    for (const member of this.members.values()) {
+      if (member !== sender && member.listening && member.available) this.deliver(member, message);
+    }
+  }
+
+  private send(message: MessageEnvelope): void {
+    // No worker in the slot: the sender checked its snapshot, which was already stale.
+    const target = this.memberOfSlot(message.to!);
+    if (target) this.deliver(target, message);
+  }
+
+  private request(sender: Member, request: MessageEnvelope): void {
+    const { topic, to } = request;
+    // Droppable: a flood of refused requests must not queue a flood of answers to a sender that does not read.
+    const refuse = (error: Error) => this.deliver(sender, replyWithError(topic, request.id, sender.identity.slot, this.identity, error));
+    if (sender.pending >= this.limits.maxPendingRequests) return void refuse(new RequestLimitError(topic, this.limits.maxPendingRequests));
+    const target = to === undefined ? this.pickHandler(topic) : this.memberOfSlot(to);
     if (!target) {
-      const error =
-        request.to === undefined
-          ? new NoHandlerError(request.topic)
-          : new WorkerUnavailableError(request.topic, request.to, 'no live worker in that slot');
-      sender.outbox.push(errorReply(request, this.identity, error));
-      return;
+      return void refuse(to === undefined ? new NoHandlerError(topic) : new WorkerUnavailableError(topic, to, 'no live worker in that slot'));
     }
-    if (request.id !== undefined) {
-      const forgetAt = Date.now() + (request.timeoutMs ?? 0) + FORGET_MARGIN_MS;
-      this.inFlight.set(request.id, { requester: sender, target, request, forgetAt });
-      this.sweepTimer ??= setInterval(this.sweep, SWEEP_EVERY_MS).unref();
+    const id = String(++this.sequence);
+    if (!target.outbox.push({ ...request, id })) {
+      this.callbacks.dropped(target.identity, 'queue-full', `request "${topic}" from slot ${sender.identity.slot}`);
+      return void refuse(new QueueFullError(topic, target.identity.slot));
     }
-    target.outbox.push(request);
+    const forgetAt = Date.now() + request.timeoutMs! + FORGET_MARGIN_MS;
+    this.inFlight.set(id, { requester: sender, target, topic, requesterId: request.id!, forgetAt });
+    sender.pending += 1;
+    this.sweepTimer ??= setInterval(this.sweep, SWEEP_EVERY_MS).unref();
+  }
+
+  private reply(sender: Member, reply: MessageEnvelope): void {
+    const entry = this.inFlight.get(reply.id!);
+    if (!entry) return; // its requester gave up or is gone
+    if (entry.target !== sender) {
+      const detail = `reply "${reply.topic}" to a request sent to slot ${entry.target.identity.slot}, not to it`;
+      return this.callbacks.dropped(sender.identity, 'unexpected-reply', detail);
+    }
+    this.forget(reply.id!, entry);
+    const { requester } = entry;
+    if (!requester.outbox.push({ ...reply, id: entry.requesterId, to: requester.identity.slot })) {
+      this.callbacks.dropped(requester.identity, 'queue-full', `reply "${reply.topic}" from slot ${sender.identity.slot}`);
+      const error = new QueueFullError(reply.topic, requester.identity.slot);
+      requester.outbox.push(replyWithError(reply.topic, entry.requesterId, requester.identity.slot, this.identity, error), false);
+    }
+  }
+
+  /** Queues a message that may be dropped; reports it when the receiver's queue is full. */
+  private deliver(member: Member, message: MessageEnvelope): void {
+    if (!member.outbox.push(message)) {
+      this.callbacks.dropped(member.identity, 'queue-full', `${message.kind} "${message.topic}" from slot ${message.from.slot}`);
+    }
+  }
+
+  /** Ends a routed request with an error reply to its requester. */
+  private fail(id: string, entry: InFlight, error: Error): void {
+    this.forget(id, entry);
+    const { requester } = entry;
+    requester.outbox.push(replyWithError(entry.topic, entry.requesterId, requester.identity.slot, this.identity, error), false);
+  }
+
+  private forget(id: string, entry: InFlight): void {
+    this.inFlight.delete(id);
+    entry.requester.pending -= 1;
   }
 
   private memberOfSlot(slot: number): Member | undefined {
-    const workerId = this.currentOfSlot(slot);
+    const workerId = this.callbacks.currentOfSlot(slot);
     const member = workerId === undefined ? undefined : this.members.get(workerId);
-    return member?.listening ? member : undefined;
+    return member?.listening && member.available ? member : undefined;
   }
 
   /** Round-robin among the workers that announced the topic, in slot order. */
   private pickHandler(topic: string): Member | undefined {
     const handlers = [...this.members.values()]
-      .filter((m) => m.listening && m.topics.has(topic))
+      .filter((m) => m.listening && m.available && m.topics.has(topic))
       .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id);
     if (handlers.length === 0) return undefined;
     const turn = this.nextHandler.get(topic) ?? 0;
@@ -151,7 +279,7 @@ export class IpcRouter {
   /** Forgets requests whose requester has given up, so the table cannot grow without bound. */
   private readonly sweep = (): void => {
     const now = Date.now();
-    for (const [id, entry] of this.inFlight) if (entry.forgetAt <= now) this.inFlight.delete(id);
+    for (const [id, entry] of this.inFlight) if (entry.forgetAt <= now) this.forget(id, entry);
     if (this.inFlight.size === 0) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;

@@ -1,0 +1,139 @@
+import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../../cluster.constants.js';
+import { envelope, messageEnvelope } from '../../messaging/envelope.js';
+import type { Unchecked, WireLimits } from '../message-validation.js';
+import { controlEnvelope, MAX_BATCH, readFromPrimary, readFromWorker, unpack, type LifecycleData } from './ipc-protocol.js';
+
+const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
+const sender = { id: 1, slot: 0, pid: 100 };
+/** Reads what a worker wrote, or what the primary wrote, as it arrives: unchecked. */
+const fromWorker = (message: object) => readFromWorker(message as Unchecked, limits, sender);
+const fromPrimary = (message: object) => readFromPrimary(message as Unchecked, limits);
+
+/** What `unpack` hands over: the envelopes visited and the reasons reported, in order. */
+function unpacked(message: object) {
+  const visited: Unchecked[] = [];
+  const malformed: string[] = [];
+  unpack(
+    message,
+    (item) => visited.push(item),
+    (reason) => malformed.push(reason),
+  );
+  return { visited, malformed };
+}
+
+const lifecycle: LifecycleData = {
+  workers: [{ id: 1, slot: 0, pid: 100, state: 'ready', startedAt: 1, readyAt: 2, restarts: 0, congested: false }],
+  state: { expectedWorkers: 1, crashLoop: false, dropped: { malformed: 0, 'unexpected-reply': 0, 'queue-full': 0 } },
+};
+
+describe('unpack', () => {
+  it('visits a lone envelope as itself', () => {
+    const hello = controlEnvelope.hello();
+    expect(unpacked(hello)).toEqual({ visited: [hello], malformed: [] });
+  });
+
+  it('visits each envelope of a batch, in order', () => {
+    const items = [controlEnvelope.ready(), controlEnvelope.credit(5), controlEnvelope.heartbeat()];
+    expect(unpacked(controlEnvelope.batch(items))).toEqual({ visited: items, malformed: [] });
+  });
+
+  it('reports an envelope of another version without visiting it', () => {
+    expect(unpacked({ ns: CLUSTER_NAMESPACE, v: 2, kind: 'hello' })).toEqual({ visited: [], malformed: [expect.any(String)] });
+    expect(unpacked({ ns: CLUSTER_NAMESPACE, kind: 'hello' }).malformed).toHaveLength(1);
+  });
+
+  it.each([5, { a: 1 }, 'items', null])('reports a batch whose data is %p', (data) => {
+    expect(unpacked(envelope('batch', { data }))).toEqual({ visited: [], malformed: [expect.any(String)] });
+  });
+
+  it(`reports a batch of more than ${MAX_BATCH} envelopes, and accepts exactly ${MAX_BATCH}`, () => {
+    const items = (n: number) => Array.from({ length: n }, () => controlEnvelope.heartbeat());
+    expect(unpacked(controlEnvelope.batch(items(MAX_BATCH + 1)))).toEqual({ visited: [], malformed: [expect.any(String)] });
+    expect(unpacked(controlEnvelope.batch(items(MAX_BATCH))).visited).toHaveLength(MAX_BATCH);
+  });
+
+  it('reports bad items one by one and still visits the good ones', () => {
+    const good = [controlEnvelope.ready(), controlEnvelope.heartbeat()];
+    const items = [
+      null,
+      good[0],
+      7,
+      { kind: 'hello' }, // no namespace or version
+      { ns: CLUSTER_NAMESPACE, v: 2, kind: 'hello' },
+      controlEnvelope.batch([controlEnvelope.hello()]), // a batch inside a batch
+      good[1],
+    ];
+    const { visited, malformed } = unpacked(envelope('batch', { data: items }));
+    expect(visited).toEqual(good);
+    expect(malformed).toHaveLength(5);
+  });
+});
+
+describe('readFromWorker', () => {
+  it.each(['hello', 'ready', 'restart', 'heartbeat'] as const)('reads %s', (kind) => {
+    expect(fromWorker(controlEnvelope[kind]())).toEqual({ kind });
+  });
+
+  it('reads the topics a worker handles and the credit it gives', () => {
+    expect(fromWorker(controlEnvelope.handlers(['a', 'b']))).toEqual({ kind: 'handlers', topics: ['a', 'b'] });
+    expect(fromWorker(controlEnvelope.handlers([]))).toEqual({ kind: 'handlers', topics: [] });
+    expect(fromWorker(controlEnvelope.credit(4_096))).toEqual({ kind: 'credit', bytes: 4_096 });
+    expect(fromWorker(controlEnvelope.credit(0))).toEqual({ kind: 'credit', bytes: 0 });
+  });
+
+  it.each([5, 'a', null, [''], ['ok', 3], Array.from({ length: 10_001 }, (_, i) => `t${i}`)])(
+    'rejects handlers whose data is %p',
+    (data) => {
+      expect(typeof fromWorker(envelope('handlers', { data }))).toBe('string');
+    },
+  );
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, '10', undefined])('rejects credit of %p', (data) => {
+    expect(typeof fromWorker(envelope('credit', { data }))).toBe('string');
+  });
+
+  it.each(['shutdown', 'lifecycle', 'batch', 'gossip', undefined])('rejects kind %p, which a worker does not send', (kind) => {
+    expect(typeof fromWorker({ ns: CLUSTER_NAMESPACE, v: ENVELOPE_VERSION, kind, data: lifecycle })).toBe('string');
+  });
+
+  it('reads messages with the sender stamped as from', () => {
+    const forged = messageEnvelope('publish', { topic: 't', from: { id: 9, slot: 9, pid: 9 }, data: '1' });
+    expect(fromWorker(forged)).toMatchObject({ kind: 'publish', topic: 't', from: sender, data: '1' });
+    const forever = { ns: CLUSTER_NAMESPACE, v: ENVELOPE_VERSION, kind: 'request', topic: 't', id: 'r', timeoutMs: 'forever' };
+    expect(typeof fromWorker(forever)).toBe('string');
+  });
+});
+
+describe('readFromPrimary', () => {
+  it('reads shutdown and lifecycle', () => {
+    expect(fromPrimary(controlEnvelope.shutdown())).toEqual({ kind: 'shutdown' });
+    expect(fromPrimary(controlEnvelope.lifecycle(lifecycle))).toEqual({ kind: 'lifecycle', data: lifecycle });
+    const event = { type: 'fork', id: 2, slot: 1, pid: 200, at: 3 } as const;
+    expect(fromPrimary(controlEnvelope.lifecycle({ ...lifecycle, event }))).toMatchObject({ data: { event } });
+  });
+
+  it('reads messages as relayed, with the from they carry', () => {
+    const from = { id: 2, slot: 1, pid: 200 };
+    const message = messageEnvelope('send', { topic: 't', from, to: 0, data: '1' });
+    expect(fromPrimary(message)).toBe(message);
+    expect(typeof fromPrimary(messageEnvelope('send', { topic: 't', from: undefined as never, to: 0 }))).toBe('string');
+  });
+
+  it.each<[string, unknown]>([
+    ['no data', undefined],
+    ['data that is not an object', 5],
+    ['workers that is not a list', { ...lifecycle, workers: {} }],
+    ['a worker without a state', { ...lifecycle, workers: [{ id: 1, slot: 0, pid: 1 }] }],
+    ['a worker without an identity', { ...lifecycle, workers: [{ state: 'ready' }] }],
+    ['no state', { workers: [] }],
+    ['a state without expectedWorkers', { ...lifecycle, state: { crashLoop: false } }],
+    ['an event without a type', { ...lifecycle, event: { at: 1 } }],
+    ['an event that is a string', { ...lifecycle, event: 'fork' }],
+  ])('rejects a lifecycle with %s', (_, data) => {
+    expect(typeof fromPrimary(envelope('lifecycle', { data }))).toBe('string');
+  });
+
+  it.each(['hello', 'credit', 'handlers', 'batch'])('rejects kind %p, which the primary does not send', (kind) => {
+    expect(typeof fromPrimary(envelope(kind, { data: [] }))).toBe('string');
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The IPC transport's own protocol between a worker and the primary: the control kinds, their
+ * envelopes and their validation. Messages between workers (`publish`, `send`, `request`, `reply`)
+ * ride the same channel and are checked with the transport-independent `readMessage`.
+ *
+ * Worker -> primary:
+ * - `hello`: the worker's transport listens; the primary answers with a `lifecycle` snapshot.
+ * - `ready`: the app's `listen` resolved.
+ * - `handlers`: the request topics this worker handles (replaces the previous list).
+ * - `restart`: start a rolling restart.
+ * - `heartbeat`: the worker's event loop runs (a timer, every `HEARTBEAT_INTERVAL_MS`).
+ * - `credit`: the worker has handled this many bytes of messages (flow control, see `WorkerOutbox`).
+ * Primary -> worker:
+ * - `lifecycle`: an event (if any) and the membership snapshot after it.
+ * - `shutdown`: drain and exit.
+ * Both ways: `batch`, several envelopes written at once (`data` holds them, in order).
+ */
+import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../../cluster.constants.js';
+import type { ClusterEvent, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
+import type { ClusterState, WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import { envelope, isMessageKind, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
+import { isIdentity, isTopic, readMessage, show, type Unchecked, type WireLimits } from '../message-validation.js';
+
+/** Envelopes per write at most: bounds the size of one IPC message and lets the receiver start early. */
+export const MAX_BATCH = 1_000;
+/** Request topics one worker may announce. */
+const MAX_HANDLED_TOPICS = 10_000;
+
+export interface LifecycleData {
+  readonly event?: ClusterEvent;
+  readonly workers: readonly WorkerInfo[];
+  readonly state: ClusterState;
+}
+
+/** A control message from a worker, checked. */
+export type WorkerControl =
+  | { readonly kind: 'hello' | 'ready' | 'restart' | 'heartbeat' }
+  | { readonly kind: 'handlers'; readonly topics: readonly string[] }
+  | { readonly kind: 'credit'; readonly bytes: number };
+
+/** A control message from the primary, checked. */
+export type PrimaryControl = { readonly kind: 'shutdown' } | { readonly kind: 'lifecycle'; readonly data: LifecycleData };
+
+export const controlEnvelope = {
+  hello: () => envelope('hello'),
+  ready: () => envelope('ready'),
+  restart: () => envelope('restart'),
+  heartbeat: () => envelope('heartbeat'),
+  handlers: (topics: readonly string[]) => envelope('handlers', { data: topics }),
+  credit: (bytes: number) => envelope('credit', { data: bytes }),
+  lifecycle: (data: LifecycleData) => envelope('lifecycle', { data }),
+  shutdown: () => envelope('shutdown'),
+  batch: (items: readonly ClusterEnvelope[]) => envelope('batch', { data: items }),
+};
+
+/**
+ * Calls `visit` for each envelope one IPC message carries (itself, or each one of a batch, in order)
+ * and `malformed` for what cannot be one: a wrong version, a batch that is not an array of
+ * envelopes, a batch inside a batch.
+ */
+export function unpack(message: object, visit: (item: Unchecked) => void, malformed: (reason: string) => void): void {
+  const outer = message as Unchecked;
+  if (outer.v !== ENVELOPE_VERSION) return malformed(`envelope version ${show(outer.v)}, expected ${ENVELOPE_VERSION}`);
+  if (outer.kind !== 'batch') return visit(outer);
+  const items = outer.data;
+  if (!Array.isArray(items) || items.length > MAX_BATCH) {
+    return malformed(`batch: data ${show(items)} is not an array of at most ${MAX_BATCH} envelopes`);
+  }
+  for (const item of items as unknown[]) {
+    if (typeof item !== 'object' || item === null) malformed(`batch: item ${show(item)} is not an envelope`);
+    else if ((item as Unchecked).ns !== CLUSTER_NAMESPACE || (item as Unchecked).v !== ENVELOPE_VERSION) {
+      malformed('batch: an item lacks the namespace or version of an envelope');
+    } else if ((item as Unchecked).kind === 'batch') malformed('batch: a batch inside a batch');
+    else visit(item as Unchecked);
+  }
+}
+
+/** Checks one envelope a worker sent to the primary; `sender` is who the primary knows wrote it. */
+export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: WorkerIdentity): MessageEnvelope | WorkerControl | string {
+  const { kind } = raw;
+  if (isMessageKind(kind)) return readMessage(raw, limits, sender);
+  switch (kind) {
+    case 'hello':
+    case 'ready':
+    case 'restart':
+    case 'heartbeat':
+      return { kind };
+    case 'handlers': {
+      const topics = raw.data;
+      if (!Array.isArray(topics) || topics.length > MAX_HANDLED_TOPICS || !topics.every(isTopic)) {
+        return `handlers: data ${show(topics)} is not an array of at most ${MAX_HANDLED_TOPICS} topics`;
+      }
+      return { kind, topics };
+    }
+    case 'credit': {
+      const bytes = raw.data;
+      if (typeof bytes !== 'number' || !(bytes >= 0) || !Number.isFinite(bytes)) return `credit: data ${show(bytes)} is not a number >= 0`;
+      return { kind, bytes };
+    }
+    default:
+      return `kind ${show(kind)} is not one a worker sends`;
+  }
+}
+
+/** Checks one envelope the primary sent to this worker. */
+export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnvelope | PrimaryControl | string {
+  const { kind } = raw;
+  if (isMessageKind(kind)) return readMessage(raw, limits);
+  if (kind === 'shutdown') return { kind };
+  if (kind !== 'lifecycle') return `kind ${show(kind)} is not one the primary sends`;
+  const data = raw.data as Unchecked | null | undefined;
+  if (typeof data !== 'object' || data === null) return 'lifecycle: data is not an object';
+  const { workers, state, event } = data;
+  if (!Array.isArray(workers) || !workers.every((w: unknown) => isIdentity(w) && typeof (w as unknown as Unchecked).state === 'string')) {
+    return 'lifecycle: workers is not a list of workers';
+  }
+  if (typeof state !== 'object' || state === null || typeof (state as Unchecked).expectedWorkers !== 'number') {
+    return 'lifecycle: state is not a cluster state';
+  }
+  if (event !== undefined && (typeof event !== 'object' || event === null || typeof (event as Unchecked).type !== 'string')) {
+    return 'lifecycle: event is not an event';
+  }
+  return { kind, data: data as unknown as LifecycleData };
+}
