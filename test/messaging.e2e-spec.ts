@@ -1,30 +1,14 @@
-import { ClusterProcess, freePort, get } from './helpers/cluster-process.js';
-import { fileURLToPath } from 'node:url';
-
-const MESSAGING_APP = fileURLToPath(new URL('./fixtures/dist/messaging-app.js', import.meta.url));
+import type { ClusterProcess } from './helpers/cluster-process.js';
+import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 
 interface Received {
   notes: Array<{ data: unknown; from: number }>;
   sequences: Record<string, number[]>;
 }
 
-/** A cluster of the messaging fixture, driven through each worker's control port. */
-async function startMessagingCluster(workers: number, env: Record<string, string> = {}) {
-  const controlPorts = await Promise.all(Array.from({ length: workers }, () => freePort()));
-  const app = ClusterProcess.start(
-    { PORT: String(await freePort()), CLUSTER_WORKERS: String(workers), CONTROL_PORTS: controlPorts.join(','), ...env },
-    MESSAGING_APP,
-  );
-  await app.waitForLine(new RegExp(`cluster ready: ${workers} worker\\(s\\)`));
-  const control = async (slot: number, path: string) => (await get(controlPorts[slot]!, path)).body;
-  return { app, control };
-}
-
-const q = (value: unknown) => encodeURIComponent(JSON.stringify(value));
-
 describe('messages between 3 workers', () => {
   let app: ClusterProcess;
-  let control: (slot: number, path: string) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let control: Control;
 
   const received = (slot: number): Promise<Received> => control(slot, '/received');
   const notesWith = async (slot: number, data: unknown) =>
@@ -169,12 +153,3 @@ describe("'advanced' serialization", () => {
     }
   });
 });
-
-/** Polls an HTTP-observable condition (there is no event to wait on from outside the cluster). */
-async function pollUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

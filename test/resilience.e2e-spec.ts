@@ -164,6 +164,29 @@ describe('health endpoints', () => {
     agent.destroy();
   });
 
+  it('/health shows a worker stuck in an endless loop as unresponsive until its replacement is ready', async () => {
+    ({ app, port } = await startCluster({ CLUSTER_UNRESPONSIVE_MS: '3000' }));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const { body } = await getVia(agent, port, '/hang-other?ms=60000');
+    // No event reaches the test from inside the cluster: poll the endpoint a probe would poll.
+    const health = async (until: (answer: HttpAnswer) => boolean) => {
+      let answer = await getVia(agent, port, '/health');
+      for (const started = Date.now(); !until(answer) && Date.now() - started < 15_000; ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        answer = await getVia(agent, port, '/health');
+      }
+      return answer;
+    };
+    const during = await health((answer) => answer.status === 503);
+    expect(during.status).toBe(503);
+    expect(during.body.details.cluster).toMatchObject({ status: 'down', alive: 1, expected: 2, unresponsive: [body.hung] });
+    await app.waitForLine(new RegExp(`worker ${body.hung} killed by SIGKILL \\(pid \\d+, unresponsive\\)`));
+    const after = await health((answer) => answer.body.details.cluster.unresponsive.length === 0);
+    expect(after.status).toBe(200);
+    expect(after.body.details.cluster).toMatchObject({ status: 'up', alive: 2, unresponsive: [] });
+    agent.destroy();
+  });
+
   it('/health/ready turns 503 once the worker drains', async () => {
     ({ app, port } = await startCluster());
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
