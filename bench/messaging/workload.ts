@@ -1,7 +1,7 @@
 /** The messaging workload both contenders run, so their figures compare like for like. */
 export const BURST = Number(process.env.BENCH_BURST ?? 100_000);
 export const PINGS = Number(process.env.BENCH_PINGS ?? 3_000);
-export const WARMUP_ROUND_TRIPS = Number(process.env.BENCH_WARMUP ?? 5_000);
+export const WARMUP_ROUND_TRIPS = Number(process.env.BENCH_WARMUP ?? 20_000);
 /** About 100 bytes once serialized. */
 export const payload = (i: number) => ({ i, text: 'x'.repeat(80) });
 
@@ -18,7 +18,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 /** Times `count` sequential round trips made by `roundTrip`, in microseconds, sorted. */
 export async function timeRoundTrips(count: number, roundTrip: (i: number) => Promise<unknown>): Promise<number[]> {
   // Warm-up long enough for the JIT to finish: on 2 cores its background compiles otherwise land in
-  // the measured tail of whichever contender has more code to optimize.
+  // the measured tail of whichever contender has more code to optimize (after 5,000 round trips the
+  // library's p99 still moved by a third between runs; after 20,000 it had settled).
   for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await roundTrip(i);
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {

@@ -25,6 +25,9 @@ interface Member {
   readonly outbox: WorkerOutbox;
   /** Requests it sent that wait for a reply here. */
   pending: number;
+  /** Handlers of what it writes, made once (a message is read on the hot path). */
+  readonly read: (item: Unchecked) => void;
+  readonly malformed: (reason: string) => void;
 }
 
 /** A request routed to `target`, waiting for its reply. Holds no payload: the table stays small. */
@@ -98,7 +101,18 @@ export class IpcRouter {
       this.limits.maxQueueBytes,
       (congested) => this.callbacks.congestion(worker.id, congested),
     );
-    this.members.set(worker.id, { worker, identity, listening: false, available: true, topics: new Set(), outbox, pending: 0 });
+    const member: Member = {
+      worker,
+      identity,
+      listening: false,
+      available: true,
+      topics: new Set(),
+      outbox,
+      pending: 0,
+      read: (item) => this.receiveOne(member, item),
+      malformed: (reason) => this.callbacks.dropped(identity, 'malformed', reason),
+    };
+    this.members.set(worker.id, member);
   }
 
   /** Forgets a worker; requests it was answering fail at once instead of waiting for their timeout. */
@@ -149,11 +163,7 @@ export class IpcRouter {
     const sender = this.members.get(workerId);
     if (!sender) return;
     try {
-      unpack(
-        message,
-        (item) => this.receiveOne(sender, item),
-        (reason) => this.callbacks.dropped(sender.identity, 'malformed', reason),
-      );
+      unpack(message, sender.read, sender.malformed);
     } catch (error) {
       this.callbacks.failed(error);
     }
@@ -206,17 +216,18 @@ export class IpcRouter {
 
   private request(sender: Member, request: MessageEnvelope): void {
     const { topic, to } = request;
-    // Droppable: a flood of refused requests must not queue a flood of answers to a sender that does not read.
-    const refuse = (error: Error) => this.deliver(sender, replyWithError(topic, request.id, sender.identity.slot, this.identity, error));
-    if (sender.pending >= this.limits.maxPendingRequests) return void refuse(new RequestLimitError(topic, this.limits.maxPendingRequests));
+    if (sender.pending >= this.limits.maxPendingRequests) {
+      return this.refuse(sender, request, new RequestLimitError(topic, this.limits.maxPendingRequests));
+    }
     const target = to === undefined ? this.pickHandler(topic) : this.memberOfSlot(to);
     if (!target) {
-      return void refuse(to === undefined ? new NoHandlerError(topic) : new WorkerUnavailableError(topic, to, 'no live worker in that slot'));
+      const error = to === undefined ? new NoHandlerError(topic) : new WorkerUnavailableError(topic, to, 'no live worker in that slot');
+      return this.refuse(sender, request, error);
     }
     const id = String(++this.sequence);
     if (!target.outbox.push({ ...request, id })) {
       this.callbacks.dropped(target.identity, 'queue-full', `request "${topic}" from slot ${sender.identity.slot}`);
-      return void refuse(new QueueFullError(topic, target.identity.slot));
+      return this.refuse(sender, request, new QueueFullError(topic, target.identity.slot));
     }
     const forgetAt = Date.now() + request.timeoutMs! + FORGET_MARGIN_MS;
     this.inFlight.set(id, { requester: sender, target, topic, requesterId: request.id!, forgetAt });
@@ -238,6 +249,11 @@ export class IpcRouter {
       const error = new QueueFullError(reply.topic, requester.identity.slot);
       requester.outbox.push(replyWithError(reply.topic, entry.requesterId, requester.identity.slot, this.identity, error), false);
     }
+  }
+
+  /** Answers a request the router could not route. Droppable: a flood of refused requests must not queue a flood of answers to a sender that does not read. */
+  private refuse(sender: Member, request: MessageEnvelope, error: Error): void {
+    this.deliver(sender, replyWithError(request.topic, request.id, sender.identity.slot, this.identity, error));
   }
 
   /** Queues a message that may be dropped; reports it when the receiver's queue is full. */
