@@ -1,9 +1,10 @@
 import { Logger, type INestApplication } from '@nestjs/common';
+import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
 import { EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
 import { resolveClusterOptions } from './cluster-options.js';
-import type { ClusterBootstrapOptions, ResolvedClusterOptions } from './interfaces/bootstrap-options.interface.js';
+import type { ClusterBootstrapOptions, ClusteredApp, ResolvedClusterOptions } from './interfaces/bootstrap-options.interface.js';
 import { availableCpus } from './primary/available-cpus.js';
 import { Supervisor } from './primary/supervisor.js';
 import { StandaloneRuntime } from './worker/standalone-runtime.js';
@@ -19,17 +20,25 @@ import { WorkerRuntime } from './worker/worker-runtime.js';
  *   is ready, and resolves to the app;
  * - with `enabled: false` it does the worker's part in this one process (role `standalone`).
  *
+ * Every kind of Nest application works: an HTTP app (the default), a microservice, a hybrid app or
+ * an application context; the type `createApp` returns is the type `configure`, `listen` and the
+ * result see.
+ *
  * Invalid options or environment variables log one line naming the setting and exit 78 before any fork.
  *
  * @example
  * ```ts
  * await bootstrapClustered(AppModule, { workers: 'auto', port: 3000 });
+ *
+ * await bootstrapClustered(AppModule, {
+ *   createApp: (m, { port }) => NestFactory.createMicroservice<MicroserviceOptions>(m, { transport: Transport.TCP, options: { port } }),
+ * });
  * ```
  */
-export async function bootstrapClustered(
-  module: unknown,
-  options: ClusterBootstrapOptions = {},
-): Promise<INestApplication | undefined> {
+export async function bootstrapClustered<App extends ClusteredApp = INestApplication>(
+  module: IEntryNestModule,
+  options: ClusterBootstrapOptions<App> = {},
+): Promise<App | undefined> {
   const logger = new Logger('NestjsCluster');
   const budget = availableCpus();
   let resolved: ResolvedClusterOptions;
@@ -43,13 +52,13 @@ export async function bootstrapClustered(
 
   if (cluster.isWorker) {
     if (process.env[WORKER_SLOT_ENV] !== undefined) {
-      return new WorkerRuntime(WorkerRuntime.identity(), resolved).start(module);
+      return (await new WorkerRuntime(WorkerRuntime.identity(), resolved).start(module)) as App;
     }
     // Forked by another process manager's cluster (PM2 cluster mode): it already supervises us.
     logger.warn('started as a worker of another cluster manager; running this process standalone');
-    return new StandaloneRuntime(resolved).start(module);
+    return (await new StandaloneRuntime(resolved).start(module)) as App;
   }
-  if (!resolved.enabled) return new StandaloneRuntime(resolved).start(module);
+  if (!resolved.enabled) return (await new StandaloneRuntime(resolved).start(module)) as App;
 
   const why =
     resolved.workersSetting === 'auto'

@@ -2,6 +2,10 @@ import { HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
 import type {
   ClusterBootstrapOptions,
+  ClusteredApp,
+  ConfigureAppHook,
+  CreateAppHook,
+  ListenAppHook,
   ResolvedClusterOptions,
 } from './interfaces/bootstrap-options.interface.js';
 import { SERIALIZATIONS, type Serialization } from './messaging/payload-codec.js';
@@ -60,8 +64,8 @@ const GIB = 1_073_741_824;
  * Applies explicit option > environment > default, and validates each value. Throws a
  * `ClusterConfigError` naming the first bad setting, its value and what is allowed.
  */
-export function resolveClusterOptions(
-  options: ClusterBootstrapOptions = {},
+export function resolveClusterOptions<App extends ClusteredApp>(
+  options: ClusterBootstrapOptions<App> = {},
   env: Env = process.env,
   countCpus: () => number = () => availableCpus().cpus,
 ): ResolvedClusterOptions {
@@ -98,9 +102,10 @@ export function resolveClusterOptions(
       maxMemoryMb: pick(restart.maxMemoryMb, 'options.restart.maxMemoryMb', env, CLUSTER_ENV.maxMemoryMb, CLUSTER_DEFAULTS.restart.maxMemoryMb, integer(0, 1_048_576)),
       memoryCheckIntervalMs: pick(restart.memoryCheckIntervalMs, 'options.restart.memoryCheckIntervalMs', env, undefined, CLUSTER_DEFAULTS.restart.memoryCheckIntervalMs, integer(10, MAX_TIMER_MS)),
     },
-    createApp: hook(options.createApp, 'options.createApp'),
-    configure: hook(options.configure, 'options.configure'),
-    listen: hook(options.listen, 'options.listen'),
+    // The hooks' app type is the user's; the runtime handles every kind alike.
+    createApp: hook(options.createApp as CreateAppHook<ClusteredApp> | undefined, 'options.createApp'),
+    configure: hook(options.configure as ConfigureAppHook<ClusteredApp> | undefined, 'options.configure'),
+    listen: hook(options.listen as ListenAppHook<ClusteredApp> | undefined, 'options.listen'),
   };
   if (resolved.restart.maxDelayMs < resolved.restart.initialDelayMs) {
     throw new ClusterConfigError(

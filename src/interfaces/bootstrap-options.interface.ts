@@ -1,12 +1,34 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, INestApplicationContext, INestMicroservice } from '@nestjs/common';
+import type { IEntryNestModule } from '@nestjs/core';
 import type { Serialization } from '../messaging/payload-codec.js';
 
+/**
+ * Every kind of Nest application a worker can run: an HTTP app (express or Fastify, with or without
+ * connected microservices: a hybrid app), a microservice (`NestFactory.createMicroservice`, any
+ * transport), or an application context with no listener (`NestFactory.createApplicationContext`,
+ * a queue consumer, a scheduler).
+ */
+export type ClusteredApp = INestApplication | INestMicroservice | INestApplicationContext;
+
+/** What `createApp` is told. */
+export interface CreateAppContext {
+  /** The resolved port (option `port`, env `PORT`, default 3000), for a microservice's own options. */
+  readonly port: number;
+}
+
 /** Creates the Nest application in a worker (or in the one process when clustering is off). */
-export type CreateAppHook = (module: unknown) => Promise<INestApplication> | INestApplication;
+export type CreateAppHook<App extends ClusteredApp = INestApplication> = (
+  module: IEntryNestModule,
+  context: CreateAppContext,
+) => Promise<App> | App;
 /** Runs after the app is created and before it listens: global pipes, prefixes, middleware. */
-export type ConfigureAppHook = (app: INestApplication) => void | Promise<void>;
-/** Makes the app accept traffic. A worker counts as `ready` once the returned promise resolves. */
-export type ListenAppHook = (app: INestApplication, port: number) => unknown;
+export type ConfigureAppHook<App extends ClusteredApp = INestApplication> = (app: App) => void | Promise<void>;
+/**
+ * Makes the app accept work. A worker counts as `ready` once the returned promise resolves. The
+ * default fits the kind: `app.listen(port)` for an HTTP app (after `startAllMicroservices()` for a
+ * hybrid one), `app.listen()` for a microservice, `app.init()` for an application context.
+ */
+export type ListenAppHook<App extends ClusteredApp = INestApplication> = (app: App, port: number) => unknown;
 
 /** Restart policy of the primary for workers that exit without being asked to. */
 export interface ClusterRestartOptions {
@@ -96,7 +118,7 @@ export interface ClusterMessagingOptions {
  * Options of `bootstrapClustered`. Every scalar option can also come from the environment; an explicit
  * option wins over the environment, which wins over the default.
  */
-export interface ClusterBootstrapOptions {
+export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplication> {
   /**
    * Number of workers: a whole number >= 1, or `'auto'` for the CPUs this process may really use
    * (CPU affinity and cgroup CPU quota, rounded up). Env `CLUSTER_WORKERS`.
@@ -143,18 +165,19 @@ export interface ClusterBootstrapOptions {
   /** Restart and crash-loop policy. */
   restart?: ClusterRestartOptions;
   /**
-   * Creates the app in a worker.
+   * Creates the app in a worker; its return type is the type `configure` and `listen` see.
    * @default (module) => NestFactory.create(module)
    * @example createApp: (m) => NestFactory.create<NestFastifyApplication>(m, new FastifyAdapter())
+   * @example createApp: (m, { port }) => NestFactory.createMicroservice<MicroserviceOptions>(m, { transport: Transport.TCP, options: { port } })
    */
-  createApp?: CreateAppHook;
+  createApp?: CreateAppHook<App>;
   /** Configures the app before it listens. */
-  configure?: ConfigureAppHook;
+  configure?: ConfigureAppHook<App>;
   /**
-   * Starts listening.
-   * @default (app, port) => app.listen(port)
+   * Starts accepting work.
+   * @default by kind: `app.listen(port)`, `app.startAllMicroservices()` then `app.listen(port)`, `app.listen()`, `app.init()`
    */
-  listen?: ListenAppHook;
+  listen?: ListenAppHook<App>;
 }
 
 /** Options after defaults, environment and validation were applied. */
@@ -171,7 +194,7 @@ export interface ResolvedClusterOptions {
   messaging: Required<ClusterMessagingOptions>;
   shutdown: Required<ClusterShutdownOptions>;
   restart: Required<ClusterRestartOptions>;
-  createApp?: CreateAppHook;
-  configure?: ConfigureAppHook;
-  listen?: ListenAppHook;
+  createApp?: CreateAppHook<ClusteredApp>;
+  configure?: ConfigureAppHook<ClusteredApp>;
+  listen?: ListenAppHook<ClusteredApp>;
 }

@@ -207,7 +207,7 @@ export class Supervisor {
       record.state = 'draining';
     }
     this.emit({ type: 'shutdown', reason, at: Date.now() });
-    for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown());
+    for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));
     this.finishIfDone();
   }
 
@@ -254,7 +254,8 @@ export class Supervisor {
       old.stopReason = 'replaced';
       old.state = 'draining';
       this.logger.log(`worker ${slot.slot} (pid ${old.identity.pid}) replaced by pid ${next.identity.pid}; draining the old one`);
-      this.router.sendTo(old.worker.id, controlEnvelope.shutdown());
+      // Its replacement is ready: it can take over the open connections the old one hands off.
+      this.router.sendTo(old.worker.id, controlEnvelope.shutdown(true));
       const killTimer = setTimeout(() => {
         this.logger.error(`worker ${slot.slot} (pid ${old.identity.pid}) still draining after ${this.options.shutdown.timeoutMs} ms; killing it`);
         old.worker.process.kill('SIGKILL');
@@ -333,7 +334,7 @@ export class Supervisor {
       }),
     );
     worker.on('disconnect', () => this.emit({ type: 'disconnect', ...identity, at: Date.now() }));
-    worker.on('message', (message: unknown) => this.onWorkerMessage(record, message));
+    worker.on('message', (message: unknown, handle?: unknown) => this.onWorkerMessage(record, message, handle));
     worker.on('exit', (code: number | null, signal: string | null) => this.onExit(record, code, signal));
     // A send racing the worker's exit fails with EPIPE / channel closed; the exit event tells the story.
     worker.on('error', () => undefined);
@@ -343,10 +344,10 @@ export class Supervisor {
     return record;
   }
 
-  private onWorkerMessage(record: WorkerRecord, message: unknown): void {
+  private onWorkerMessage(record: WorkerRecord, message: unknown, handle?: unknown): void {
     // Anything it writes, even the application's own IPC, proves its event loop turns.
     record.lastSeen = Date.now();
-    this.router.receive(record.worker.id, message);
+    this.router.receive(record.worker.id, message, handle);
   }
 
   /** The router speaks of workers by id; one that has just exited is no longer anybody's business. */
@@ -360,7 +361,7 @@ export class Supervisor {
     this.router.sendTo(id, controlEnvelope.lifecycle({ workers: this.snapshot(), state: this.state() }));
     // A shutdown sent before the worker listened was lost: repeat it.
     if (this.closing || record.stopReason === 'shutdown' || record.stopReason === 'replaced') {
-      this.router.sendTo(id, controlEnvelope.shutdown());
+      this.router.sendTo(id, controlEnvelope.shutdown(!this.closing && record.stopReason === 'replaced'));
     }
   }
 

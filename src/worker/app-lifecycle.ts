@@ -1,91 +1,82 @@
-import type { INestApplication, Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import type { Logger } from '@nestjs/common';
+import type { Socket } from 'node:net';
+import { NestFactory, type IEntryNestModule } from '@nestjs/core';
 import { describeError } from '../common/describe-error.js';
-import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import { anatomyOf, listenByKind } from './app-anatomy.js';
+import { drainHttp } from './drain/http.drain.js';
+import { InFlightWork } from './drain/in-flight-work.js';
+import { netServerOf, type TransportServer } from './drain/transport-server.js';
+import { drainTransports, type HandOff } from './drain/transport.drain.js';
 
-/**
- * Keep-alive clients reuse an idle connection without warning; one closed under them fails the
- * request they were already writing. While draining, an idle connection is left this long to carry
- * its client's next request (answered with `Connection: close`) before it counts as truly idle.
- */
-const IDLE_GRACE_MS = 1_000;
-const DRAIN_POLL_MS = 25;
+/** A started app, and what its drain needs. */
+export interface StartedApp {
+  readonly app: ClusteredApp;
+  readonly work: InFlightWork;
+}
 
-/** Creates, configures and starts the Nest app with the user's hooks or the defaults. */
-export async function startApp(module: unknown, options: ResolvedClusterOptions): Promise<INestApplication> {
+/** Creates, configures and starts the Nest app with the user's hooks or the defaults of its kind. */
+export async function startApp(module: IEntryNestModule, options: ResolvedClusterOptions): Promise<StartedApp> {
+  const { port } = options;
   // abortOnError: false lets a failing boot reach our handler (log, exit 1) instead of Nest's own exit.
   const app = options.createApp
-    ? await options.createApp(module)
-    : await NestFactory.create(module as never, { abortOnError: false });
+    ? await options.createApp(module, { port })
+    : await NestFactory.create(module, { abortOnError: false });
   await options.configure?.(app);
-  if (options.listen) await options.listen(app, options.port);
-  else await app.listen(options.port);
-  return app;
+  // Before listening, so that no message goes uncounted (a hybrid app has its microservices by now).
+  const work = new InFlightWork();
+  for (const transport of anatomyOf(app).transports) work.track(transport);
+  if (options.listen) await options.listen(app, port);
+  else await listenByKind(app, port);
+  return { app, work };
 }
 
 /**
- * Drains, then closes the app:
- * 1. stop accepting connections (in a cluster worker the primary stops handing it any);
- * 2. answer every further request with `Connection: close`, so each keep-alive client closes its
- *    connection after its current request instead of having it cut under the next one;
- * 3. once in-flight requests are done and idle connections had `IDLE_GRACE_MS` to be reused,
- *    close what is still idle;
- * 4. `app.close()`: Nest's shutdown hooks run with no request left in flight.
- * `deadlineMs` bounds steps 1-3, leaving the rest of the shutdown time to the hooks.
+ * Drains, then closes the app. Every part of it stops taking new work and finishes what is in flight,
+ * together: the HTTP server (see `drainHttp`) and the microservice transports (see
+ * `drainTransports`); then `app.close()` runs Nest's shutdown hooks with nothing left in flight.
+ * `deadlineMs` bounds the drain, leaving the rest of the shutdown time to the hooks; work still in
+ * flight at the deadline is cut, and the drain is not clean.
  */
-export async function closeApp(app: INestApplication, logger: Logger, deadlineMs: number): Promise<{ clean: boolean }> {
-  const server = httpServerOf(app);
-  const cut = server ? await drainHttp(server, deadlineMs) : 0;
-  if (cut > 0) logger.warn(`drain deadline (${deadlineMs} ms) reached: cut ${cut} connection(s) still busy`);
+export async function closeApp(
+  { app, work }: StartedApp,
+  logger: Logger,
+  deadlineMs: number,
+  handOff?: HandOff,
+): Promise<{ clean: boolean }> {
+  const { http, transports } = anatomyOf(app);
+  for (const transport of transports) work.track(transport); // connected after the start: count what comes
+  const [cutConnections, cutMessages] = await Promise.all([
+    http ? drainHttp(http, deadlineMs) : 0,
+    drainTransports(transports, work, deadlineMs, handOff),
+  ]);
+  if (cutConnections > 0) logger.warn(`drain deadline (${deadlineMs} ms) reached: cut ${cutConnections} connection(s) still busy`);
+  if (cutMessages > 0) logger.warn(`drain deadline (${deadlineMs} ms) reached: cut ${cutMessages} message(s) still being handled`);
   try {
     await app.close();
   } catch (error) {
     logger.error(`app.close() failed: ${describeError(error)}`);
     return { clean: false };
   }
-  return { clean: cut === 0 };
+  return { clean: cutConnections === 0 && cutMessages === 0 };
 }
 
-/** Resolves with the number of connections it had to cut at the deadline. */
-async function drainHttp(server: Server, deadlineMs: number): Promise<number> {
-  // Added only now: the request path stays untouched in normal operation.
-  server.prependListener('request', (_req, res) => {
-    if (!res.headersSent) res.setHeader('Connection', 'close');
-  });
-  // net.Server's close stops listening without http.Server's immediate cut of idle connections.
-  if (server.listening) NetServer.prototype.close.call(server);
-  const started = Date.now();
-  for (;;) {
-    const open = await connectionCount(server);
-    if (open === 0) return 0;
-    const elapsed = Date.now() - started;
-    if (elapsed >= deadlineMs) {
-      server.closeIdleConnections();
-      const busy = await connectionCount(server);
-      server.closeAllConnections();
-      return busy;
-    }
-    if (elapsed >= IDLE_GRACE_MS) server.closeIdleConnections();
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
-  }
+/**
+ * Serves a connection another worker handed off (rolling restart) on this app's TCP transport
+ * listening on `port`; closes it if there is none (its client reconnects on its next send).
+ */
+export function adoptConnection(started: StartedApp | undefined, port: number, connection: Socket): void {
+  const transport = started && anatomyOf(started.app).transports.find((t) => portOf(t) === port);
+  if (typeof transport?.bindHandler !== 'function') return void connection.destroy();
+  transport.bindHandler(connection);
 }
 
-function connectionCount(server: Server): Promise<number> {
-  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+function portOf(transport: TransportServer): number | undefined {
+  const address = netServerOf(transport)?.address();
+  return typeof address === 'object' && address !== null ? address.port : undefined;
 }
 
-function httpServerOf(app: INestApplication): Server | undefined {
-  try {
-    const server = app.getHttpServer() as Server | undefined;
-    return typeof server?.closeIdleConnections === 'function' ? server : undefined;
-  } catch {
-    return undefined; // an app without an HTTP server (microservice-only)
-  }
-}
-
-/** HTTP gets most of the shutdown time; the rest is left for Nest's shutdown hooks. */
+/** HTTP and transports get most of the shutdown time; the rest is left for Nest's shutdown hooks. */
 export function drainDeadline(options: ResolvedClusterOptions): number {
   return Math.floor(options.shutdown.timeoutMs * 0.8);
 }

@@ -1,12 +1,13 @@
-import { Logger, type INestApplication } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import type { IEntryNestModule } from '@nestjs/core';
 import { DUPLICATE_SIGNAL_MS, EXIT_CODES } from '../cluster.constants.js';
-import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
-import { closeApp, drainDeadline, startApp } from './app-lifecycle.js';
+import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
 import { markDraining } from './drain-state.js';
 
 /**
@@ -19,7 +20,7 @@ export class StandaloneRuntime {
   private readonly transport: LocalTransport;
   private readonly startedAt = Date.now();
   private readyAt: number | null = null;
-  private app: INestApplication | undefined;
+  private started: StartedApp | undefined;
   private closing = false;
   private closingSince = 0;
 
@@ -27,12 +28,12 @@ export class StandaloneRuntime {
     this.transport = new LocalTransport(this.self, options.serialization, options.messaging);
   }
 
-  async start(module: unknown): Promise<INestApplication> {
+  async start(module: IEntryNestModule): Promise<ClusteredApp> {
     setProcessTransport(this.transport);
     this.publish('starting');
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void this.shutdown(signal));
     try {
-      this.app = await startApp(module, this.options);
+      this.started = await startApp(module, this.options);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(1);
@@ -40,7 +41,7 @@ export class StandaloneRuntime {
     this.readyAt = Date.now();
     this.publish('ready', { type: 'ready', ...this.self, at: this.readyAt, bootMs: this.readyAt - this.startedAt });
     this.logger.log(`ready in one process (clustering disabled), pid ${process.pid}`);
-    return this.app;
+    return this.started.app;
   }
 
   private async shutdown(signal: NodeJS.Signals): Promise<void> {
@@ -61,7 +62,7 @@ export class StandaloneRuntime {
     markDraining();
     this.publish('draining', { type: 'shutdown', reason: signal, at: Date.now() });
     this.logger.log(`${signal}: draining`);
-    const { clean } = this.app ? await closeApp(this.app, this.logger, drainDeadline(this.options)) : { clean: true };
+    const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options)) : { clean: true };
     process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.workersKilled);
   }
 

@@ -1,11 +1,12 @@
-import { Logger, type INestApplication } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
-import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
-import { closeApp, drainDeadline, startApp } from './app-lifecycle.js';
+import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
 import { markDraining } from './drain-state.js';
 
 /**
@@ -22,9 +23,10 @@ const TERMINAL_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
  */
 export class WorkerRuntime {
   private readonly logger: Logger;
-  private app: INestApplication | undefined;
+  private started: StartedApp | undefined;
   private transport: IpcWorkerTransport | undefined;
   private draining = false;
+  private handOff = false;
   private ownSignalTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -38,17 +40,19 @@ export class WorkerRuntime {
     return { id: cluster.worker?.id ?? 0, slot: Number(process.env.CLUSTER_WORKER_SLOT), pid: process.pid };
   }
 
-  async start(module: unknown): Promise<INestApplication> {
-    const onShutdown = () => void this.drain('asked by the primary');
+  async start(module: IEntryNestModule): Promise<ClusteredApp> {
     const { serialization, messaging } = this.options;
-    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, onShutdown);
+    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, {
+      shutdown: (handOff) => void this.drain('asked by the primary', handOff),
+      adopt: (port, connection) => adoptConnection(this.started, port, connection),
+    });
     setProcessTransport(this.transport);
     for (const signal of TERMINAL_SIGNALS) process.on(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     process.on('SIGHUP', () => undefined);
 
     try {
-      this.app = await startApp(module, this.options);
+      this.started = await startApp(module, this.options);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(1);
@@ -59,7 +63,7 @@ export class WorkerRuntime {
     } else {
       this.transport.ready();
     }
-    return this.app;
+    return this.started.app;
   }
 
   private onTerminalSignal(signal: NodeJS.Signals): void {
@@ -70,20 +74,25 @@ export class WorkerRuntime {
     this.ownSignalTimer.unref();
   }
 
-  /** Idempotent: finishes in-flight work through `app.close()`, then exits 0 (1 if it could not drain cleanly). */
-  private async drain(reason: string): Promise<void> {
+  /**
+   * Idempotent: finishes in-flight work through `app.close()`, then exits 0 (1 if it could not drain
+   * cleanly). With `handOff`, open TCP connections go to the replacement instead of being closed.
+   */
+  private async drain(reason: string, handOff = false): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.handOff = handOff;
     markDraining();
     clearTimeout(this.ownSignalTimer);
     this.logger.log(`draining (${reason})`);
     // Still booting: start() notices the flag once the app exists.
-    if (!this.app) return;
+    if (!this.started) return;
     await this.exitAfterClose();
   }
 
   private async exitAfterClose(): Promise<void> {
-    const { clean } = this.app ? await closeApp(this.app, this.logger, drainDeadline(this.options)) : { clean: true };
+    const handOff = this.handOff ? this.transport!.handOff.bind(this.transport) : undefined;
+    const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options), handOff) : { clean: true };
     process.exit(clean ? 0 : 1);
   }
 }

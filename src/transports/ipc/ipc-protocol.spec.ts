@@ -105,8 +105,11 @@ describe('readFromWorker', () => {
 });
 
 describe('readFromPrimary', () => {
-  it('reads shutdown and lifecycle', () => {
-    expect(fromPrimary(controlEnvelope.shutdown())).toEqual({ kind: 'shutdown' });
+  it('reads shutdown, handoff and lifecycle', () => {
+    expect(fromPrimary(controlEnvelope.shutdown())).toEqual({ kind: 'shutdown', handOff: false });
+    expect(fromPrimary(controlEnvelope.shutdown(true))).toEqual({ kind: 'shutdown', handOff: true });
+    expect(fromPrimary(controlEnvelope.handoff(4000))).toEqual({ kind: 'handoff', port: 4000 });
+    expect(typeof fromPrimary(controlEnvelope.handoff(70_000))).toBe('string');
     expect(fromPrimary(controlEnvelope.lifecycle(lifecycle))).toEqual({ kind: 'lifecycle', data: lifecycle });
     const event = { type: 'fork', id: 2, slot: 1, pid: 200, at: 3 } as const;
     expect(fromPrimary(controlEnvelope.lifecycle({ ...lifecycle, event }))).toMatchObject({ data: { event } });

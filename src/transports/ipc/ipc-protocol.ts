@@ -10,9 +10,12 @@
  * - `restart`: start a rolling restart.
  * - `heartbeat`: the worker's event loop runs (a timer, every `HEARTBEAT_INTERVAL_MS`).
  * - `credit`: the worker has handled this many bytes of messages (flow control, see `WorkerOutbox`).
+ * - `handoff`: a draining worker passes an open connection of its TCP transport on `port` (the handle
+ *   rides along); the primary gives it to the worker now serving the slot, or destroys it.
  * Primary -> worker:
  * - `lifecycle`: an event (if any) and the membership snapshot after it.
- * - `shutdown`: drain and exit.
+ * - `shutdown`: drain and exit; `handOff`: a replacement is ready to take the open connections.
+ * - `handoff`: a connection to serve from now on, on the TCP transport listening on `port`.
  * Both ways: `batch`, several envelopes written at once (`data` holds them, in order).
  */
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../../cluster.constants.js';
@@ -36,10 +39,14 @@ export interface LifecycleData {
 export type WorkerControl =
   | { readonly kind: 'hello' | 'ready' | 'restart' | 'heartbeat' }
   | { readonly kind: 'handlers'; readonly topics: readonly string[] }
-  | { readonly kind: 'credit'; readonly bytes: number };
+  | { readonly kind: 'credit'; readonly bytes: number }
+  | { readonly kind: 'handoff'; readonly port: number };
 
 /** A control message from the primary, checked. */
-export type PrimaryControl = { readonly kind: 'shutdown' } | { readonly kind: 'lifecycle'; readonly data: LifecycleData };
+export type PrimaryControl =
+  | { readonly kind: 'shutdown'; readonly handOff: boolean }
+  | { readonly kind: 'lifecycle'; readonly data: LifecycleData }
+  | { readonly kind: 'handoff'; readonly port: number };
 
 export const controlEnvelope = {
   hello: () => envelope('hello'),
@@ -49,7 +56,8 @@ export const controlEnvelope = {
   handlers: (topics: readonly string[]) => envelope('handlers', { data: topics }),
   credit: (bytes: number) => envelope('credit', { data: bytes }),
   lifecycle: (data: LifecycleData) => envelope('lifecycle', { data }),
-  shutdown: () => envelope('shutdown'),
+  shutdown: (handOff = false) => envelope('shutdown', { data: { handOff } }),
+  handoff: (port: number) => envelope('handoff', { data: { port } }),
   batch: (items: readonly ClusterEnvelope[]) => envelope('batch', { data: items }),
 };
 
@@ -97,6 +105,8 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
       if (typeof bytes !== 'number' || !(bytes >= 0) || !Number.isFinite(bytes)) return `credit: data ${show(bytes)} is not a number >= 0`;
       return { kind, bytes };
     }
+    case 'handoff':
+      return readHandoff(raw);
     default:
       return `kind ${show(kind)} is not one a worker sends`;
   }
@@ -106,7 +116,8 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
 export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnvelope | PrimaryControl | string {
   const { kind } = raw;
   if (isMessageKind(kind)) return readMessage(raw, limits);
-  if (kind === 'shutdown') return { kind };
+  if (kind === 'shutdown') return { kind, handOff: (raw.data as Unchecked | undefined)?.handOff === true };
+  if (kind === 'handoff') return readHandoff(raw);
   if (kind !== 'lifecycle') return `kind ${show(kind)} is not one the primary sends`;
   const data = raw.data as Unchecked | null | undefined;
   if (typeof data !== 'object' || data === null) return 'lifecycle: data is not an object';
@@ -121,4 +132,10 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
     return 'lifecycle: event is not an event';
   }
   return { kind, data: data as unknown as LifecycleData };
+}
+
+function readHandoff(raw: Unchecked): { readonly kind: 'handoff'; readonly port: number } | string {
+  const port = (raw.data as Unchecked | undefined)?.port;
+  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) return `handoff: port ${show(port)} is not a port`;
+  return { kind: 'handoff', port: port as number };
 }

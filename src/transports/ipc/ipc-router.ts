@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
 import {
   NoHandlerError,
   QueueFullError,
@@ -9,7 +10,8 @@ import type { DropReason, WorkerIdentity } from '../../interfaces/cluster-event.
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
 import { replyWithError } from '../../messaging/remote-error.js';
 import type { Unchecked, WireLimits } from '../message-validation.js';
-import { readFromWorker, unpack } from './ipc-protocol.js';
+import { stopReading } from './connection-handle.js';
+import { controlEnvelope, readFromWorker, unpack } from './ipc-protocol.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
 /** A worker as the router sees it. */
@@ -157,16 +159,43 @@ export class IpcRouter {
     for (const member of this.members.values()) if (member.listening) member.outbox.pushControl(message);
   }
 
-  /** Everything a worker writes on its channel. Never throws: a bad envelope is dropped and reported. */
-  receive(workerId: number, message: unknown): void {
+  /**
+   * Everything a worker writes on its channel, and the handle that came with it. Never throws: a bad
+   * envelope is dropped and reported.
+   */
+  receive(workerId: number, message: unknown, handle?: unknown): void {
     if (!hasClusterNamespace(message)) return; // the application's own IPC
     const sender = this.members.get(workerId);
     if (!sender) return;
     try {
+      if (handle !== undefined) return this.handOff(sender, message as Unchecked, handle);
       unpack(message, sender.read, sender.malformed);
     } catch (error) {
       this.callbacks.failed(error);
     }
+  }
+
+  /**
+   * A draining worker passes an open connection on: to the worker now serving its slot (the
+   * replacement a rolling restart made ready first), else to any other; with nobody to take it, the
+   * connection is closed and its client reconnects.
+   */
+  private handOff(sender: Member, message: Unchecked, handle: unknown): void {
+    const connection = handle as Socket;
+    // Node started reading it on arrival; what it read now would be lost on the way on.
+    stopReading(connection);
+    const read = readFromWorker(message, this.limits, sender.identity);
+    if (typeof read === 'string' || read.kind !== 'handoff') {
+      connection.destroy?.();
+      return this.callbacks.dropped(sender.identity, 'malformed', typeof read === 'string' ? read : `${read.kind} with a handle`);
+    }
+    const successor = this.memberOfSlot(sender.identity.slot);
+    const target =
+      successor && successor !== sender
+        ? successor
+        : [...this.members.values()].find((m) => m !== sender && m.listening && m.available);
+    if (!target?.worker.isConnected()) return void connection.destroy?.();
+    target.worker.send(controlEnvelope.handoff(read.port), connection, (error) => error && connection.destroy?.());
   }
 
   private receiveOne(sender: Member, item: Unchecked): void {
@@ -196,6 +225,8 @@ export class IpcRouter {
           return sender.outbox.credit(read.bytes);
         case 'heartbeat':
           return; // the primary counts every message as a sign of life
+        case 'handoff':
+          return this.callbacks.dropped(sender.identity, 'malformed', 'handoff: no connection came with it');
       }
     } catch (error) {
       this.callbacks.failed(error);

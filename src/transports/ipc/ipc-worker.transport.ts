@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
+import type { Socket } from 'node:net';
 import { HEARTBEAT_INTERVAL_MS } from '../../cluster.constants.js';
 import { ThrottledReport } from '../../common/throttled-report.js';
 import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { hasClusterNamespace, type MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import type { MessageLimits } from '../cluster-transport.interface.js';
+import { stopReading } from './connection-handle.js';
 import { creditReturn } from './flow-control.js';
 import type { WireLimits } from '../message-validation.js';
 import { MembershipView } from '../membership-view.js';
@@ -15,8 +17,16 @@ import { WorkerInbox } from './worker-inbox.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
 export interface IpcChannel {
-  send?(message: unknown): boolean;
-  on(event: 'message', listener: (message: unknown) => void): unknown;
+  send?(message: unknown, handle?: Socket, options?: object, callback?: (error: Error | null) => void): boolean;
+  on(event: 'message', listener: (message: unknown, handle?: unknown) => void): unknown;
+}
+
+/** What the primary asks of the worker runtime. */
+export interface WorkerDirectives {
+  /** Drain and exit; `handOff`: a replacement is ready to take the open connections. */
+  shutdown(handOff: boolean): void;
+  /** Serve this connection from now on, on the TCP transport listening on `port`. */
+  adopt(port: number, connection: Socket): void;
 }
 
 const WARN_EVERY_MS = 5_000;
@@ -40,8 +50,7 @@ export class IpcWorkerTransport extends MembershipTransport {
     serialization: Serialization,
     /** The message bounds, and `maxQueueBytes`, which sizes the credit window. */
     limits: MessageLimits & { readonly maxQueueBytes: number },
-    /** Called when the primary asks this worker to drain. */
-    private readonly onShutdown: () => void = () => undefined,
+    private readonly directives: WorkerDirectives = { shutdown: () => undefined, adopt: (_port, connection) => connection.destroy() },
     private readonly channel: IpcChannel = process,
     logger = new Logger(`ClusterWorker#${self.slot}`),
   ) {
@@ -86,12 +95,34 @@ export class IpcWorkerTransport extends MembershipTransport {
     this.warnings.flush();
   }
 
+  /**
+   * Passes an open connection of a TCP transport on `port` to whichever worker now serves this slot,
+   * through the primary. The caller made sure nothing is half-read or unwritten on it. Resolves once
+   * the primary has it (node passes handles one at a time): this process must not exit before.
+   */
+  handOff(port: number, connection: Socket): Promise<void> {
+    // Not one of this worker's server's connections any more: its bookkeeping must not follow it.
+    (connection as { server?: unknown }).server = null;
+    stopReading(connection);
+    return new Promise((resolve) => {
+      const sent = (error: Error | null) => {
+        if (error) connection.destroy(); // the primary is gone: so is the cluster
+        resolve();
+      };
+      try {
+        this.channel.send?.(controlEnvelope.handoff(port), connection, {}, sent);
+      } catch (error) {
+        sent(error as Error);
+      }
+    });
+  }
+
   /** The app's `listen` resolved: the primary may count this worker as serving. */
   ready(): void {
     this.outbox.push(controlEnvelope.ready());
   }
 
-  private readonly onMessage = (message: unknown): void => {
+  private readonly onMessage = (message: unknown, handle?: unknown): void => {
     if (!hasClusterNamespace(message)) return; // the application's own IPC
     const arrived: MessageEnvelope[] = [];
     unpack(
@@ -99,8 +130,9 @@ export class IpcWorkerTransport extends MembershipTransport {
       (item) => {
         const read = readFromPrimary(item, this.wire);
         if (typeof read === 'string') this.warnings.note('malformed', read);
-        else if (read.kind === 'shutdown') this.onShutdown();
+        else if (read.kind === 'shutdown') this.directives.shutdown(read.handOff);
         else if (read.kind === 'lifecycle') this.view.apply(read.data.workers, read.data.event, read.data.state);
+        else if (read.kind === 'handoff') this.adopt(read.port, handle);
         else arrived.push(read);
       },
       (reason) => this.warnings.note('malformed', reason),
@@ -108,6 +140,11 @@ export class IpcWorkerTransport extends MembershipTransport {
     // Control acted at once, above; messages go through the inbox, in order.
     if (arrived.length > 0) this.inbox.receive(arrived);
   };
+
+  private adopt(port: number, handle: unknown): void {
+    if (isSocket(handle)) this.directives.adopt(port, handle);
+    else this.warnings.note('malformed', 'handoff: no connection came with it');
+  }
 
   private write(message: unknown): void {
     // After the primary is gone the channel is closed; the worker is about to exit with it.
@@ -117,4 +154,8 @@ export class IpcWorkerTransport extends MembershipTransport {
       // dropped: nobody is left to receive it
     }
   }
+}
+
+function isSocket(handle: unknown): handle is Socket {
+  return typeof (handle as Socket | undefined)?.destroy === 'function' && typeof (handle as Socket).write === 'function';
 }

@@ -1,0 +1,15 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Stops the kernel-level reading of a connection about to be passed to another process. Node sends a
+ * socket's handle without stopping it: data read after the send (until the receiver acknowledges)
+ * goes to a discarded callback and is lost, and pausing the stream only stops reading once its buffer
+ * fills. Node's own advice is a server created with `pauseOnConnect`; a connection already being
+ * served needs its handle told directly. Unread bytes then stay in the kernel for the next owner.
+ */
+export function stopReading(connection: Socket): void {
+  const handle = (connection as unknown as { _handle?: { reading?: boolean; readStop?(): number } })._handle;
+  if (typeof handle?.readStop !== 'function') return;
+  handle.reading = false;
+  handle.readStop();
+}
