@@ -12,6 +12,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { availabilityComplete, benchAvailability } from './availability.js';
 import { benchMessaging, type MessagingReport } from './messaging/run.js';
+import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
 import { contenders } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
 import { OtherCpu } from './lib/other-cpu.js';
@@ -20,8 +21,8 @@ import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats
 import { barChart, type Panel } from './lib/svg.js';
 import { benchServing, servingComplete, signed, type ServingReport } from './serving.js';
 
-type Section = 'serving' | 'messaging' | 'availability';
-const SECTIONS: readonly Section[] = ['serving', 'messaging', 'availability'];
+type Section = 'serving' | 'messaging' | 'availability' | 'microservice';
+const SECTIONS: readonly Section[] = ['serving', 'messaging', 'availability', 'microservice'];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -50,6 +51,7 @@ const settings = args.quick
       quiet: { maxShare: 1, maxTotalWaitS: 0 },
       messaging: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '20000', BENCH_PINGS: '500' } },
       availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5 },
+      microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000 },
     }
   : {
       serving: {
@@ -60,6 +62,7 @@ const settings = args.quick
       quiet: { maxShare: 0.1, maxTotalWaitS: 60 },
       messaging: { rounds: args.rounds ?? 5, env: {} as Record<string, string> },
       availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1 },
+      microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000 },
     };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -122,8 +125,16 @@ const availability = await section(
   (r) => availabilityComplete(r, settings.availability.rounds),
 );
 
+const microservice = await section(
+  'microservice',
+  () => benchMicroservice({ ...settings.microservice, workers, log }),
+  (r) =>
+    (['A', 'B', 'C'] as const).every((k) => r.rps[k].length === r.rounds && allFinite(r.rps[k])) &&
+    r.restarts.length === settings.microservice.restartRounds,
+);
+
 /** Medians of per-round figures behind the summary, the chart and the targets. */
-function keyFigures(s: ServingReport | null, m: MessagingReport | null) {
+function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: MicroserviceReport | null) {
   const ratio = (a: 'C' | 'D', b: 'B' | 'D', key: 'rootRps' | 'cpuRps' | 'readyMs') =>
     s ? ratios(s.samples[a][key], s.samples[b][key]) : [];
   return {
@@ -134,12 +145,13 @@ function keyFigures(s: ServingReport | null, m: MessagingReport | null) {
     cbReady: ratio('C', 'B', 'readyMs'),
     cbMemory: s ? differences(s.samples.C.rssPerWorkerMb, s.samples.B.rssPerWorkerMb) : [],
     burst: m ? ratios(m.library.map((r) => r.messagesPerSecond), m.raw.map((r) => r.messagesPerSecond)) : [],
+    tcpCb: t ? ratios(t.rps.C, t.rps.B) : [],
   };
 }
 
 await loader.close();
 
-const figures = keyFigures(serving, messaging);
+const figures = keyFigures(serving, messaging, microservice);
 const med = (values: number[]) => (values.length ? median(values) : NaN);
 
 interface Target {
@@ -158,6 +170,7 @@ const targets: Target[] = [
   { what: 'C >= 1.0x D requests/s, GET /', values: figures.cdRoot, met: (v) => v >= 1, shown: ratio3 },
   { what: 'C >= 1.0x D requests/s, GET /cpu', values: figures.cdCpu, met: (v) => v >= 1, shown: ratio3 },
   { what: 'start to ready C <= 1.05x B', values: figures.cbReady, met: (v) => v <= 1.05, shown: ratio3 },
+  { what: 'C >= 0.98x B requests/s, TCP microservice', values: figures.tcpCb, met: (v) => v >= 0.98, shown: ratio3 },
   {
     what: 'RSS per worker C - B < 3 MB',
     values: figures.cbMemory,
@@ -182,6 +195,9 @@ function summaryMarkdown(): string {
     lines.push(`| ${t.what} | ${t.shown(t.values)} | ${met ? 'yes' : 'no'} | ${straddles ? 'yes' : 'no'} |`);
   }
   if (messaging) lines.push(`| messaging burst, nestjs-cluster / raw relay (no target) | ${ratioSpread(figures.burst)} | | |`);
+  if (microservice) {
+    lines.push(`| failed requests in a rolling restart of the TCP microservice under load (as low as possible) | ${spreadOf(microservice.restarts.map((r) => r.failed))} | | |`);
+  }
   if (availability) {
     const failed = availability.pm2.map((r) => r.failed);
     lines.push(
@@ -228,7 +244,7 @@ function reportMarkdown(): string {
     `| OS | ${machine.os} |`,
     `| Node.js | ${machine.node} |`,
     `| date | ${startedAt.toISOString().slice(0, 10)} |`,
-    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, availability ${settings.availability.rounds} |`,
+    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts) |`,
     `| duration | HTTP: ${http.durationS} s per contender, route and round after a warm-up; availability: load from ${settings.availability.restartAtS} s before the restart to ${settings.availability.settleS} s after it |`,
     '| also on the CPU | the load generator: autocannon, in a child process of its own, on the same cores as the contenders (no spare core to pin it to), so every figure is what the server manages while sharing the machine with its client; the benchmark runner, idle during loads |',
     `| other processes | ${elsewhere.cpuSeconds.toFixed(0)} CPU-seconds during the run, ${(100 * elsewhere.share).toFixed(1)}% of all cores (sampled from /proc each second; anything but the benchmark's own process groups)` +
@@ -264,6 +280,7 @@ function reportMarkdown(): string {
     '',
   );
   out.push('## Availability during a rolling restart', '', availability ? availability.markdown : 'No figures: the section failed.', '');
+  out.push('## TCP microservice', '', microservice ? microservice.markdown : 'No figures: the section failed.', '');
   if (failures.length) out.push('## Failures', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), '');
   out.push(
     '## Method',
@@ -296,6 +313,7 @@ function chart(): string {
       bar('C/D requests/s, GET /', figures.cdRoot, t(2, 1, '≥ 1x')),
       bar('C/D requests/s, GET /cpu', figures.cdCpu, t(3, 1, '≥ 1x')),
       bar('C/B start to ready (lower is better)', figures.cbReady, t(4, 1.05, '≤ 1.05x')),
+      bar('C/B requests/s, TCP microservice', figures.tcpCb, t(5, 0.98, '≥ 0.98x')),
       bar('messaging burst, library / raw relay', figures.burst),
     ],
   };
@@ -304,7 +322,7 @@ function chart(): string {
     unit: ' MB',
     reference: 0,
     decimals: 1,
-    bars: [bar('RSS per worker, C - B (lower is better)', figures.cbMemory, t(5, 3, '< 3 MB'))],
+    bars: [bar('RSS per worker, C - B (lower is better)', figures.cbMemory, t(6, 3, '< 3 MB'))],
   };
   const subtitle =
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${startedAt.toISOString().slice(0, 10)}; ` +
