@@ -174,6 +174,24 @@ describe('a hybrid app (HTTP + TCP)', () => {
   });
 });
 
+describe('an HTTP app on Fastify', () => {
+  let app: ClusterProcess;
+  afterEach(() => app?.killGroup());
+
+  it('serves on every worker and answers its in-flight requests on SIGTERM, then exits 0', async () => {
+    let port: number;
+    ({ app, port } = await startKind('fastify'));
+    const slots = new Set<number>();
+    for (let i = 0; i < 6; i++) slots.add((await get(port, '/')).body.slot);
+    expect(slots).toEqual(new Set([0, 1]));
+    const slow = Promise.all([get(port, '/slow?ms=1500'), get(port, '/slow?ms=1500')]);
+    await app.waitForLines(/^HANDLER_START http \d+/, 2);
+    app.signal('SIGTERM');
+    expect((await slow).map((r) => r.status)).toEqual([200, 200]);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
 describe('an application context (no listener)', () => {
   let app: ClusterProcess;
   afterEach(() => app?.killGroup());
