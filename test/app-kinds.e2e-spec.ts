@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ClusterProcess, freePort, get, isAlive, until } from './helpers/cluster-process.js';
+import { failures, startLoad } from './helpers/load.js';
 
 const MICROSERVICE_APP = fileURLToPath(new URL('./fixtures/dist/microservice-app.js', import.meta.url));
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -171,6 +172,23 @@ describe('a hybrid app (HTTP + TCP)', () => {
     } finally {
       tcp.close();
     }
+  });
+});
+
+describe('a hybrid app under HTTP load whose routes call its TCP side', () => {
+  let app: ClusterProcess;
+  afterEach(() => app?.killGroup());
+
+  it('goes through a rolling restart with no failed request', async () => {
+    let port: number;
+    ({ app, port } = await startKind('hybrid', { TCP_PORT: String(await freePort()) }));
+    const load = startLoad(port, { connections: 10, path: '/via-tcp?ms=0' });
+    await load.running;
+    app.signal('SIGHUP');
+    await app.waitForLine(/rolling restart \(SIGHUP\) done/, 60_000);
+    const result = await load.stop();
+    expect(failures(result)).toBe(0);
+    expect(result.requests.total).toBeGreaterThan(200);
   });
 });
 
