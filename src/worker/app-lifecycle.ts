@@ -6,7 +6,7 @@ import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstr
 import { anatomyOf, listenByKind } from './app-anatomy.js';
 import { drainHttp } from './drain/http.drain.js';
 import { InFlightWork } from './drain/in-flight-work.js';
-import { netServerOf, type TransportServer } from './drain/transport-server.js';
+import { portOf } from './drain/transport-server.js';
 import { drainTransports, type HandOff } from './drain/transport.drain.js';
 
 /** A started app, and what its drain needs. */
@@ -69,11 +69,6 @@ export function adoptConnection(started: StartedApp | undefined, port: number, c
   const transport = started && anatomyOf(started.app).transports.find((t) => portOf(t) === port);
   if (typeof transport?.bindHandler !== 'function') return void connection.destroy();
   transport.bindHandler(connection);
-}
-
-function portOf(transport: TransportServer): number | undefined {
-  const address = netServerOf(transport)?.address();
-  return typeof address === 'object' && address !== null ? address.port : undefined;
 }
 
 /** HTTP and transports get most of the shutdown time; the rest is left for Nest's shutdown hooks. */

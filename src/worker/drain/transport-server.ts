@@ -26,6 +26,12 @@ export interface TransportServer {
   readonly subscriptions?: ReadonlyArray<{ unsubscribe(): unknown }>;
 }
 
+/** The port the TCP transport listens on, if it is one and listens. */
+export function portOf(transport: TransportServer): number | undefined {
+  const address = netServerOf(transport)?.address();
+  return typeof address === 'object' && address !== null ? address.port : undefined;
+}
+
 /** The TCP server behind a TCP transport, if this is one. */
 export function netServerOf(transport: TransportServer): NetServer | undefined {
   if (transport.openSockets === undefined || typeof transport.unwrap !== 'function') return undefined;

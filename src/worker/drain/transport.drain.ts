@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { InFlightWork } from './in-flight-work.js';
-import { netServerOf, type TransportServer } from './transport-server.js';
+import { netServerOf, portOf, type TransportServer } from './transport-server.js';
 
 /**
  * A TCP client (Nest's `ClientTCP`) keeps its connection and reuses it without warning: one closed
@@ -38,8 +38,7 @@ export async function drainTransports(
   for (const transport of transports) {
     const server = netServerOf(transport);
     if (server) {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const port = portOf(transport) ?? 0;
       if (server.listening) server.close();
       for (const socket of transport.openSockets!) watch(socket, port, connections);
     } else {
