@@ -100,9 +100,10 @@ export interface ClusterMessagingOptions {
    */
   maxMessageBytes?: number;
   /**
-   * Messages waiting in the primary for one worker, in bytes (about the serialized size). Past it,
-   * publish and send to that worker are dropped, and requests to it and replies for it fail with
-   * `QueueFullError`, until it has read its queue down to half. Env `CLUSTER_MAX_QUEUE_BYTES`.
+   * How far one worker may fall behind on its messages, in bytes (about the serialized size): what
+   * the primary has written to it that it has not handled yet, plus what waits in the primary for it.
+   * Past it, publish and send to that worker are dropped, and requests to it and replies for it fail
+   * with `QueueFullError`, until it is back to half. Env `CLUSTER_MAX_QUEUE_BYTES`.
    * @default 67108864 (64 MiB)
    */
   maxQueueBytes?: number;

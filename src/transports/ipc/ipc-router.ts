@@ -92,11 +92,6 @@ export class IpcRouter {
     private readonly callbacks: RouterCallbacks,
   ) {}
 
-  /** Requests waiting for a reply, cluster-wide (each worker holds at most `maxPendingRequests`). */
-  get inFlightCount(): number {
-    return this.inFlight.size;
-  }
-
   add(worker: Worker, identity: WorkerIdentity): void {
     const outbox = new WorkerOutbox(
       (message) => write(worker, message),

@@ -42,7 +42,6 @@ export class IpcWorkerTransport extends MembershipTransport {
   private readonly outbox: EnvelopeBatcher;
   private readonly inbox: WorkerInbox;
   private readonly wire: WireLimits;
-  private readonly heartbeat: NodeJS.Timeout;
   private readonly warnings: ThrottledReport<string>;
 
   constructor(
@@ -70,7 +69,7 @@ export class IpcWorkerTransport extends MembershipTransport {
     // Messages sent before this listener existed are lost, so ask for the current snapshot.
     this.write(controlEnvelope.hello());
     // From a timer, so it proves the event loop turns, not merely that the process exists.
-    this.heartbeat = setInterval(() => {
+    setInterval(() => {
       this.outbox.push(controlEnvelope.heartbeat());
       this.inbox.returnCredit();
     }, HEARTBEAT_INTERVAL_MS).unref();
@@ -86,13 +85,6 @@ export class IpcWorkerTransport extends MembershipTransport {
 
   announce(topics: readonly string[]): void {
     this.outbox.push(controlEnvelope.handlers(topics));
-  }
-
-  /** Stops the heartbeat and drops what was not yet handled (tests; a worker simply exits). */
-  close(): void {
-    clearInterval(this.heartbeat);
-    this.inbox.close();
-    this.warnings.flush();
   }
 
   /**
