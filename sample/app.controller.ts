@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClusterService, type WorkerInfo } from 'nestjs-cluster';
 import type { ClusterConfig } from 'nestjs-cluster/config';
-import { HitsService } from './hits.service.js';
+import { HitsService, type HitsTotal } from './hits.service.js';
 
 @Controller()
 export class AppController {
@@ -14,9 +14,9 @@ export class AppController {
 
   /** Who answered: refresh a few times to watch the workers take turns. */
   @Get()
-  hello(): { pid: number; slot: number; role: string } {
+  hello(): { pid: number; node: string; slot: number; role: string } {
     this.hits.hit();
-    return { pid: process.pid, slot: this.cluster.self.slot, role: this.cluster.role };
+    return { pid: process.pid, node: this.cluster.self.node, slot: this.cluster.self.slot, role: this.cluster.role };
   }
 
   /** A CPU-bound route (a few milliseconds of work), where more cores show. */
@@ -44,7 +44,7 @@ export class AppController {
 
   /** Requests served by every worker, summed across the cluster. */
   @Get('hits')
-  totalHits(): Promise<{ total: number; bySlot: Record<number, number>; missing: number[] }> {
+  totalHits(): Promise<HitsTotal> {
     return this.hits.total();
   }
 

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ClusterRequestHandler, ClusterService, OnClusterMessage } from 'nestjs-cluster';
+import { ClusterRequestHandler, ClusterService, OnClusterMessage, type ScatterResult } from 'nestjs-cluster';
+
+/** Requests served, summed, and each worker's count by node and slot. */
+export type HitsTotal = Pick<ScatterResult<number>, 'replies' | 'missing'> & { total: number };
 
 /**
  * Per-worker state made cluster-wide with messages: each worker counts the requests it served, any
@@ -26,10 +29,10 @@ export class HitsService {
   }
 
   /** Asks every worker for its count. */
-  async total(): Promise<{ total: number; bySlot: Record<number, number>; missing: number[] }> {
+  async total(): Promise<HitsTotal> {
     const { replies, missing } = await this.cluster.requestAll<number>('hits.count', null, { timeoutMs: 500 });
-    const total = Object.values(replies).reduce((sum, n) => sum + n, 0);
-    return { total, bySlot: replies, missing };
+    const total = replies.reduce((sum, r) => sum + r.data, 0);
+    return { total, replies, missing };
   }
 
   resetEverywhere(): void {

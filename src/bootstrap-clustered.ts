@@ -52,7 +52,7 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
 
   if (cluster.isWorker) {
     if (process.env[WORKER_SLOT_ENV] !== undefined) {
-      return (await new WorkerRuntime(WorkerRuntime.identity(), resolved).start(module)) as App;
+      return (await new WorkerRuntime(WorkerRuntime.identity(resolved), resolved).start(module)) as App;
     }
     // Forked by another process manager's cluster (PM2 cluster mode): it already supervises us.
     logger.warn('started as a worker of another cluster manager; running this process standalone');

@@ -1,5 +1,5 @@
 import { ClusterConfigError, ClusterError } from './cluster.errors.js';
-import { CLUSTER_DEFAULTS, CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';
+import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId, resolveClusterOptions } from './cluster-options.js';
 import type { ClusterBootstrapOptions } from './interfaces/bootstrap-options.interface.js';
 import { availableCpus } from './primary/available-cpus.js';
 
@@ -59,6 +59,7 @@ describe('resolveClusterOptions defaults', () => {
       workersSetting: 'auto',
       workers: 6,
       enabled: true,
+      nodeId: freshNodeId(),
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',
@@ -113,6 +114,7 @@ describe('resolveClusterOptions environment', () => {
     expect(CLUSTER_ENV).toEqual({
       workers: 'CLUSTER_WORKERS',
       enabled: 'CLUSTER_ENABLED',
+      nodeId: 'CLUSTER_NODE_ID',
       port: 'PORT',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
       serialization: 'CLUSTER_SERIALIZATION',
@@ -228,6 +230,25 @@ describe('resolveClusterOptions environment', () => {
     const resolved = resolve({}, { CLUSTER_INITIAL_DELAY_MS: '5', CLUSTER_FACTOR: '9', WORKERS: '7' });
     expect(resolved.restart).toEqual(CLUSTER_DEFAULTS.restart);
     expect(resolved.workers).toBe(5);
+  });
+});
+
+describe('resolveClusterOptions node identity', () => {
+  it('names the node from the option, else CLUSTER_NODE_ID, else a fresh hostname-pid-random name', () => {
+    expect(resolve({ nodeId: 'pod-a' }, { CLUSTER_NODE_ID: 'pod-b' }).nodeId).toBe('pod-a');
+    expect(resolve({}, { CLUSTER_NODE_ID: 'web-7f9c:1' }).nodeId).toBe('web-7f9c:1');
+    const fresh = resolve({}, {}).nodeId;
+    expect(fresh).toMatch(new RegExp(`^[\\w.:-]+-${process.pid}-[0-9a-f]{8}$`));
+    // One process, one name: the config, the runtime and ClusterService agree.
+    expect(resolve({}, {}).nodeId).toBe(fresh);
+  });
+
+  it.each(['', 'has space', 'a/b', 'x'.repeat(129), 'ünïcode'])('rejects the node name %p, naming the setting', (bad) => {
+    expect(() => resolve({ nodeId: bad }, {})).toThrow(/options\.nodeId/);
+  });
+
+  it('rejects a bad CLUSTER_NODE_ID, naming the variable and what is allowed', () => {
+    expect(() => resolve({}, { CLUSTER_NODE_ID: 'a b' })).toThrow(/CLUSTER_NODE_ID: "a b" is not allowed; expected 1 to 128 letters/);
   });
 });
 

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
 import type {
@@ -43,6 +45,7 @@ export const CLUSTER_DEFAULTS = {
 export const CLUSTER_ENV = {
   workers: 'CLUSTER_WORKERS',
   enabled: 'CLUSTER_ENABLED',
+  nodeId: 'CLUSTER_NODE_ID',
   port: 'PORT',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
   serialization: 'CLUSTER_SERIALIZATION',
@@ -80,6 +83,7 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     workersSetting,
     workers: workersSetting === 'auto' ? countCpus() : workersSetting,
     enabled: pick(options.enabled, 'options.enabled', env, CLUSTER_ENV.enabled, CLUSTER_DEFAULTS.enabled, parseBoolean),
+    nodeId: pick<string | undefined>(options.nodeId, 'options.nodeId', env, CLUSTER_ENV.nodeId, undefined, parseNodeId) ?? freshNodeId(),
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
     readyTimeoutMs: pick(options.readyTimeoutMs, 'options.readyTimeoutMs', env, CLUSTER_ENV.readyTimeoutMs, CLUSTER_DEFAULTS.readyTimeoutMs, integer(1, MAX_TIMER_MS)),
     serialization: pick(options.serialization, 'options.serialization', env, CLUSTER_ENV.serialization, CLUSTER_DEFAULTS.serialization, parseSerialization),
@@ -197,6 +201,23 @@ const parseUnresponsiveMs = parser<number>(
 const parseSerialization = parser<Serialization>(SERIALIZATIONS.map((s) => `"${s}"`).join(' or '), (raw) =>
   SERIALIZATIONS.includes(raw as Serialization) ? (raw as Serialization) : undefined,
 );
+
+const NODE_ID = /^[\w.:-]{1,128}$/;
+const parseNodeId = parser<string>('1 to 128 letters, digits, ".", "_", ":" or "-"', (raw) =>
+  typeof raw === 'string' && NODE_ID.test(raw) ? raw : undefined,
+);
+
+let generatedNodeId: string | undefined;
+
+/**
+ * This process's node name when none is configured: the host, this process and a random part, so no
+ * other start of a node has had it. The same for every call in one process (the config, the runtime
+ * and `ClusterService` agree); the primary hands it to its workers through `CLUSTER_NODE_ID`.
+ */
+export function freshNodeId(): string {
+  const host = hostname().replace(/[^\w.:-]/g, '-').slice(0, 96) || 'node';
+  return (generatedNodeId ??= `${host}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);

@@ -1,7 +1,7 @@
 /** Marks every envelope the library puts on the wire; messages without it belong to the application. */
 export const CLUSTER_NAMESPACE = 'nestjs-cluster';
-/** Version of the envelope format. */
-export const ENVELOPE_VERSION = 1;
+/** Version of the envelope format (2: identities and addresses carry the node). */
+export const ENVELOPE_VERSION = 2;
 
 /** Environment variable that tells a worker its stable slot (0..N-1). */
 export const WORKER_SLOT_ENV = 'CLUSTER_WORKER_SLOT';

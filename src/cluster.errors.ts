@@ -66,8 +66,10 @@ export class WorkerUnavailableError extends ClusterError {
     readonly topic: string,
     readonly slot: number | undefined,
     readonly reason: string,
+    /** The addressed node, when it is not this one. */
+    readonly node?: string,
   ) {
-    super(`"${topic}" to ${slot === undefined ? 'its handler' : `slot ${slot}`}: ${reason}.`, WorkerUnavailableError.code);
+    super(`"${topic}" to ${target(slot, node)}: ${reason}.`, WorkerUnavailableError.code);
   }
 }
 
@@ -78,11 +80,13 @@ export class NoHandlerError extends ClusterError {
   constructor(
     readonly topic: string,
     readonly slot?: number,
+    /** The addressed node, when it is not this one. */
+    readonly node?: string,
   ) {
     super(
       slot === undefined
         ? `No worker handles "${topic}": register one with handle('${topic}', fn) or @ClusterRequestHandler('${topic}').`
-        : `Slot ${slot} does not handle "${topic}".`,
+        : `${capitalize(target(slot, node))} does not handle "${topic}".`,
       NoHandlerError.code,
     );
   }
@@ -101,8 +105,10 @@ export class RemoteHandlerError extends ClusterError {
     readonly remoteCode?: string | number,
     /** The remote error's class name. */
     readonly remoteName?: string,
+    /** The node of the failed handler, when it is not this one. */
+    readonly node?: string,
   ) {
-    super(`Handler of "${topic}" on slot ${slot} failed: ${remoteMessage}`, RemoteHandlerError.code);
+    super(`Handler of "${topic}" on ${target(slot, node)} failed: ${remoteMessage}`, RemoteHandlerError.code);
   }
 }
 
@@ -114,8 +120,10 @@ export class RequestTimeoutError extends ClusterError {
     readonly topic: string,
     readonly slot: number | undefined,
     readonly timeoutMs: number,
+    /** The addressed node, when it is not this one. */
+    readonly node?: string,
   ) {
-    super(`"${topic}" to ${slot === undefined ? 'its handler' : `slot ${slot}`} got no reply within ${timeoutMs} ms.`, RequestTimeoutError.code);
+    super(`"${topic}" to ${target(slot, node)} got no reply within ${timeoutMs} ms.`, RequestTimeoutError.code);
   }
 }
 
@@ -186,10 +194,22 @@ export class QueueFullError extends ClusterError {
     readonly topic: string,
     /** The slot whose queue was full. */
     readonly slot: number | undefined,
+    /** Its node, when it is not this one. */
+    readonly node?: string,
   ) {
     super(
-      `"${topic}" was dropped: the message queue of ${slot === undefined ? 'its worker' : `slot ${slot}`} is full (messaging.maxQueueBytes, CLUSTER_MAX_QUEUE_BYTES).`,
+      `"${topic}" was dropped: the message queue of ${slot === undefined ? 'its worker' : target(slot, node)} is full (messaging.maxQueueBytes, CLUSTER_MAX_QUEUE_BYTES).`,
       QueueFullError.code,
     );
   }
+}
+
+/** The worker a message went to, in words: a slot of this node, of another node, or whoever handles it. */
+function target(slot: number | undefined, node: string | undefined): string {
+  if (slot === undefined) return node === undefined ? 'its handler' : `a handler on node ${node}`;
+  return node === undefined ? `slot ${slot}` : `slot ${slot} of node ${node}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -9,11 +9,12 @@ import type { ClusterOptionsFactory } from './interfaces/cluster-module-options.
 import type { WorkerInfo } from './interfaces/worker-info.interface.js';
 import { ClusterTransport } from './transports/cluster-transport.interface.js';
 import { LocalTransport } from './transports/local.transport.js';
+import { freshNodeId } from './cluster-options.js';
 
-const identity = { id: 7, slot: 3, pid: 42 };
+const identity = { node: 'n1', id: 7, slot: 3, pid: 42 };
 
 function worker(slot: number, state: WorkerInfo['state'] = 'ready'): WorkerInfo {
-  return { id: slot + 1, slot, pid: 1000 + slot, state, startedAt: 1_000, readyAt: state === 'ready' ? 2_000 : null, restarts: 0, congested: false };
+  return { node: 'n1', id: slot + 1, slot, pid: 1000 + slot, state, startedAt: 1_000, readyAt: state === 'ready' ? 2_000 : null, restarts: 0, congested: false };
 }
 
 describe('ClusterModule', () => {
@@ -34,7 +35,7 @@ describe('ClusterModule', () => {
       const ref = await compile([ClusterModule.forRoot()]);
       const cluster = ref.get(ClusterService);
       expect(cluster.role).toBe('standalone');
-      expect(cluster.self).toEqual({ id: 0, slot: 0, pid: process.pid });
+      expect(cluster.self).toEqual({ node: freshNodeId(), id: 0, slot: 0, pid: process.pid });
       expect(ref.get(ClusterTransport)).toBeInstanceOf(LocalTransport);
     });
 
@@ -83,7 +84,7 @@ describe('ClusterModule', () => {
 
     it('injects a provider exported by an imported module', async () => {
       const TRANSPORT = Symbol('custom transport');
-      const transport = new LocalTransport({ id: 11, slot: 5, pid: 4242 });
+      const transport = new LocalTransport({ node: 'n1', id: 11, slot: 5, pid: 4242 });
 
       @Module({ providers: [{ provide: TRANSPORT, useValue: transport }], exports: [TRANSPORT] })
       class TransportModule {}
@@ -95,7 +96,7 @@ describe('ClusterModule', () => {
           useFactory: (t: ClusterTransport) => ({ transport: t }),
         }),
       ]);
-      expect(ref.get(ClusterService).self).toEqual({ id: 11, slot: 5, pid: 4242 });
+      expect(ref.get(ClusterService).self).toEqual({ node: 'n1', id: 11, slot: 5, pid: 4242 });
     });
 
     it('builds the options with useClass', async () => {
@@ -114,7 +115,7 @@ describe('ClusterModule', () => {
 
     it('falls back to the process transport when the factory leaves it unset', async () => {
       const ref = await compile([ClusterModule.forRootAsync({ useFactory: () => ({}) })]);
-      expect(ref.get(ClusterService).self).toEqual({ id: 0, slot: 0, pid: process.pid });
+      expect(ref.get(ClusterService).self).toEqual({ node: freshNodeId(), id: 0, slot: 0, pid: process.pid });
     });
   });
 
@@ -169,9 +170,10 @@ describe('ClusterService', () => {
     moduleRef = undefined;
   });
 
-  const ready: ClusterEvent = { type: 'ready', id: 1, slot: 0, pid: 1000, at: 3_000, bootMs: 120 };
+  const ready: ClusterEvent = { type: 'ready', node: 'n1', id: 1, slot: 0, pid: 1000, at: 3_000, bootMs: 120 };
   const exit: ClusterEvent = {
     type: 'exit',
+    node: 'n1',
     id: 2,
     slot: 1,
     pid: 1001,

@@ -9,10 +9,10 @@ import type {
   RequestOptions,
   ScatterOptions,
   ScatterResult,
+  WorkerTarget,
 } from './interfaces/cluster-message.interface.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
-import type { ClusterState, WorkerInfo } from './interfaces/worker-info.interface.js';
-import { isDraining } from './worker/drain-state.js';
+import type { ClusterState, NodeInfo, WorkerInfo } from './interfaces/worker-info.interface.js';
 import { MessageBus } from './messaging/message-bus.js';
 import { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
 
@@ -36,6 +36,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 export class ClusterService implements OnApplicationShutdown {
   private readonly events = new Subject<ClusterEvent>();
   private readonly membership: BehaviorSubject<readonly WorkerInfo[]>;
+  private readonly nodeList: BehaviorSubject<readonly NodeInfo[]>;
   private readonly subscriptions: Subscription[] = [];
   private readonly bus: MessageBus;
 
@@ -44,9 +45,11 @@ export class ClusterService implements OnApplicationShutdown {
     @Inject(CLUSTER_MODULE_OPTIONS) options: ClusterModuleOptions,
   ) {
     this.membership = new BehaviorSubject(transport.workers());
+    this.nodeList = new BehaviorSubject(transport.nodes());
     this.subscriptions.push(
       transport.events$.subscribe(this.events),
       transport.workers$.subscribe((workers) => this.membership.next(workers)),
+      transport.nodes$.subscribe((nodes) => this.nodeList.next(nodes)),
     );
     this.bus = new MessageBus(
       transport,
@@ -60,7 +63,7 @@ export class ClusterService implements OnApplicationShutdown {
     return this.transport.role;
   }
 
-  /** This process: `{ id, slot, pid }`. */
+  /** This process: `{ node, id, slot, pid }`. */
   get self(): WorkerIdentity {
     return this.transport.self;
   }
@@ -79,9 +82,23 @@ export class ClusterService implements OnApplicationShutdown {
     return this.membership.asObservable();
   }
 
-  /** The latest snapshot of live workers, ordered by slot. */
+  /** The latest snapshot of live workers, ordered by node, then slot. */
   workers(): readonly WorkerInfo[] {
     return this.membership.value;
+  }
+
+  /**
+   * The nodes of the cluster (a node is one primary and its workers: a host, VM or pod), this one
+   * first; replays the latest list. One entry unless a transport spans several nodes. Completes when
+   * the app shuts down.
+   */
+  get nodes$(): Observable<readonly NodeInfo[]> {
+    return this.nodeList.asObservable();
+  }
+
+  /** The latest list of nodes. */
+  nodes(): readonly NodeInfo[] {
+    return this.nodeList.value;
   }
 
   /** Expected number of workers and whether the crash-loop cap was reached. */
@@ -91,7 +108,7 @@ export class ClusterService implements OnApplicationShutdown {
 
   /** `true` from the moment this process begins to drain: it should no longer be sent traffic. */
   get draining(): boolean {
-    return isDraining();
+    return this.transport.draining;
   }
 
   /**
@@ -122,10 +139,11 @@ export class ClusterService implements OnApplicationShutdown {
   }
 
   /**
-   * Sends `data` on `topic` to the worker in slot `to`; throws `WorkerUnavailableError` if there is none.
-   * Returns `false` when that worker is known to be dropping messages because its queue is full.
+   * Sends `data` on `topic` to the worker in slot `to` of this node, or at `{ node, slot }`; throws
+   * `WorkerUnavailableError` if there is none. Returns `false` when that worker is known to be
+   * dropping messages because its queue is full.
    */
-  send(to: number, topic: string, data: unknown): boolean {
+  send(to: WorkerTarget, topic: string, data: unknown): boolean {
     return this.bus.send(to, topic, data);
   }
 
@@ -138,7 +156,8 @@ export class ClusterService implements OnApplicationShutdown {
   }
 
   /**
-   * Asks slot `to`, or one worker that handles `topic` (round-robin), and resolves with its reply.
+   * Asks the worker at `to` (a slot of this node, or `{ node, slot }`), or one worker that handles
+   * `topic` (round-robin), and resolves with its reply.
    * Rejects with `WorkerUnavailableError` (no such worker, or it exited or hung before replying),
    * `NoHandlerError`, `RemoteHandlerError` (the handler threw), `RequestTimeoutError`,
    * `QueueFullError` (the request or its reply met a full queue), `RequestLimitError` (this worker
@@ -148,7 +167,16 @@ export class ClusterService implements OnApplicationShutdown {
     return this.bus.request<R>(topic, data, options);
   }
 
-  /** Asks every worker (this one too) and gathers the replies by slot, and the slots that missed. */
+  /**
+   * Asks every worker (this one too; with `scope: 'node'`, only this node's) and gathers the replies,
+   * the errors and the workers that missed, each named by node and slot.
+   *
+   * @example
+   * ```ts
+   * const { replies, missing } = await this.cluster.requestAll<number>('sessions.count', null);
+   * const total = replies.reduce((sum, r) => sum + r.data, 0);
+   * ```
+   */
   requestAll<R = unknown>(topic: string, data: unknown, options?: ScatterOptions): Promise<ScatterResult<R>> {
     return this.bus.requestAll<R>(topic, data, options);
   }
@@ -158,5 +186,6 @@ export class ClusterService implements OnApplicationShutdown {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.events.complete();
     this.membership.complete();
+    this.nodeList.complete();
   }
 }

@@ -2,7 +2,7 @@ export { bootstrapClustered } from './bootstrap-clustered.js';
 export { ClusterModule } from './cluster.module.js';
 export { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
 export { ClusterService, DEFAULT_REQUEST_TIMEOUT_MS } from './cluster.service.js';
-export { CLUSTER_NAMESPACE, EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
+export { CLUSTER_NAMESPACE, ENVELOPE_VERSION, EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
 export {
   ClusterArgumentError,
   ClusterConfigError,

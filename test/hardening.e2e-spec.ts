@@ -4,10 +4,11 @@
  * messages, a slow subscriber and a hung worker, each from a real worker of a real cluster.
  */
 import { readFileSync } from 'node:fs';
+import { ENVELOPE_VERSION } from 'nestjs-cluster';
 import { get, isAlive, until, type ClusterProcess, type ObservedEvent } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 
-const ENVELOPE = { ns: 'nestjs-cluster', v: 1 };
+const ENVELOPE = { ns: 'nestjs-cluster', v: ENVELOPE_VERSION };
 
 /** What the issue found killing the primary or a worker, and other envelopes no worker may send. */
 const MALFORMED: ReadonlyArray<Record<string, unknown>> = [
@@ -28,16 +29,18 @@ const MALFORMED: ReadonlyArray<Record<string, unknown>> = [
   { kind: 'shutdown' },
   { kind: 'credit', data: 'lots' },
   { kind: 'made-up' },
-  { v: 2, kind: 'publish', topic: 'note', data: '1' },
+  { v: ENVELOPE_VERSION - 1, kind: 'publish', topic: 'note', data: '1' },
+  { kind: 'send', topic: 'note', to: 2, data: '1' }, // a bare slot: envelopes address { node, slot }
 ];
 
 /**
  * Envelopes that are well formed once the primary stamps `from` itself (they lack it, or claim
  * another worker): before, they killed the primary or every subscriber.
  */
-const WITHOUT_FROM: ReadonlyArray<Record<string, unknown>> = [
+const withoutFrom = (node: string): ReadonlyArray<Record<string, unknown>> => [
   { kind: 'request', topic: 'nobody.handles.this', id: 'y1', timeoutMs: 1000 },
-  { kind: 'request', topic: 'whoami', id: 'y2', to: 999, timeoutMs: 1000 },
+  { kind: 'request', topic: 'whoami', id: 'y2', to: { node, slot: 999 }, timeoutMs: 1000 },
+  { kind: 'request', topic: 'whoami', id: 'y4', to: { node: 'another-node', slot: 0 }, timeoutMs: 1000 },
   { kind: 'request', topic: 'echo', id: 'y3', timeoutMs: 1000 },
   { kind: 'publish', topic: 'note', data: '{not json' },
 ];
@@ -97,9 +100,10 @@ describe.each(['json', 'advanced'])("a worker writing bad envelopes ('%s' serial
   });
 
   it('routes envelopes that lack or forge `from` as coming from their real sender', async () => {
-    for (const envelope of WITHOUT_FROM) await control(0, `/raw?data=${q({ ...ENVELOPE, ...envelope })}`);
+    const { node } = await control(0, '/self');
+    for (const envelope of withoutFrom(node)) await control(0, `/raw?data=${q({ ...ENVELOPE, ...envelope })}`);
     // `encode` serializes `data` the way this cluster does, so the envelope is valid but for `from`.
-    const claims = { ...ENVELOPE, kind: 'send', topic: 'note', to: 2, from: { id: 99, slot: 7, pid: 1 }, data: 'claims slot 7' };
+    const claims = { ...ENVELOPE, kind: 'send', topic: 'note', to: { node, slot: 2 }, from: { node, id: 99, slot: 7, pid: 1 }, data: 'claims slot 7' };
     await control(0, `/raw?encode=1&data=${q(claims)}`);
     await pollUntil(
       async () => (await control(2, '/received')).notes.some((n: { data: unknown }) => n.data === 'claims slot 7'),

@@ -64,11 +64,15 @@ describe('messages between 3 workers', () => {
     expect(answers.every(({ value }) => value.from === 1)).toBe(true);
   });
 
-  it('requestAll gathers the replies by slot and names the slot that did not answer in time', async () => {
+  it('requestAll gathers the replies by node and slot and names the worker that did not answer in time', async () => {
+    const { node } = await control(0, '/self');
     const result = await control(0, `/request-all?topic=slot-unless-hung&timeoutMs=500`);
-    expect(result.replies).toEqual({ 0: 0, 1: 1 });
-    expect(result.missing).toEqual([2]);
-    expect(result.errors).toEqual({});
+    expect(result.replies).toEqual([
+      { node, slot: 0, data: 0 },
+      { node, slot: 1, data: 1 },
+    ]);
+    expect(result.missing).toEqual([{ node, slot: 2 }]);
+    expect(result.errors).toEqual([]);
     expect(result.ms).toBeGreaterThanOrEqual(450);
     expect(result.ms).toBeLessThan(500 + 2_000);
   });

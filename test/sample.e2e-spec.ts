@@ -29,11 +29,23 @@ describe('the sample app', () => {
 
   it('sums hits across workers with @ClusterRequestHandler and resets them with @OnClusterMessage', async () => {
     const served: Record<number, number> = { 0: 0, 1: 0 };
-    for (let i = 0; i < 10; i++) served[(await get(port, '/')).body.slot as number]! += 1;
+    let node = '';
+    for (let i = 0; i < 10; i++) {
+      const { body } = await get(port, '/');
+      served[body.slot as number]! += 1;
+      node = body.node as string;
+    }
     expect(served[0]! > 0 && served[1]! > 0).toBe(true);
 
     const hits = await get(port, '/hits');
-    expect(hits.body).toEqual({ total: 10, bySlot: served, missing: [] });
+    expect(hits.body).toEqual({
+      total: 10,
+      replies: [
+        { node, slot: 0, data: served[0] },
+        { node, slot: 1, data: served[1] },
+      ],
+      missing: [],
+    });
 
     expect(await post(port, '/hits/reset')).toBe(204);
     // The reset is a publish: wait until both workers applied it.

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigModule, ConfigService, type ConfigType } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ClusterConfigError } from '../cluster.errors.js';
-import { CLUSTER_DEFAULTS, CLUSTER_ENV } from '../cluster-options.js';
+import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId } from '../cluster-options.js';
 import { availableCpus } from '../primary/available-cpus.js';
 import { clusterConfig } from './cluster.config.js';
 
@@ -69,6 +69,7 @@ describe('clusterConfig', () => {
       workersSetting: 'auto',
       workers: availableCpus().cpus,
       enabled: true,
+      nodeId: freshNodeId(),
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',

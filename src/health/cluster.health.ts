@@ -71,7 +71,7 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Up with `{ alive, expected, restarts }` while at least `minWorkers` slots (default: all) have a
+   * About this node. Up with `{ alive, expected, restarts }` while at least `minWorkers` slots (default: all) have a
    * ready worker; down below that, or once the crash-loop cap was reached. Also shows the slots whose
    * worker stopped answering (`unresponsive`, being replaced), the ones whose message queue is full
    * (`congested`), and the messages the primary dropped (`dropped`, by reason).
@@ -83,7 +83,9 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
     const readySlots = new Set<number>();
     const unresponsive: number[] = [];
     const congested: number[] = [];
+    const node = this.cluster.self.node;
     for (const worker of this.cluster.workers()) {
+      if (worker.node !== node) continue; // the other nodes' health is theirs to report
       restartsBySlot.set(worker.slot, worker.restarts);
       if (worker.state === 'ready') readySlots.add(worker.slot);
       if (worker.state === 'unresponsive') unresponsive.push(worker.slot);
@@ -104,8 +106,8 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Asks every worker for its vitals over the cluster's request/reply and aggregates them; down if
-   * a slot has no ready worker or one does not answer within `timeoutMs`.
+   * Asks every worker of this node for its vitals over the cluster's request/reply and aggregates them
+   * by slot; down if a slot has no ready worker or one does not answer within `timeoutMs`.
    */
   async checkWorkers<const Key extends string>(
     key: Key,
@@ -114,19 +116,22 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
     const indicator = this.indicators.check(key);
     const { replies, missing, errors } = await this.cluster.requestAll<WorkerVitals>(VITALS_TOPIC, null, {
       timeoutMs: options.timeoutMs ?? 1_000,
+      scope: 'node',
     });
     const expected = this.cluster.state().expectedWorkers;
-    const workers: Record<number, WorkerVitals | { error: string }> = { ...replies };
-    for (const [slot, error] of Object.entries(errors)) workers[Number(slot)] = { error: error.message };
-    const unanswered = Array.from({ length: expected }, (_, slot) => slot).filter((slot) => !(slot in replies));
-    const notReady = Object.values(replies).filter((v) => !v.ready).map((v) => v.slot);
-    const data = { expected, workers, missing: [...new Set([...missing, ...unanswered])].sort((a, b) => a - b), notReady };
+    const workers: Record<number, WorkerVitals | { error: string }> = {};
+    for (const { slot, data } of replies) workers[slot] = data;
+    for (const { slot, error } of errors) workers[slot] = { error: error.message };
+    const unanswered = Array.from({ length: expected }, (_, slot) => slot).filter((slot) => !replies.some((r) => r.slot === slot));
+    const notReady = replies.filter((r) => !r.data.ready).map((r) => r.slot);
+    const allMissing = new Set([...missing.map((m) => m.slot), ...unanswered]);
+    const data = { expected, workers, missing: [...allMissing].sort((a, b) => a - b), notReady };
     return data.missing.length > 0 || notReady.length > 0 ? indicator.down(data) : indicator.up(data);
   }
 
   private vitals(): WorkerVitals {
-    const { slot, pid } = this.cluster.self;
-    const self = this.cluster.workers().find((w) => w.pid === pid);
+    const { node, slot, pid } = this.cluster.self;
+    const self = this.cluster.workers().find((w) => w.pid === pid && w.node === node);
     const memory = process.memoryUsage();
     const p99 = this.loopDelay.percentile(99) / 1e6 - LOOP_SAMPLE_MS;
     this.loopDelay.reset();

@@ -133,6 +133,12 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   enabled?: boolean;
   /**
+   * This node's name in the cluster (a node is one primary and its workers: a host, VM or pod), e.g.
+   * the pod's name. 1 to 128 letters, digits, `.`, `_`, `:` or `-`. Env `CLUSTER_NODE_ID`.
+   * @default a fresh `<hostname>-<pid>-<random>` each time the node starts, so a restarted node is a new member
+   */
+  nodeId?: string;
+  /**
    * Port passed to `listen`. Env `PORT`.
    * @default 3000
    */
@@ -188,6 +194,7 @@ export interface ResolvedClusterOptions {
   /** The number of workers the primary forks. */
   workers: number;
   enabled: boolean;
+  nodeId: string;
   port: number;
   readyTimeoutMs: number;
   serialization: Serialization;

@@ -1,14 +1,26 @@
-/** Who a worker is: `slot` is stable across restarts, `id` (node's worker id) and `pid` are not. */
-export interface WorkerIdentity {
+/**
+ * Where a worker serves: its node and its slot there. A message addressed to a slot reaches the worker
+ * serving it now, whichever process that is.
+ */
+export interface WorkerAddress {
+  /**
+   * The node: one primary and its workers (one host, VM or pod). Option `nodeId` / env
+   * `CLUSTER_NODE_ID`, else a fresh `hostname-pid-random` each time the node starts.
+   */
+  readonly node: string;
+  /** Stable position 0..N-1 on its node, inherited by the replacement of a worker (env `CLUSTER_WORKER_SLOT`). */
+  readonly slot: number;
+}
+
+/** Who a worker is: `node` and `slot` are stable across its restarts, `id` (node:cluster's worker id) and `pid` are not. */
+export interface WorkerIdentity extends WorkerAddress {
   /** node:cluster's worker id; new on every fork. 0 in a standalone process. */
   readonly id: number;
-  /** Stable position 0..N-1, inherited by the replacement of a worker (env `CLUSTER_WORKER_SLOT`). */
-  readonly slot: number;
   readonly pid: number;
 }
 
 interface WorkerEventBase extends WorkerIdentity {
-  /** Milliseconds since the epoch, taken in the primary. */
+  /** Milliseconds since the epoch, taken where the event happened. */
   readonly at: number;
 }
 
@@ -85,6 +97,8 @@ export interface MessagesDroppedEvent extends WorkerEventBase {
 }
 
 interface ClusterEventBase {
+  /** The node the event is about. */
+  readonly node: string;
   readonly at: number;
 }
 export interface CrashLoopEvent extends ClusterEventBase {
@@ -105,7 +119,29 @@ export interface RollingRestartEvent extends ClusterEventBase {
   readonly reason?: string;
 }
 
-/** Lifecycle of every worker of the cluster, relayed by the primary; discriminated on `type`. */
+/** A node was seen for the first time (its first heartbeat reached this one). */
+export interface NodeJoinedEvent extends ClusterEventBase {
+  readonly type: 'node-joined';
+}
+
+/** A node left the cluster: it said goodbye as it drained (`bye`), or went silent too long (`expired`). */
+export interface NodeLeftEvent extends ClusterEventBase {
+  readonly type: 'node-left';
+  readonly reason: 'bye' | 'expired';
+}
+
+/**
+ * The link between this node and the other nodes went down or came back (`node` is this node). While
+ * it is down, calls that need another node fail at once and this node keeps serving on its own.
+ */
+export interface TransportEvent extends ClusterEventBase {
+  readonly type: 'transport';
+  readonly status: 'up' | 'down';
+  /** Why it went down, when known. */
+  readonly reason?: string;
+}
+
+/** Lifecycle of every worker and node of the cluster, relayed by the primary; discriminated on `type`. */
 export type ClusterEvent =
   | WorkerForkEvent
   | WorkerOnlineEvent
@@ -118,7 +154,10 @@ export type ClusterEvent =
   | MessagesDroppedEvent
   | CrashLoopEvent
   | ShutdownEvent
-  | RollingRestartEvent;
+  | RollingRestartEvent
+  | NodeJoinedEvent
+  | NodeLeftEvent
+  | TransportEvent;
 
 /** Names of `ClusterEvent` types. */
 export type ClusterEventType = ClusterEvent['type'];

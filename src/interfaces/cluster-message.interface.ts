@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ClusterError } from '../cluster.errors.js';
-import type { WorkerIdentity } from './cluster-event.interface.js';
+import type { WorkerAddress, WorkerIdentity } from './cluster-event.interface.js';
 
 /** A message as a subscriber of `on(topic)` receives it. */
 export interface ClusterMessage<T = unknown> {
@@ -21,9 +21,18 @@ export interface PublishOptions {
   includeSelf?: boolean;
 }
 
+/** A slot of this node, or a worker anywhere: `{ node, slot }`. */
+export type WorkerTarget = number | WorkerAddress;
+
+/** Which workers `requestAll` asks. */
+export type ScatterScope = 'node' | 'cluster';
+
 export interface RequestOptions {
-  /** Slot to ask. Unset: one worker that handles the topic, round-robin among them. */
-  to?: number;
+  /**
+   * Whom to ask: a slot of this node, or `{ node, slot }`. Unset: one worker that handles the topic,
+   * round-robin among them.
+   */
+  to?: WorkerTarget;
   /**
    * How long to wait for the reply.
    * @default ClusterModuleOptions.requestTimeoutMs (5000)
@@ -33,18 +42,32 @@ export interface RequestOptions {
 
 export interface ScatterOptions {
   /**
+   * `cluster`: every worker of every node; `node`: the workers of this node only (health checks and
+   * metrics of one node). The same on a cluster of one node.
+   * @default 'cluster'
+   */
+  scope?: ScatterScope;
+  /**
    * How long to wait for each worker's reply.
    * @default ClusterModuleOptions.requestTimeoutMs (5000)
    */
   timeoutMs?: number;
 }
 
-/** What `requestAll` gathered. */
+/** One worker's answer to `requestAll`. */
+export interface ScatterReply<R> extends WorkerAddress {
+  readonly data: R;
+}
+
+/** A worker whose handler failed, or that has no handler for the topic. */
+export interface ScatterFailure extends WorkerAddress {
+  readonly error: ClusterError;
+}
+
+/** What `requestAll` gathered: each entry names its worker's node and slot, ordered by node, then slot. */
 export interface ScatterResult<R> {
-  /** Replies by slot. */
-  readonly replies: Record<number, R>;
-  /** Slots that did not answer in time or went away, ascending. */
-  readonly missing: number[];
-  /** Slots whose handler failed, or that have no handler for the topic. */
-  readonly errors: Record<number, ClusterError>;
+  readonly replies: ScatterReply<R>[];
+  readonly errors: ScatterFailure[];
+  /** Workers that did not answer in time or went away. */
+  readonly missing: WorkerAddress[];
 }

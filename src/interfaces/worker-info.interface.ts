@@ -32,3 +32,15 @@ export interface WorkerInfo extends WorkerIdentity {
    */
   readonly congested: boolean;
 }
+
+/** One node of the cluster (one primary and its workers), as this process sees it. */
+export interface NodeInfo {
+  readonly node: string;
+  /** The node this process belongs to. */
+  readonly self: boolean;
+  /** Its live workers, and how many of them are ready. */
+  readonly workers: number;
+  readonly readyWorkers: number;
+  /** When this process first saw it (ms since the epoch). */
+  readonly seenAt: number;
+}

@@ -1,5 +1,5 @@
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
-import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { Payload } from './payload-codec.js';
 
 /** Message kinds, between workers (relayed by the transport). Control kinds belong to each transport. */
@@ -13,8 +13,8 @@ export interface ClusterEnvelope<K extends string = string, D = unknown> {
   readonly topic?: string;
   readonly id?: string;
   readonly from?: WorkerIdentity;
-  /** Addressed slot (`send`, `request`); absent for `publish` and for a request to any handler. */
-  readonly to?: number;
+  /** Addressed worker (`send`, `request`, `reply`); absent for `publish` and for a request to any handler. */
+  readonly to?: WorkerAddress;
   readonly data?: D;
 }
 
@@ -25,8 +25,9 @@ export interface RemoteErrorInfo {
   /** For `CLUSTER_ERR_REMOTE_HANDLER`: the handler's own error code and class name. */
   readonly remoteCode?: string | number;
   readonly remoteName?: string;
-  /** Slot that failed, where known. */
+  /** The worker that failed, where known. */
   readonly slot?: number;
+  readonly node?: string;
 }
 
 /**

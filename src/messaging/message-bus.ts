@@ -19,15 +19,18 @@ import type {
   RequestOptions,
   ScatterOptions,
   ScatterResult,
+  WorkerTarget,
 } from '../interfaces/cluster-message.interface.js';
+import type { WorkerAddress } from '../interfaces/cluster-event.interface.js';
+import { isNodeId } from '../transports/message-validation.js';
 import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
 import { messageEnvelope, type MessageEnvelope } from './envelope.js';
 import { payloadCodec, type Payload, type PayloadCodec } from './payload-codec.js';
-import { errorReply, fromRemoteError } from './remote-error.js';
+import { addressOf, errorReply, fromRemoteError } from './remote-error.js';
 
 interface PendingRequest {
   readonly topic: string;
-  readonly to: number | undefined;
+  readonly to: WorkerAddress | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: ClusterError) => void;
   readonly timer: NodeJS.Timeout;
@@ -88,14 +91,14 @@ export class MessageBus {
   }
 
   /** `false` when the receiver is known to be dropping messages (its queue is full): this one may not reach it. */
-  send(to: number, topic: string, data: unknown): boolean {
+  send(target: WorkerTarget, topic: string, data: unknown): boolean {
     checkTopic(topic);
-    checkSlot(to);
+    const to = this.address(target);
     const payload = this.encode(topic, data);
-    const target = this.transport.workers().find((w) => w.slot === to);
-    if (!target) throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
+    const worker = this.transport.workers().find((w) => w.slot === to.slot && w.node === to.node);
+    if (!worker) throw this.unavailable(topic, to);
     this.transport.send(messageEnvelope('send', { topic, from: this.transport.self, to, data: payload }));
-    return !target.congested;
+    return !worker.congested;
   }
 
   handle<T, R>(topic: string, handler: RequestHandler<T, R>): () => void {
@@ -114,13 +117,12 @@ export class MessageBus {
   request<R>(topic: string, data: unknown, options: RequestOptions = {}): Promise<R> {
     try {
       checkTopic(topic);
-      const { to } = options;
+      const to = options.to === undefined ? undefined : this.address(options.to);
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-      if (to !== undefined) checkSlot(to);
       checkTimeout(timeoutMs);
       const payload = this.encode(topic, data);
-      if (to !== undefined && !this.hasSlot(to)) {
-        throw new WorkerUnavailableError(topic, to, 'no live worker in that slot');
+      if (to !== undefined && !this.transport.workers().some((w) => w.slot === to.slot && w.node === to.node)) {
+        throw this.unavailable(topic, to);
       }
       const limit = this.transport.limits.maxPendingRequests;
       if (this.pending.size >= limit) throw new RequestLimitError(topic, limit);
@@ -128,7 +130,7 @@ export class MessageBus {
       return new Promise<R>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.pending.delete(id);
-          reject(new RequestTimeoutError(topic, to, timeoutMs));
+          reject(new RequestTimeoutError(topic, to?.slot, timeoutMs, this.otherNode(to)));
         }, timeoutMs);
         this.pending.set(id, { topic, to, resolve: resolve as (value: unknown) => void, reject, timer });
         this.transport.send(
@@ -141,17 +143,24 @@ export class MessageBus {
   }
 
   async requestAll<R>(topic: string, data: unknown, options: ScatterOptions = {}): Promise<ScatterResult<R>> {
-    const slots = [...new Set(this.transport.workers().map((w) => w.slot))].sort((a, b) => a - b);
-    const settled = await Promise.allSettled(
-      slots.map((to) => this.request<R>(topic, data, { to, timeoutMs: options.timeoutMs })),
-    );
-    const result: ScatterResult<R> = { replies: {}, missing: [], errors: {} };
+    const { scope = 'cluster', timeoutMs } = options;
+    if (scope !== 'cluster' && scope !== 'node') throw new ClusterArgumentError('scope', scope, "'cluster' or 'node'");
+    const self = this.transport.self.node;
+    // A slot lists two workers during a replacement: it is asked once, and the router picks who answers.
+    const targets = new Map<string, WorkerAddress>();
+    for (const worker of this.transport.workers()) {
+      if (scope === 'node' && worker.node !== self) continue;
+      targets.set(`${worker.node}\u0000${worker.slot}`, addressOf(worker));
+    }
+    const addresses = [...targets.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.slot - b.slot));
+    const settled = await Promise.allSettled(addresses.map((to) => this.request<R>(topic, data, { to, timeoutMs })));
+    const result: ScatterResult<R> = { replies: [], errors: [], missing: [] };
     settled.forEach((outcome, i) => {
-      const slot = slots[i]!;
-      if (outcome.status === 'fulfilled') result.replies[slot] = outcome.value;
+      const address = addresses[i]!;
+      if (outcome.status === 'fulfilled') result.replies.push({ ...address, data: outcome.value });
       else if (outcome.reason instanceof RequestTimeoutError || outcome.reason instanceof WorkerUnavailableError) {
-        result.missing.push(slot);
-      } else result.errors[slot] = outcome.reason as ClusterError;
+        result.missing.push(address);
+      } else result.errors.push({ ...address, error: outcome.reason as ClusterError });
     });
     return result;
   }
@@ -162,7 +171,7 @@ export class MessageBus {
     this.undecodable.flush();
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new WorkerUnavailableError(pending.topic, pending.to, reason));
+      pending.reject(new WorkerUnavailableError(pending.topic, pending.to?.slot, reason, this.otherNode(pending.to)));
       this.pending.delete(id);
     }
     for (const subscribers of this.listeners.values()) for (const subscriber of subscribers) subscriber.complete();
@@ -208,7 +217,7 @@ export class MessageBus {
         return fail(error);
       }
       this.transport.send(
-        messageEnvelope('reply', { topic: request.topic, id: request.id, from: self, to: request.from.slot, data }),
+        messageEnvelope('reply', { topic: request.topic, id: request.id, from: self, to: addressOf(request.from), data }),
       );
     };
     try {
@@ -227,11 +236,13 @@ export class MessageBus {
     if (!pending) return; // timed out already: late replies are dropped
     this.pending.delete(reply.id!);
     clearTimeout(pending.timer);
-    if (reply.error) return pending.reject(fromRemoteError(reply.error, pending.topic, pending.to));
+    const node = this.transport.self.node;
+    if (reply.error) return pending.reject(fromRemoteError(reply.error, pending.topic, pending.to, node));
     try {
       pending.resolve(this.codec.decode(reply.data));
     } catch (error) {
-      pending.reject(fromRemoteError({ code: 'CLUSTER_ERR_SERIALIZATION', message: `undecodable reply: ${(error as Error).message}` }, pending.topic, pending.to));
+      const info = { code: 'CLUSTER_ERR_SERIALIZATION', message: `undecodable reply: ${(error as Error).message}` };
+      pending.reject(fromRemoteError(info, pending.topic, pending.to ?? addressOf(reply.from), node));
     }
   }
 
@@ -246,8 +257,30 @@ export class MessageBus {
     return payload;
   }
 
-  private hasSlot(slot: number): boolean {
-    return this.transport.workers().some((w) => w.slot === slot);
+  /** A slot of this node, or a checked `{ node, slot }`. */
+  private address(target: WorkerTarget): WorkerAddress {
+    if (typeof target === 'number') {
+      checkSlot(target);
+      return { node: this.transport.self.node, slot: target };
+    }
+    if (typeof target !== 'object' || target === null || !isNodeId(target.node)) {
+      throw new ClusterArgumentError('to', target, 'a slot (a whole number >= 0) or { node, slot }');
+    }
+    checkSlot(target.slot);
+    return addressOf(target);
+  }
+
+  /** `to`'s node when it is not this one (errors name a node only then). */
+  private otherNode(to: WorkerAddress | undefined): string | undefined {
+    return to && to.node !== this.transport.self.node ? to.node : undefined;
+  }
+
+  private unavailable(topic: string, to: WorkerAddress): WorkerUnavailableError {
+    const node = this.otherNode(to);
+    if (node !== undefined && !this.transport.nodes().some((n) => n.node === node)) {
+      return new WorkerUnavailableError(topic, to.slot, 'no such node in the cluster', node);
+    }
+    return new WorkerUnavailableError(topic, to.slot, 'no live worker in that slot', node);
   }
 
   private announce(): void {

@@ -43,7 +43,7 @@ class Greeter {
 class GreeterModule {}
 
 async function standaloneApp(serialization: 'json' | 'advanced' = 'json', limits: Partial<MessageLimits> = {}) {
-  const transport = new LocalTransport({ id: 0, slot: 0, pid: process.pid }, serialization, { ...CLUSTER_DEFAULTS.messaging, ...limits });
+  const transport = new LocalTransport({ node: 'n1', id: 0, slot: 0, pid: process.pid }, serialization, { ...CLUSTER_DEFAULTS.messaging, ...limits });
   const moduleRef = await Test.createTestingModule({
     imports: [ClusterModule.forRoot({ transport, requestTimeoutMs: 200, isGlobal: true }), GreeterModule],
   }).compile();
@@ -54,7 +54,7 @@ async function standaloneApp(serialization: 'json' | 'advanced' = 'json', limits
 
 /** A member of the snapshot, ready unless told otherwise. */
 function member(slot: number, fields: Partial<WorkerInfo> = {}): WorkerInfo {
-  return { id: slot, slot, pid: 100 + slot, state: 'ready', startedAt: 0, readyAt: 0, restarts: 0, congested: false, ...fields };
+  return { node: 'n1', id: slot, slot, pid: 100 + slot, state: 'ready', startedAt: 0, readyAt: 0, restarts: 0, congested: false, ...fields };
 }
 
 describe('messaging in a standalone process', () => {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Worker } from 'node:cluster';
 import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { CLUSTER_ENV } from '../cluster-options.js';
 import { describeError } from '../common/describe-error.js';
 import { ThrottledReport } from '../common/throttled-report.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
@@ -105,7 +106,7 @@ export class Supervisor {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     this.crashes = new CrashWindow(options.restart);
     this.router = new IpcRouter(
-      { serialization: options.serialization, ...options.messaging },
+      { serialization: options.serialization, node: options.nodeId, ...options.messaging },
       {
         currentOfSlot: (slot) => this.slots[slot]?.current?.identity.id,
         hello: (id) => this.withRecord(id, (record) => this.onHello(record)),
@@ -206,7 +207,7 @@ export class Supervisor {
       record.stopReason = 'shutdown';
       record.state = 'draining';
     }
-    this.emit({ type: 'shutdown', reason, at: Date.now() });
+    this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
     for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));
     this.finishIfDone();
   }
@@ -218,7 +219,7 @@ export class Supervisor {
 
   private async roll(reason: string, slots: readonly number[]): Promise<void> {
     this.logger.log(`rolling restart (${reason}): ${slots.length} slot(s), one at a time`);
-    this.emit({ type: 'rolling-restart', phase: 'start', reason, at: Date.now() });
+    this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'start', reason, at: Date.now() });
     for (const index of slots) {
       const slot = this.slots[index]!;
       // A slot waiting for its restart gets a fresh worker anyway.
@@ -228,13 +229,13 @@ export class Supervisor {
       if (this.closing) return;
       if (failure) {
         this.logger.error(`rolling restart aborted at worker ${slot.slot}: ${failure}; the old workers keep serving`);
-        this.emit({ type: 'rolling-restart', phase: 'aborted', slot: slot.slot, reason: failure, at: Date.now() });
+        this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'aborted', slot: slot.slot, reason: failure, at: Date.now() });
         return;
       }
-      this.emit({ type: 'rolling-restart', phase: 'step', slot: slot.slot, reason, at: Date.now() });
+      this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'step', slot: slot.slot, reason, at: Date.now() });
     }
     this.logger.log(`rolling restart (${reason}) done`);
-    this.emit({ type: 'rolling-restart', phase: 'done', reason, at: Date.now() });
+    this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'done', reason, at: Date.now() });
   }
 
   /** Replaces a slot's worker, new one first. Resolves with why it failed, or `undefined`. */
@@ -301,8 +302,9 @@ export class Supervisor {
   }
 
   private fork(slot: SlotState, { replacement = false } = {}): WorkerRecord {
-    const worker = this.cluster.fork({ [WORKER_SLOT_ENV]: String(slot.slot) });
-    const identity: WorkerIdentity = { id: worker.id, slot: slot.slot, pid: worker.process.pid ?? 0 };
+    // The node's name goes with the slot: every worker of this node speaks as the same node.
+    const worker = this.cluster.fork({ [WORKER_SLOT_ENV]: String(slot.slot), [CLUSTER_ENV.nodeId]: this.options.nodeId });
+    const identity: WorkerIdentity = { node: this.options.nodeId, id: worker.id, slot: slot.slot, pid: worker.process.pid ?? 0 };
     let resolveStarted!: (ready: boolean) => void;
     let resolveExited!: () => void;
     const record: WorkerRecord = {
@@ -468,7 +470,7 @@ export class Supervisor {
     );
     this.exitCode = EXIT_CODES.crashLoop;
     this.crashLoopReached = true;
-    this.emit({ type: 'crash-loop', exits, windowMs, at: Date.now() });
+    this.emit({ type: 'crash-loop', node: this.options.nodeId, exits, windowMs, at: Date.now() });
     this.shutdown('crash-loop');
   }
 

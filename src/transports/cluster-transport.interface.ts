@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 
@@ -21,8 +21,13 @@ export interface MessageLimits {
  * (Redis pub/sub, heartbeats for membership) can take its place.
  *
  * Routing is the transport's: `publish` reaches every other member, `send`/`request` with `to` reach
- * that slot, a `request` without `to` reaches one member that announced the topic (round-robin), and
- * a request that cannot be delivered is answered at once with a `reply` carrying the error.
+ * the worker serving that address (`{ node, slot }`), a `request` without `to` reaches one member that
+ * announced the topic (round-robin), and a request that cannot be delivered (unknown node or slot,
+ * no handler) is answered at once with a `reply` carrying the error. A `reply` goes to its `to`.
+ * Every message that enters a process from the wire is checked with `readMessage` first.
+ *
+ * `nestjs-cluster/transport` exports what an author of another transport needs, and a conformance
+ * suite every transport must pass.
  */
 export interface ClusterTransport {
   readonly role: ClusterRole;
@@ -32,6 +37,11 @@ export interface ClusterTransport {
   readonly serialization: Serialization;
   /** Bounds of messages; a message past them fails at the call with a typed error. */
   readonly limits: MessageLimits;
+  /**
+   * `true` from the moment this process begins to drain (readiness probes turn down). The runtime that
+   * drains the app tells the transport; a transport may also report it on its own.
+   */
+  readonly draining: boolean;
   /** Lifecycle of every worker, cluster-wide. Hot: events before subscription are not replayed. */
   readonly events$: Observable<ClusterEvent>;
   /**
@@ -41,6 +51,10 @@ export interface ClusterTransport {
   readonly workers$: Observable<readonly WorkerInfo[]>;
   /** The latest membership snapshot. */
   workers(): readonly WorkerInfo[];
+  /** The nodes seen (this one first); replays the latest list to each new subscriber. */
+  readonly nodes$: Observable<readonly NodeInfo[]>;
+  /** The latest list of nodes. */
+  nodes(): readonly NodeInfo[];
   /** Expected size and crash-loop flag of the cluster, as of the latest snapshot. */
   state(): ClusterState;
   /** Asks for a rolling restart of the whole cluster; progress shows as `rolling-restart` events. */

@@ -1,10 +1,10 @@
-import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import { errorReply } from '../messaging/remote-error.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
-import { CLUSTER_DEFAULTS } from '../cluster-options.js';
+import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId } from '../cluster-options.js';
 import type { MessageLimits } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
 import { MembershipTransport } from './membership.transport.js';
@@ -19,21 +19,22 @@ export class LocalTransport extends MembershipTransport {
   private handled: ReadonlySet<string> = new Set();
 
   constructor(
-    self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid },
+    self: WorkerIdentity = { node: process.env[CLUSTER_ENV.nodeId] || freshNodeId(), id: 0, slot: 0, pid: process.pid },
     serialization: Serialization = 'json',
     limits: MessageLimits = CLUSTER_DEFAULTS.messaging,
   ) {
     // Until a runtime says otherwise, this process is the cluster's one ready member.
     const now = Date.now();
     const member: WorkerInfo = { ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0, congested: false };
-    super(self, serialization, limits, new MembershipView([member]));
+    super(self, serialization, limits, new MembershipView(self.node, [member]));
   }
 
   /** One process cannot be restarted without downtime: says so through `events$`. */
   requestRollingRestart(): void {
     const reason = 'clustering is off: a standalone process has no other worker to take over';
+    const node = this.self.node;
     queueMicrotask(() =>
-      this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, at: Date.now() }),
+      this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, node, at: Date.now() }),
     );
   }
 
@@ -51,6 +52,10 @@ export class LocalTransport extends MembershipTransport {
     this.view.apply(workers, event);
   }
 
+  private isSelf(to: WorkerAddress | undefined): boolean {
+    return to !== undefined && to.node === this.self.node && to.slot === this.self.slot;
+  }
+
   private route(message: MessageEnvelope): void {
     switch (message.kind) {
       case 'publish':
@@ -58,11 +63,15 @@ export class LocalTransport extends MembershipTransport {
       case 'reply':
         return this.messages.next(message);
       case 'send':
-        if (message.to === this.self.slot) this.messages.next(message);
+        if (this.isSelf(message.to)) this.messages.next(message);
         return;
       case 'request': {
-        if (message.to !== undefined && message.to !== this.self.slot) {
-          const error = new WorkerUnavailableError(message.topic, message.to, 'no such slot in a standalone process');
+        const { to } = message;
+        if (to !== undefined && !this.isSelf(to)) {
+          const error =
+            to.node === this.self.node
+              ? new WorkerUnavailableError(message.topic, to.slot, 'no such slot in a standalone process')
+              : new WorkerUnavailableError(message.topic, to.slot, 'no such node: a standalone process is a cluster of one', to.node);
           return this.messages.next(errorReply(message, this.self, error));
         }
         if (message.to === undefined && !this.handled.has(message.topic)) {

@@ -1,25 +1,30 @@
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable } from 'rxjs';
 import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
 
 /** No message dropped. */
 export const NO_DROPS: ClusterState['dropped'] = Object.freeze({ malformed: 0, 'unexpected-reply': 0, 'queue-full': 0 });
 
 /**
  * The cluster as one process sees it: a hot stream of events and the latest membership snapshot.
- * Transports feed it; `ClusterService` reads it.
+ * Transports feed it; `ClusterService` reads it. The nodes are those of the workers listed, and
+ * always this process's own node, first.
  */
 export class MembershipView {
   private readonly events = new Subject<ClusterEvent>();
   private readonly snapshot: BehaviorSubject<readonly WorkerInfo[]>;
+  private readonly seenAt = new Map<string, number>();
   private current: ClusterState;
 
   constructor(
+    /** This process's node. */
+    readonly node: string,
     initial: readonly WorkerInfo[] = [],
     state: ClusterState = { expectedWorkers: initial.length, crashLoop: false, dropped: NO_DROPS },
   ) {
     this.snapshot = new BehaviorSubject(initial);
     this.current = state;
+    this.seenAt.set(node, Date.now());
   }
 
   state(): ClusterState {
@@ -38,10 +43,41 @@ export class MembershipView {
     return this.snapshot.value;
   }
 
+  get nodes$(): Observable<readonly NodeInfo[]> {
+    return this.snapshot.pipe(
+      map(() => this.nodes()),
+      distinctUntilChanged((a, b) => a.length === b.length && a.every((n, i) => sameNode(n, b[i]!))),
+    );
+  }
+
+  nodes(): readonly NodeInfo[] {
+    const byNode = new Map<string, { workers: number; readyWorkers: number }>([[this.node, { workers: 0, readyWorkers: 0 }]]);
+    for (const worker of this.snapshot.value) {
+      let counts = byNode.get(worker.node);
+      if (!counts) byNode.set(worker.node, (counts = { workers: 0, readyWorkers: 0 }));
+      counts.workers += 1;
+      if (worker.state === 'ready') counts.readyWorkers += 1;
+    }
+    return [...byNode].map(([node, counts]) => ({ node, self: node === this.node, ...counts, seenAt: this.seen(node) }));
+  }
+
   /** Applies the snapshot first, so a subscriber reacting to the event reads the matching membership. */
   apply(workers: readonly WorkerInfo[], event?: ClusterEvent, state?: ClusterState): void {
     if (state) this.current = state;
+    // A node with no worker left is forgotten: seen again, it is a new sighting.
+    const present = new Set(workers.map((w) => w.node));
+    for (const node of this.seenAt.keys()) if (node !== this.node && !present.has(node)) this.seenAt.delete(node);
     this.snapshot.next(workers);
     if (event) this.events.next(event);
   }
+
+  private seen(node: string): number {
+    let at = this.seenAt.get(node);
+    if (at === undefined) this.seenAt.set(node, (at = Date.now()));
+    return at;
+  }
+}
+
+function sameNode(a: NodeInfo, b: NodeInfo): boolean {
+  return a.node === b.node && a.workers === b.workers && a.readyWorkers === b.readyWorkers;
 }

@@ -1,25 +1,36 @@
 import { Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import type { ClusterRole, ClusterTransport, MessageLimits } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
 
 /**
- * What every transport shares: a membership view its wire keeps up to date, and a stream of the
- * messages it delivers. Subclasses decide how messages and restart requests travel.
+ * What every transport shares: a membership view its wire keeps up to date, a stream of the messages
+ * it delivers, and the draining flag the runtime sets. Subclasses decide how messages and restart
+ * requests travel.
  */
 export abstract class MembershipTransport implements ClusterTransport {
   abstract readonly role: ClusterRole;
   protected readonly messages = new Subject<MessageEnvelope>();
+  private drainingSince: number | undefined;
 
   protected constructor(
     readonly self: WorkerIdentity,
     readonly serialization: Serialization,
     readonly limits: MessageLimits,
-    protected readonly view: MembershipView,
+    protected readonly view: MembershipView = new MembershipView(self.node),
   ) {}
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  /** This process begins to drain: it should no longer be sent traffic. Idempotent. */
+  beginDraining(): void {
+    this.drainingSince ??= Date.now();
+  }
 
   get events$(): Observable<ClusterEvent> {
     return this.view.events$;
@@ -31,6 +42,14 @@ export abstract class MembershipTransport implements ClusterTransport {
 
   workers(): readonly WorkerInfo[] {
     return this.view.workers();
+  }
+
+  get nodes$(): Observable<readonly NodeInfo[]> {
+    return this.view.nodes$;
+  }
+
+  nodes(): readonly NodeInfo[] {
+    return this.view.nodes();
   }
 
   state(): ClusterState {

@@ -3,8 +3,8 @@ import type { MessageEnvelope } from '../messaging/envelope.js';
 import { isIdentity, isTopic, payloadSize, readMessage, show, type Unchecked, type WireLimits } from './message-validation.js';
 
 const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
-const claimed = { id: 7, slot: 3, pid: 700 };
-const sender = { id: 1, slot: 0, pid: 100 };
+const claimed = { node: 'n1', id: 7, slot: 3, pid: 700 };
+const sender = { node: 'n1', id: 1, slot: 0, pid: 100 };
 
 /** An envelope as it might arrive: namespace and version set, the rest as given. */
 const raw = (fields: Record<string, unknown>): Unchecked => ({ ns: CLUSTER_NAMESPACE, v: ENVELOPE_VERSION, ...fields });
@@ -20,10 +20,10 @@ describe('readMessage', () => {
   it.each([
     raw({ kind: 'publish', topic: 't', from: claimed, data: '1' }),
     raw({ kind: 'publish', topic: 't', from: claimed }),
-    raw({ kind: 'send', topic: 't', from: claimed, to: 0, data: '"x"' }),
+    raw({ kind: 'send', topic: 't', from: claimed, to: { node: 'n1', slot: 0 }, data: '"x"' }),
     raw({ kind: 'request', topic: 't', from: claimed, id: 'r1', timeoutMs: 500 }),
-    raw({ kind: 'request', topic: 't', from: claimed, id: 'r1', to: 2, timeoutMs: 500, data: 'null' }),
-    raw({ kind: 'reply', topic: 't', from: claimed, id: 'r1', to: 0, data: '42' }),
+    raw({ kind: 'request', topic: 't', from: claimed, id: 'r1', to: { node: 'n1', slot: 2 }, timeoutMs: 500, data: 'null' }),
+    raw({ kind: 'reply', topic: 't', from: claimed, id: 'r1', to: { node: 'n1', slot: 0 }, data: '42' }),
     raw({ kind: 'reply', topic: 't', from: claimed, id: 'r1', error: { code: 'E', message: 'no', remoteCode: 5, slot: 1 } }),
   ])('accepts a well-formed %j as it is when no sender is known', (message) => {
     expect(readMessage(message, limits)).toBe(message);
@@ -36,12 +36,16 @@ describe('readMessage', () => {
     ['a topic over 1024 characters', raw({ kind: 'publish', topic: 'x'.repeat(1_025), from: claimed })],
     ['a numeric topic', raw({ kind: 'publish', topic: 5, from: claimed })],
     ['no from', raw({ kind: 'publish', topic: 't' })],
-    ['a from without pid', raw({ kind: 'publish', topic: 't', from: { id: 1, slot: 0 } })],
+    ['a from without pid', raw({ kind: 'publish', topic: 't', from: { node: 'n1', id: 1, slot: 0 } })],
     ['data that is not JSON text', raw({ kind: 'publish', topic: 't', from: claimed, data: { a: 1 } })],
     ['data over maxMessageBytes', raw({ kind: 'publish', topic: 't', from: claimed, data: 'x'.repeat(1_025) })],
     ['a send without to', raw({ kind: 'send', topic: 't', from: claimed })],
     ['a negative to', raw({ kind: 'publish', topic: 't', from: claimed, to: -1 })],
-    ['a fractional to', raw({ kind: 'send', topic: 't', from: claimed, to: 1.5 })],
+    ['a fractional slot in to', raw({ kind: 'send', topic: 't', from: claimed, to: { node: 'n1', slot: 1.5 } })],
+    ['a bare slot as to', raw({ kind: 'send', topic: 't', from: claimed, to: 1 })],
+    ['a to without node', raw({ kind: 'send', topic: 't', from: claimed, to: { slot: 1 } })],
+    ['a to with an empty node', raw({ kind: 'send', topic: 't', from: claimed, to: { node: '', slot: 1 } })],
+    ['a from without node', raw({ kind: 'publish', topic: 't', from: { id: 1, slot: 0, pid: 1 } })],
     ['a request without id', raw({ kind: 'request', topic: 't', from: claimed, timeoutMs: 5 })],
     ['an id over 128 characters', raw({ kind: 'reply', topic: 't', from: claimed, id: 'i'.repeat(129) })],
     ['a request without timeoutMs', raw({ kind: 'request', topic: 't', from: claimed, id: 'r' })],
@@ -77,10 +81,10 @@ describe('readMessage', () => {
     });
 
     it('uses an envelope without unknown fields in place', () => {
-      const message = raw({ kind: 'request', topic: 't', from: claimed, id: 'r', to: 1, timeoutMs: 5, data: '1' });
+      const message = raw({ kind: 'request', topic: 't', from: claimed, id: 'r', to: { node: 'n1', slot: 1 }, timeoutMs: 5, data: '1' });
       const read = valid(message, sender);
       expect(read).toBe(message);
-      expect(read).toEqual(raw({ kind: 'request', topic: 't', from: sender, id: 'r', to: 1, timeoutMs: 5, data: '1' }));
+      expect(read).toEqual(raw({ kind: 'request', topic: 't', from: sender, id: 'r', to: { node: 'n1', slot: 1 }, timeoutMs: 5, data: '1' }));
     });
 
     it('rebuilds an envelope with unknown fields from the known ones only', () => {
@@ -125,14 +129,14 @@ describe('readMessage', () => {
 
 describe('isIdentity', () => {
   it.each([
-    [{ id: 1, slot: 0, pid: 10 }, true],
-    [{ id: 0, slot: -1, pid: 0 }, true], // the router speaks with slot -1
-    [{ id: -1, slot: 0, pid: 10 }, false],
-    [{ id: 1, slot: -2, pid: 10 }, false],
-    [{ id: 1, slot: 0, pid: -1 }, false],
-    [{ id: 1.5, slot: 0, pid: 10 }, false],
-    [{ id: '1', slot: 0, pid: 10 }, false],
-    [{ id: 1, slot: 0 }, false],
+    [{ node: 'n1', id: 1, slot: 0, pid: 10 }, true],
+    [{ node: 'n1', id: 0, slot: -1, pid: 0 }, true], // the router speaks with slot -1
+    [{ node: 'n1', id: -1, slot: 0, pid: 10 }, false],
+    [{ node: 'n1', id: 1, slot: -2, pid: 10 }, false],
+    [{ node: 'n1', id: 1, slot: 0, pid: -1 }, false],
+    [{ node: 'n1', id: 1.5, slot: 0, pid: 10 }, false],
+    [{ node: 'n1', id: '1', slot: 0, pid: 10 }, false],
+    [{ node: 'n1', id: 1, slot: 0 }, false],
     [null, false],
     [5, false],
   ])('%j -> %p', (value, expected) => {

@@ -1,5 +1,5 @@
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION, MAX_TIMER_MS, MAX_TOPIC_LENGTH } from '../cluster.constants.js';
-import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { isMessageKind, type MessageEnvelope, type RemoteErrorInfo } from '../messaging/envelope.js';
 import type { Payload, Serialization } from '../messaging/payload-codec.js';
 
@@ -18,6 +18,7 @@ export interface WireLimits {
 export type Unchecked = { readonly [field: string]: unknown };
 
 const MAX_ID_LENGTH = 128;
+const MAX_NODE_ID_LENGTH = 128;
 const MAX_ERROR_FIELD_LENGTH = 16_384;
 
 /**
@@ -48,13 +49,13 @@ export function readMessage(raw: Unchecked, limits: WireLimits, sender?: WorkerI
     }
   }
   let id: string | undefined;
-  let to: number | undefined;
+  let to: WorkerAddress | undefined;
   let timeoutMs: number | undefined;
   let error: RemoteErrorInfo | undefined;
   /** Fields set besides ns, v, kind and topic: if that is all it has, it can be used in place. */
   let known = (raw.from === undefined ? 0 : 1) + (data === undefined ? 0 : 1);
   if (kind === 'send' || raw.to !== undefined) {
-    if (!isSlot(raw.to)) return `${kind} "${topic}": to ${show(raw.to)} is not a slot (a whole number >= 0)`;
+    if (!isAddress(raw.to)) return `${kind} "${topic}": to ${show(raw.to)} is not an address ({ node, slot })`;
     to = raw.to;
     known += 1;
   }
@@ -114,9 +115,21 @@ export function payloadSize(data: unknown, serialization: Serialization): number
 
 export function isIdentity(value: unknown): value is WorkerIdentity {
   if (typeof value !== 'object' || value === null) return false;
-  const { id, slot, pid } = value as Unchecked;
+  const { id, slot, pid, node } = value as Unchecked;
   // slot -1 speaks for a router (an error reply of the primary), which has no slot of its own.
-  return isWhole(id) && isWhole(pid) && Number.isInteger(slot) && (slot as number) >= -1;
+  return isWhole(id) && isWhole(pid) && Number.isInteger(slot) && (slot as number) >= -1 && isNodeId(node);
+}
+
+/** Where a message goes: a node and a slot there. */
+export function isAddress(value: unknown): value is WorkerAddress {
+  if (typeof value !== 'object' || value === null) return false;
+  const { node, slot } = value as Unchecked;
+  return isWhole(slot) && isNodeId(node);
+}
+
+/** A node's name as it travels; what names are allowed is the option's business. */
+export function isNodeId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_NODE_ID_LENGTH;
 }
 
 export function isTopic(value: unknown): value is string {
@@ -125,24 +138,22 @@ export function isTopic(value: unknown): value is string {
 
 function readRemoteError(value: unknown): RemoteErrorInfo | string {
   if (typeof value !== 'object' || value === null) return `error ${show(value)} is not an object`;
-  const { code, message, remoteCode, remoteName, slot } = value as Unchecked;
+  const { code, message, remoteCode, remoteName, slot, node } = value as Unchecked;
   if (!isShortText(code) || !isShortText(message)) return 'error.code and error.message must be strings';
   if (remoteCode !== undefined && !isShortText(remoteCode) && typeof remoteCode !== 'number') {
     return 'error.remoteCode must be a string or a number';
   }
   if (remoteName !== undefined && !isShortText(remoteName)) return 'error.remoteName must be a string';
   if (slot !== undefined && !Number.isInteger(slot)) return 'error.slot must be a whole number';
+  if (node !== undefined && !isNodeId(node)) return 'error.node must be a node name';
   return {
     code,
     message,
     remoteCode: remoteCode as string | number | undefined,
     remoteName: remoteName as string | undefined,
     slot: slot as number | undefined,
+    node: node as string | undefined,
   };
-}
-
-function isSlot(value: unknown): value is number {
-  return isWhole(value);
 }
 
 function isWhole(value: unknown): value is number {

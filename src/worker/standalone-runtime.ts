@@ -8,7 +8,6 @@ import { LocalTransport } from '../transports/local.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
-import { markDraining } from './drain-state.js';
 
 /**
  * Runs the app in this one process (`enabled: false`): no fork, the same graceful shutdown as a
@@ -16,7 +15,7 @@ import { markDraining } from './drain-state.js';
  */
 export class StandaloneRuntime {
   private readonly logger = new Logger('ClusterStandalone');
-  private readonly self: WorkerIdentity = { id: 0, slot: 0, pid: process.pid };
+  private readonly self: WorkerIdentity;
   private readonly transport: LocalTransport;
   private readonly startedAt = Date.now();
   private readyAt: number | null = null;
@@ -25,6 +24,7 @@ export class StandaloneRuntime {
   private closingSince = 0;
 
   constructor(private readonly options: ResolvedClusterOptions) {
+    this.self = { node: options.nodeId, id: 0, slot: 0, pid: process.pid };
     this.transport = new LocalTransport(this.self, options.serialization, options.messaging);
   }
 
@@ -59,8 +59,8 @@ export class StandaloneRuntime {
       process.exit(EXIT_CODES.workersKilled);
     }, this.options.shutdown.timeoutMs);
     timer.unref();
-    markDraining();
-    this.publish('draining', { type: 'shutdown', reason: signal, at: Date.now() });
+    this.transport.beginDraining();
+    this.publish('draining', { type: 'shutdown', node: this.self.node, reason: signal, at: Date.now() });
     this.logger.log(`${signal}: draining`);
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options)) : { clean: true };
     process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.workersKilled);

@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
+import { WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
-import { markDraining } from './drain-state.js';
 
 /**
  * Terminal signals reach the whole process group (Ctrl-C reaches the primary and every worker at
@@ -36,8 +36,9 @@ export class WorkerRuntime {
     this.logger = new Logger(`ClusterWorker#${self.slot}`);
   }
 
-  static identity(): WorkerIdentity {
-    return { id: cluster.worker?.id ?? 0, slot: Number(process.env.CLUSTER_WORKER_SLOT), pid: process.pid };
+  /** Who this worker is: the node and slot the primary gave it (env), node:cluster's id, its pid. */
+  static identity(options: ResolvedClusterOptions): WorkerIdentity {
+    return { node: options.nodeId, id: cluster.worker?.id ?? 0, slot: Number(process.env[WORKER_SLOT_ENV]), pid: process.pid };
   }
 
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
@@ -82,7 +83,7 @@ export class WorkerRuntime {
     if (this.draining) return;
     this.draining = true;
     this.handOff = handOff;
-    markDraining();
+    this.transport?.beginDraining();
     clearTimeout(this.ownSignalTimer);
     this.logger.log(`draining (${reason})`);
     // Still booting: start() notices the flag once the app exists.

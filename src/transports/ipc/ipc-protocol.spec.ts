@@ -4,7 +4,7 @@ import type { Unchecked, WireLimits } from '../message-validation.js';
 import { controlEnvelope, MAX_BATCH, readFromPrimary, readFromWorker, unpack, type LifecycleData } from './ipc-protocol.js';
 
 const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
-const sender = { id: 1, slot: 0, pid: 100 };
+const sender = { node: 'n1', id: 1, slot: 0, pid: 100 };
 /** Reads what a worker wrote, or what the primary wrote, as it arrives: unchecked. */
 const fromWorker = (message: object) => readFromWorker(message as Unchecked, limits, sender);
 const fromPrimary = (message: object) => readFromPrimary(message as Unchecked, limits);
@@ -22,7 +22,7 @@ function unpacked(message: object) {
 }
 
 const lifecycle: LifecycleData = {
-  workers: [{ id: 1, slot: 0, pid: 100, state: 'ready', startedAt: 1, readyAt: 2, restarts: 0, congested: false }],
+  workers: [{ node: 'n1', id: 1, slot: 0, pid: 100, state: 'ready', startedAt: 1, readyAt: 2, restarts: 0, congested: false }],
   state: { expectedWorkers: 1, crashLoop: false, dropped: { malformed: 0, 'unexpected-reply': 0, 'queue-full': 0 } },
 };
 
@@ -38,7 +38,7 @@ describe('unpack', () => {
   });
 
   it('reports an envelope of another version without visiting it', () => {
-    expect(unpacked({ ns: CLUSTER_NAMESPACE, v: 2, kind: 'hello' })).toEqual({ visited: [], malformed: [expect.any(String)] });
+    expect(unpacked({ ns: CLUSTER_NAMESPACE, v: 1, kind: 'hello' })).toEqual({ visited: [], malformed: [expect.any(String)] });
     expect(unpacked({ ns: CLUSTER_NAMESPACE, kind: 'hello' }).malformed).toHaveLength(1);
   });
 
@@ -59,7 +59,7 @@ describe('unpack', () => {
       good[0],
       7,
       { kind: 'hello' }, // no namespace or version
-      { ns: CLUSTER_NAMESPACE, v: 2, kind: 'hello' },
+      { ns: CLUSTER_NAMESPACE, v: 1, kind: 'hello' }, // an older version
       controlEnvelope.batch([controlEnvelope.hello()]), // a batch inside a batch
       good[1],
     ];
@@ -97,7 +97,7 @@ describe('readFromWorker', () => {
   });
 
   it('reads messages with the sender stamped as from', () => {
-    const forged = messageEnvelope('publish', { topic: 't', from: { id: 9, slot: 9, pid: 9 }, data: '1' });
+    const forged = messageEnvelope('publish', { topic: 't', from: { node: 'n1', id: 9, slot: 9, pid: 9 }, data: '1' });
     expect(fromWorker(forged)).toMatchObject({ kind: 'publish', topic: 't', from: sender, data: '1' });
     const forever = { ns: CLUSTER_NAMESPACE, v: ENVELOPE_VERSION, kind: 'request', topic: 't', id: 'r', timeoutMs: 'forever' };
     expect(typeof fromWorker(forever)).toBe('string');
@@ -111,22 +111,22 @@ describe('readFromPrimary', () => {
     expect(fromPrimary(controlEnvelope.handoff(4000))).toEqual({ kind: 'handoff', port: 4000 });
     expect(typeof fromPrimary(controlEnvelope.handoff(70_000))).toBe('string');
     expect(fromPrimary(controlEnvelope.lifecycle(lifecycle))).toEqual({ kind: 'lifecycle', data: lifecycle });
-    const event = { type: 'fork', id: 2, slot: 1, pid: 200, at: 3 } as const;
+    const event = { type: 'fork', node: 'n1', id: 2, slot: 1, pid: 200, at: 3 } as const;
     expect(fromPrimary(controlEnvelope.lifecycle({ ...lifecycle, event }))).toMatchObject({ data: { event } });
   });
 
   it('reads messages as relayed, with the from they carry', () => {
-    const from = { id: 2, slot: 1, pid: 200 };
-    const message = messageEnvelope('send', { topic: 't', from, to: 0, data: '1' });
+    const from = { node: 'n1', id: 2, slot: 1, pid: 200 };
+    const message = messageEnvelope('send', { topic: 't', from, to: { node: 'n1', slot: 0 }, data: '1' });
     expect(fromPrimary(message)).toBe(message);
-    expect(typeof fromPrimary(messageEnvelope('send', { topic: 't', from: undefined as never, to: 0 }))).toBe('string');
+    expect(typeof fromPrimary(messageEnvelope('send', { topic: 't', from: undefined as never, to: { node: 'n1', slot: 0 } }))).toBe('string');
   });
 
   it.each<[string, unknown]>([
     ['no data', undefined],
     ['data that is not an object', 5],
     ['workers that is not a list', { ...lifecycle, workers: {} }],
-    ['a worker without a state', { ...lifecycle, workers: [{ id: 1, slot: 0, pid: 1 }] }],
+    ['a worker without a state', { ...lifecycle, workers: [{ node: 'n1', id: 1, slot: 0, pid: 1 }] }],
     ['a worker without an identity', { ...lifecycle, workers: [{ state: 'ready' }] }],
     ['no state', { workers: [] }],
     ['a state without expectedWorkers', { ...lifecycle, state: { crashLoop: false } }],

@@ -16,7 +16,7 @@ function fakeWorker(id: number) {
   return { worker, received, messages };
 }
 
-const LIMITS: RouterLimits = { serialization: 'json', maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 100 };
+const LIMITS: RouterLimits = { node: 'n1', serialization: 'json', maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 100 };
 
 /**
  * A router with `size` workers in slots 0..size-1 (worker ids 1..size), each of which said `hello`.
@@ -24,7 +24,7 @@ const LIMITS: RouterLimits = { serialization: 'json', maxMessageBytes: 1_024, ma
  */
 function cluster(size: number, limits: Partial<RouterLimits> = {}, overrides: Partial<RouterCallbacks> = {}) {
   const workers = Array.from({ length: size }, (_, slot) => ({ slot, ...fakeWorker(slot + 1) }));
-  const identity = (slot: number): WorkerIdentity => ({ id: slot + 1, slot, pid: 1000 + slot });
+  const identity = (slot: number): WorkerIdentity => ({ node: 'n1', id: slot + 1, slot, pid: 1000 + slot });
   const drops: Array<{ worker: WorkerIdentity; reason: DropReason; detail: string }> = [];
   const failures: unknown[] = [];
   const congestion: Array<[number, boolean]> = [];
@@ -48,12 +48,19 @@ function cluster(size: number, limits: Partial<RouterLimits> = {}, overrides: Pa
   }
   /** Worker in `slot` writes `message` on its channel. */
   const write = (slot: number, message: unknown) => router.receive(slot + 1, message);
-  const request = (slot: number, fields: { topic?: string; id: string; to?: number; data?: string; timeoutMs?: number }) =>
-    write(slot, messageEnvelope('request', { topic: 't', timeoutMs: 1_000, from: identity(slot), ...fields }));
+  const request = (slot: number, { to, ...fields }: { topic?: string; id: string; to?: number; data?: string; timeoutMs?: number }) =>
+    write(slot, messageEnvelope('request', { topic: 't', timeoutMs: 1_000, from: identity(slot), to: at(to), ...fields }));
   /** The worker in `slot` answers what it was asked, with the id it was given. */
   const answer = (slot: number, asked: MessageEnvelope, data: string) =>
-    write(slot, messageEnvelope('reply', { topic: asked.topic, id: asked.id, from: identity(slot), to: asked.from.slot, data }));
+    write(slot, messageEnvelope('reply', { topic: asked.topic, id: asked.id, from: identity(slot), to: at(asked.from.slot), data }));
   return { router, workers, identity, write, request, answer, drops, failures, congestion, hellos };
+}
+
+/** The address of a slot of this node. */
+function at(slot: number): { node: string; slot: number };
+function at(slot: number | undefined): { node: string; slot: number } | undefined;
+function at(slot: number | undefined) {
+  return slot === undefined ? undefined : { node: 'n1', slot };
 }
 
 /** `[id, data or error code]` of each message. */
@@ -71,7 +78,7 @@ describe('IpcRouter', () => {
 
   it('stamps from with the worker whose channel a message came on', async () => {
     const { workers, write, identity } = cluster(2);
-    write(0, messageEnvelope('publish', { topic: 'forged', from: { id: 99, slot: 1, pid: 1 }, data: '1' }));
+    write(0, messageEnvelope('publish', { topic: 'forged', from: { node: 'n1', id: 99, slot: 1, pid: 1 }, data: '1' }));
     write(0, envelope('publish', { topic: 'anonymous', data: '2' }));
     await tick();
     expect(workers[1]!.messages().map((m) => [m.topic, m.from])).toEqual([
@@ -100,9 +107,21 @@ describe('IpcRouter', () => {
       ['b', 'CLUSTER_ERR_WORKER_UNAVAILABLE'],
     ]);
     expect(back.map((m) => [m.kind, m.to, m.from.slot])).toEqual([
-      ['reply', 0, -1],
-      ['reply', 0, -1],
+      ['reply', at(0), -1],
+      ['reply', at(0), -1],
     ]);
+  });
+
+  it('answers at once that a node is unknown, and drops a send to it', async () => {
+    const { workers, write, identity } = cluster(2);
+    const elsewhere = { node: 'n2', slot: 1 };
+    write(0, messageEnvelope('request', { topic: 't', id: 'far', timeoutMs: 1_000, from: identity(0), to: elsewhere }));
+    write(0, messageEnvelope('send', { topic: 't', from: identity(0), to: elsewhere, data: '1' }));
+    await tick();
+    expect(workers[0]!.messages()).toEqual([
+      expect.objectContaining({ kind: 'reply', id: 'far', error: expect.objectContaining({ code: 'CLUSTER_ERR_WORKER_UNAVAILABLE', node: 'n2', slot: 1 }) }),
+    ]);
+    expect(workers[1]!.messages()).toEqual([]);
   });
 
   it('routes a reply back to its requester once, under the id the requester gave', async () => {
@@ -115,7 +134,7 @@ describe('IpcRouter', () => {
     answer(1, asked, '"again"');
     await tick();
     expect(outcomes(workers[0]!.messages())).toEqual([['q1', '"ok"']]);
-    expect(workers[0]!.messages()[0]).toMatchObject({ kind: 'reply', to: 0, from: { slot: 1 } });
+    expect(workers[0]!.messages()[0]).toMatchObject({ kind: 'reply', to: at(0), from: { slot: 1 } });
   });
 
   it('keeps requests of different workers with the same id apart', async () => {
@@ -142,7 +161,7 @@ describe('IpcRouter', () => {
   it('does not deliver to a worker whose transport has not said hello', async () => {
     const { router, write, identity, request } = cluster(1);
     const late = fakeWorker(9);
-    router.add(late.worker, { id: 9, slot: 1, pid: 1009 });
+    router.add(late.worker, { node: 'n1', id: 9, slot: 1, pid: 1009 });
     write(0, messageEnvelope('publish', { topic: 't', from: identity(0), data: '1' }));
     request(0, { id: 'early', to: 1 });
     await tick();
@@ -158,11 +177,11 @@ describe('IpcRouter', () => {
     ['a batch whose data is 5', envelope('batch', { data: 5 })],
     ['a batch whose data is {a:1}', envelope('batch', { data: { a: 1 } })],
     ['a batch of [null]', envelope('batch', { data: [null] })],
-    ['a request with timeoutMs "forever"', { ...envelope('request', { topic: 't', id: 'r', to: 1 }), timeoutMs: 'forever' }],
+    ['a request with timeoutMs "forever"', { ...envelope('request', { topic: 't', id: 'r', to: at(1) }), timeoutMs: 'forever' }],
     ['a publish over maxMessageBytes', envelope('publish', { topic: 't', data: 'x'.repeat(1_025) })],
     ['an unknown kind', envelope('gossip', { topic: 't' })],
     ['a control kind of the primary', controlEnvelope.shutdown()],
-    ['an envelope of version 2', { ...envelope('publish', { topic: 't', data: '1' }), v: 2 }],
+    ['an envelope of version 1', { ...envelope('publish', { topic: 't', data: '1' }), v: 1 }],
   ])('reports %s as malformed, delivers nothing and does not throw', async (_, message) => {
     const { workers, write, identity, drops, failures } = cluster(2);
     expect(() => write(0, message)).not.toThrow();

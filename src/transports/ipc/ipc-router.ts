@@ -6,9 +6,9 @@ import {
   RequestLimitError,
   WorkerUnavailableError,
 } from '../../cluster.errors.js';
-import type { DropReason, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
+import type { DropReason, WorkerAddress, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
-import { replyWithError } from '../../messaging/remote-error.js';
+import { addressOf, replyWithError } from '../../messaging/remote-error.js';
 import type { Unchecked, WireLimits } from '../message-validation.js';
 import { stopReading } from './connection-handle.js';
 import { controlEnvelope, readFromWorker, unpack } from './ipc-protocol.js';
@@ -18,6 +18,8 @@ import { WorkerOutbox } from './worker-outbox.js';
 interface Member {
   readonly worker: Worker;
   readonly identity: WorkerIdentity;
+  /** Where replies to it go. */
+  readonly address: WorkerAddress;
   /** Its transport listens (sent `hello`): messages sent earlier would be lost. */
   listening: boolean;
   /** `false` once the primary found it unresponsive: nothing more is routed to it. */
@@ -43,6 +45,8 @@ interface InFlight {
 }
 
 export interface RouterLimits extends WireLimits {
+  /** This node: messages addressed to another one cannot be delivered here. */
+  readonly node: string;
   /** Bytes of messages the primary holds for one worker. */
   readonly maxQueueBytes: number;
   /** Requests one worker may have waiting for a reply. */
@@ -80,7 +84,7 @@ const SWEEP_EVERY_MS = 1_000;
  */
 export class IpcRouter {
   /** Speaks for the router in error replies (no slot of its own). */
-  private readonly identity: WorkerIdentity = { id: 0, slot: -1, pid: process.pid };
+  private readonly identity: WorkerIdentity;
   private readonly members = new Map<number, Member>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly nextHandler = new Map<string, number>();
@@ -90,7 +94,9 @@ export class IpcRouter {
   constructor(
     private readonly limits: RouterLimits,
     private readonly callbacks: RouterCallbacks,
-  ) {}
+  ) {
+    this.identity = { node: limits.node, id: 0, slot: -1, pid: process.pid };
+  }
 
   add(worker: Worker, identity: WorkerIdentity): void {
     const outbox = new WorkerOutbox(
@@ -101,6 +107,7 @@ export class IpcRouter {
     const member: Member = {
       worker,
       identity,
+      address: addressOf(identity),
       listening: false,
       available: true,
       topics: new Set(),
@@ -236,7 +243,7 @@ export class IpcRouter {
 
   private send(message: MessageEnvelope): void {
     // No worker in the slot: the sender checked its snapshot, which was already stale.
-    const target = this.memberOfSlot(message.to!);
+    const target = this.memberAt(message.to!);
     if (target) this.deliver(target, message);
   }
 
@@ -245,11 +252,8 @@ export class IpcRouter {
     if (sender.pending >= this.limits.maxPendingRequests) {
       return this.refuse(sender, request, new RequestLimitError(topic, this.limits.maxPendingRequests));
     }
-    const target = to === undefined ? this.pickHandler(topic) : this.memberOfSlot(to);
-    if (!target) {
-      const error = to === undefined ? new NoHandlerError(topic) : new WorkerUnavailableError(topic, to, 'no live worker in that slot');
-      return this.refuse(sender, request, error);
-    }
+    const target = to === undefined ? this.pickHandler(topic) : this.memberAt(to);
+    if (!target) return this.refuse(sender, request, this.undeliverable(topic, to));
     const id = String(++this.sequence);
     if (!target.outbox.push({ ...request, id })) {
       this.callbacks.dropped(target.identity, 'queue-full', `request "${topic}" from slot ${sender.identity.slot}`);
@@ -270,16 +274,16 @@ export class IpcRouter {
     }
     this.forget(reply.id!, entry);
     const { requester } = entry;
-    if (!requester.outbox.push({ ...reply, id: entry.requesterId, to: requester.identity.slot })) {
+    if (!requester.outbox.push({ ...reply, id: entry.requesterId, to: requester.address })) {
       this.callbacks.dropped(requester.identity, 'queue-full', `reply "${reply.topic}" from slot ${sender.identity.slot}`);
       const error = new QueueFullError(reply.topic, requester.identity.slot);
-      requester.outbox.push(replyWithError(reply.topic, entry.requesterId, requester.identity.slot, this.identity, error), false);
+      requester.outbox.push(replyWithError(reply.topic, entry.requesterId, requester.address, this.identity, error), false);
     }
   }
 
   /** Answers a request the router could not route. Droppable: a flood of refused requests must not queue a flood of answers to a sender that does not read. */
   private refuse(sender: Member, request: MessageEnvelope, error: Error): void {
-    this.deliver(sender, replyWithError(request.topic, request.id, sender.identity.slot, this.identity, error));
+    this.deliver(sender, replyWithError(request.topic, request.id, sender.address, this.identity, error));
   }
 
   /** Queues a message that may be dropped; reports it when the receiver's queue is full. */
@@ -293,12 +297,24 @@ export class IpcRouter {
   private fail(id: string, entry: InFlight, error: Error): void {
     this.forget(id, entry);
     const { requester } = entry;
-    requester.outbox.push(replyWithError(entry.topic, entry.requesterId, requester.identity.slot, this.identity, error), false);
+    requester.outbox.push(replyWithError(entry.topic, entry.requesterId, requester.address, this.identity, error), false);
   }
 
   private forget(id: string, entry: InFlight): void {
     this.inFlight.delete(id);
     entry.requester.pending -= 1;
+  }
+
+  /** The worker serving `to`, when it is on this node, listens and answers. */
+  private memberAt(to: WorkerAddress): Member | undefined {
+    return to.node === this.limits.node ? this.memberOfSlot(to.slot) : undefined;
+  }
+
+  /** Why a request to `to` (or to any handler of `topic`) cannot be routed. */
+  private undeliverable(topic: string, to: WorkerAddress | undefined): Error {
+    if (to === undefined) return new NoHandlerError(topic);
+    if (to.node !== this.limits.node) return new WorkerUnavailableError(topic, to.slot, 'no such node in the cluster', to.node);
+    return new WorkerUnavailableError(topic, to.slot, 'no live worker in that slot');
   }
 
   private memberOfSlot(slot: number): Member | undefined {

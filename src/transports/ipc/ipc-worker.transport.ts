@@ -9,7 +9,6 @@ import type { MessageLimits } from '../cluster-transport.interface.js';
 import { stopReading } from './connection-handle.js';
 import { creditReturn } from './flow-control.js';
 import type { WireLimits } from '../message-validation.js';
-import { MembershipView } from '../membership-view.js';
 import { MembershipTransport } from '../membership.transport.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 import { controlEnvelope, readFromPrimary, unpack } from './ipc-protocol.js';
@@ -53,7 +52,7 @@ export class IpcWorkerTransport extends MembershipTransport {
     private readonly channel: IpcChannel = process,
     logger = new Logger(`ClusterWorker#${self.slot}`),
   ) {
-    super(self, serialization, limits, new MembershipView());
+    super(self, serialization, limits);
     this.wire = { serialization, maxMessageBytes: limits.maxMessageBytes };
     this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) =>
       logger.warn(`dropped ${count} message(s) on arrival: ${sample}`),

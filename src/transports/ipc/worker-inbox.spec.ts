@@ -5,7 +5,7 @@ const CREDIT_RETURN_BYTES = 1_048_576;
 import { WorkerInbox } from './worker-inbox.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const from = { id: 2, slot: 1, pid: 200 };
+const from = { node: 'n1', id: 2, slot: 1, pid: 200 };
 
 /** Messages numbered from `first`; `data` pads each one. */
 function messages(count: number, first = 0, data = ''): MessageEnvelope[] {

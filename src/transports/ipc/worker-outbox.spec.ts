@@ -4,7 +4,7 @@ import { controlEnvelope, MAX_BATCH } from './ipc-protocol.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const from = { id: 1, slot: 0, pid: 100 };
+const from = { node: 'n1', id: 1, slot: 0, pid: 100 };
 
 /** A message of `n`; `big` ones weigh BIG_SIZE each. */
 function message(n: number, big = false): MessageEnvelope {
