@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -24,6 +24,18 @@ function bareImportsFrom(entry: string, seen = new Set<string>(), bare = new Set
   return bare;
 }
 
+let packed: string[] | undefined;
+/** The files `npm pack` would put in the tarball (dist is already built: no lifecycle scripts). */
+function packedFiles(): string[] {
+  if (!packed) {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, env }).toString();
+    packed = (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+  }
+  return packed;
+}
+
 describe('the built package', () => {
   it('loads in plain Node through its exports map', () => {
     expect(exportsOf('nestjs-cluster')).toEqual(
@@ -38,5 +50,33 @@ describe('the built package', () => {
   it('keeps the optional peers (@nestjs/terminus, @nestjs/config) out of the root entry', () => {
     const imports = bareImportsFrom(resolve(root, 'dist/index.js'));
     expect([...imports].filter((s) => s.startsWith('@nestjs/')).sort()).toEqual(['@nestjs/common', '@nestjs/core']);
+  });
+
+  it('ships its license and readme, and no specs', () => {
+    const files = packedFiles();
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
+    expect(files.filter((f) => /\.spec\./.test(f))).toEqual([]);
+  });
+
+  it('ships every file its source maps point at, or inlines it', () => {
+    const files = packedFiles();
+    const shipped = new Set(files);
+    const unresolved: string[] = [];
+    for (const file of files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(resolve(root, file), 'utf8'))?.[1];
+      if (url && !url.startsWith('data:') && !shipped.has(posix.join(posix.dirname(file), url))) unresolved.push(`${file} -> ${url}`);
+    }
+    const maps = files.filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    for (const map of maps) {
+      const { sources, sourcesContent, sourceRoot = '' } = JSON.parse(readFileSync(resolve(root, map), 'utf8'));
+      expect(sources.length).toBeGreaterThan(0);
+      (sources as string[]).forEach((source, i) => {
+        if (typeof sourcesContent?.[i] === 'string') return;
+        const target = posix.join(posix.dirname(map), sourceRoot, source);
+        if (!shipped.has(target)) unresolved.push(`${map} -> ${source}`);
+      });
+    }
+    expect(unresolved).toEqual([]);
   });
 });
