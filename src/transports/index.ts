@@ -1,0 +1,40 @@
+/**
+ * `nestjs-cluster/transport`: what an author of a `ClusterTransport` needs (Redis, NATS, a test
+ * double), and the conformance suite every transport of this package passes.
+ *
+ * A transport carries `MessageEnvelope`s between the members of a cluster and keeps a membership
+ * view; `ClusterService` does the rest (serialization, request ids, timeouts, handlers). Extend
+ * `MembershipTransport`, feed its `view` with what the wire says, push what arrives for this member
+ * into `messages` after checking it with `readMessage`, and answer what cannot be routed with
+ * `errorReply`. Then run `transportConformance` against it.
+ */
+export { ClusterTransport, type ClusterRole, type MessageLimits } from './cluster-transport.interface.js';
+export { MembershipTransport } from './membership.transport.js';
+export { MembershipView, NO_DROPS } from './membership-view.js';
+export { LocalTransport } from './local.transport.js';
+export { isAddress, isIdentity, isNodeId, isTopic, payloadSize, readMessage, type Unchecked, type WireLimits } from './message-validation.js';
+export { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
+export {
+  envelope,
+  hasClusterNamespace,
+  isMessageKind,
+  messageEnvelope,
+  type ClusterEnvelope,
+  type MessageEnvelope,
+  type MessageKind,
+  type RemoteErrorInfo,
+} from '../messaging/envelope.js';
+export { addressOf, errorReply, replyWithError, toRemoteError } from '../messaging/remote-error.js';
+export type { Payload, Serialization } from '../messaging/payload-codec.js';
+export type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+export type { ClusterState, NodeInfo, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+export {
+  CONFORMANCE_CASES,
+  ConformanceError,
+  runCase,
+  transportConformance,
+  type ConformanceCase,
+  type ConformanceCluster,
+  type ConformanceFactory,
+  type ConformanceRunner,
+} from './conformance/transport-conformance.js';
