@@ -10,7 +10,8 @@ import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import { NO_DROPS } from '../transports/membership-view.js';
 import { LivenessMonitor } from './liveness-monitor.js';
-import { MemoryGuard } from './memory-guard.js';
+import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
+import { RestartQueue, type RestartRun } from './restart-queue.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
 
 /**
@@ -82,7 +83,7 @@ export class Supervisor {
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
-  private rolling: Promise<void> | undefined;
+  private readonly restarts = new RestartQueue((run) => this.roll(run));
   private shutdownTimer?: NodeJS.Timeout;
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
@@ -101,6 +102,8 @@ export class Supervisor {
     private readonly options: ResolvedClusterOptions,
     private readonly cluster: Cluster,
     private readonly logger = new Logger('ClusterPrimary'),
+    /** Resident memory of a worker in MB, for the memory guard. */
+    measureMemory: (pid: number) => number | undefined = residentMemoryMb,
   ) {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     this.crashes = new CrashWindow(options.restart);
@@ -131,6 +134,7 @@ export class Supervisor {
         memoryCheckIntervalMs,
         () => this.slots.flatMap((s) => (s.current?.state === 'ready' ? [s.current.identity] : [])),
         (slot, rssMb) => this.onMemoryOverLimit(slot, rssMb),
+        measureMemory,
       );
     }
   }
@@ -169,16 +173,18 @@ export class Supervisor {
   /**
    * Zero-downtime rolling restart: one slot at a time, fork the replacement, wait until it is ready,
    * then drain the old worker. A replacement that is not ready within `readyTimeoutMs` aborts the
-   * restart and the old workers keep serving. A request while one runs joins it.
+   * restart and the old workers keep serving. Every slot asked for (all by default) gets a worker
+   * forked after the request: a request joins a running restart only if that one has yet to reach
+   * every slot it asks for, and otherwise runs after it. Resolves once those slots are done.
    */
   restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
     if (this.closing) return Promise.resolve();
-    if (this.rolling) {
-      this.logger.log(`rolling restart already running; ${reason} joins it`);
-      return this.rolling;
+    const slots = (only ?? this.slots.map((s) => s.slot)).filter((slot) => this.slots[slot] !== undefined);
+    if (this.restarts.active) {
+      const joins = slots.every((slot) => this.restarts.covers(slot));
+      this.logger.log(`rolling restart already running; ${reason} ${joins ? 'joins it' : 'runs after it'}`);
     }
-    this.rolling = this.roll(reason, only ?? this.slots.map((s) => s.slot)).finally(() => (this.rolling = undefined));
-    return this.rolling;
+    return this.restarts.request(reason, slots);
   }
 
   /**
@@ -200,6 +206,7 @@ export class Supervisor {
     );
     this.memoryGuard?.stop();
     this.liveness?.stop();
+    this.restarts.clear();
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) {
@@ -216,11 +223,12 @@ export class Supervisor {
     process.on(signal, handler);
   }
 
-  private async roll(reason: string, slots: readonly number[]): Promise<void> {
+  private async roll(run: RestartRun): Promise<void> {
+    const { reason, slots } = run;
     this.logger.log(`rolling restart (${reason}): ${slots.length} slot(s), one at a time`);
     this.emit({ type: 'rolling-restart', phase: 'start', reason, at: Date.now() });
-    for (const index of slots) {
-      const slot = this.slots[index]!;
+    while (run.next < slots.length) {
+      const slot = this.slots[slots[run.next++]!]!;
       // A slot waiting for its restart gets a fresh worker anyway.
       if (!slot.current || slot.current.state !== 'ready') continue;
       if (this.closing) return;
@@ -293,7 +301,8 @@ export class Supervisor {
   }
 
   private onMemoryOverLimit(slot: number, rssMb: number): void {
-    if (this.rolling || this.closing) return; // a running restart replaces it anyway
+    // Already being replaced, or about to be by a restart asked for earlier.
+    if (this.closing || this.slots[slot]?.replacement || this.restarts.covers(slot)) return;
     this.logger.warn(
       `worker ${slot} uses ${rssMb.toFixed(0)} MB, above restart.maxMemoryMb (${this.options.restart.maxMemoryMb}); replacing it`,
     );
