@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Worker } from 'node:cluster';
-import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import { describeError } from '../common/describe-error.js';
+import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { ThrottledReport } from '../common/throttled-report.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
@@ -77,14 +78,11 @@ export class Supervisor {
   private readonly liveness: LivenessMonitor<WorkerRecord> | undefined;
   private readonly dropped: Record<DropReason, number> = { ...NO_DROPS };
   private readonly drops: ThrottledReport<Drop>;
-  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
-  private closing = false;
-  private closingSince = 0;
+  private readonly stopping: ShutdownSequence;
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
   private readonly restarts = new RestartQueue((run) => this.roll(run));
-  private shutdownTimer?: NodeJS.Timeout;
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -106,6 +104,8 @@ export class Supervisor {
     measureMemory: (pid: number) => number | undefined = residentMemoryMb,
   ) {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
+    const { timeoutMs } = options.shutdown;
+    this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });
     this.crashes = new CrashWindow(options.restart);
     this.router = new IpcRouter(
       { serialization: options.serialization, ...options.messaging },
@@ -141,10 +141,10 @@ export class Supervisor {
 
   /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
   start(): Promise<number> {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) this.onSignal(signal, () => this.shutdown(signal));
-    this.onSignal('SIGHUP', () => void this.restartWorkers('SIGHUP'));
-    process.on('exit', this.killOnExit);
-    process.on('uncaughtException', this.onUncaught);
+    for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.shutdown(signal));
+    this.stopping.listen('SIGHUP', () => void this.restartWorkers('SIGHUP'));
+    this.stopping.listen('exit', this.killOnExit);
+    this.stopping.listen('uncaughtException', this.onUncaught);
     this.cluster.setupPrimary({ serialization: this.options.serialization });
     for (const slot of this.slots) this.fork(slot);
     this.memoryGuard?.start();
@@ -192,18 +192,10 @@ export class Supervisor {
    * `shutdown.timeoutMs`. A second call (second signal) kills at once.
    */
   shutdown(reason: string): void {
-    if (this.closing) {
-      const isSignal = reason === 'SIGINT' || reason === 'SIGTERM';
-      if (isSignal && Date.now() - this.closingSince >= DUPLICATE_SIGNAL_MS) this.forceKill(`${reason} again`);
-      return;
-    }
-    this.closing = true;
-    this.closingSince = Date.now();
-    // Armed before anything else, so nothing below can leave the cluster hanging.
-    this.shutdownTimer = setTimeout(
-      () => this.forceKill(`drain took longer than ${this.options.shutdown.timeoutMs} ms`),
-      this.options.shutdown.timeoutMs,
-    );
+    // Arms the drain deadline first, so nothing below can leave the cluster hanging.
+    const step = this.stopping.begin(reason);
+    if (step === 'force') this.forceKill(`${reason} again`);
+    if (step !== 'started') return;
     this.memoryGuard?.stop();
     this.liveness?.stop();
     this.restarts.clear();
@@ -216,11 +208,6 @@ export class Supervisor {
     this.emit({ type: 'shutdown', reason, at: Date.now() });
     for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));
     this.finishIfDone();
-  }
-
-  private onSignal(signal: NodeJS.Signals, handler: () => void): void {
-    this.signalHandlers.set(signal, handler);
-    process.on(signal, handler);
   }
 
   private async roll(run: RestartRun): Promise<void> {
@@ -488,12 +475,13 @@ export class Supervisor {
     for (const { worker } of this.records.values()) worker.process.kill('SIGKILL');
   }
 
+  private get closing(): boolean {
+    return this.stopping.closing;
+  }
+
   private finishIfDone(): void {
     if (!this.closing || this.records.size > 0) return;
-    clearTimeout(this.shutdownTimer);
-    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-    process.off('exit', this.killOnExit);
-    process.off('uncaughtException', this.onUncaught);
+    this.stopping.uninstall();
     this.drops.flush();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     this.finish(this.exitCode);
