@@ -181,8 +181,8 @@ export class Supervisor {
     if (this.closing) return Promise.resolve();
     const slots = (only ?? this.slots.map((s) => s.slot)).filter((slot) => this.slots[slot] !== undefined);
     if (this.restarts.active) {
-      const joins = slots.every((slot) => this.restarts.covers(slot));
-      this.logger.log(`rolling restart already running; ${reason} ${joins ? 'joins it' : 'runs after it'}`);
+      const covered = slots.every((slot) => this.restarts.covers(slot));
+      this.logger.log(`rolling restart already running; ${reason} ${covered ? 'is covered by the restarts asked for' : 'runs after it'}`);
     }
     return this.restarts.request(reason, slots);
   }
