@@ -22,7 +22,8 @@ interface PendingRun {
  * of it; otherwise the slots the running one does not cover wait in one pending run, which requests
  * arriving meanwhile join too, and which starts once the running one ends. A request's promise
  * resolves once the runs covering its slots have ended (done or aborted: an aborted restart leaves the
- * old workers serving, and its requests end with it).
+ * old workers serving, and its requests end with it). The pending run starts even after an aborted
+ * one: it was asked for on its own, perhaps with the fix.
  */
 export class RestartQueue {
   private running: { readonly run: RestartRun; ended: Promise<void> } | undefined;
