@@ -6,7 +6,10 @@ export const ENVELOPE_VERSION = 2;
 /** Environment variable that tells a worker its stable slot (0..N-1). */
 export const WORKER_SLOT_ENV = 'CLUSTER_WORKER_SLOT';
 
-/** Exit codes of the primary (sysexits.h where one fits). */
+/**
+ * Exit codes of the primary (sysexits.h where one fits), and of a worker or standalone process
+ * where a name says so.
+ */
 export const EXIT_CODES = {
   /** Every worker stopped on its own. */
   clean: 0,
@@ -24,6 +27,13 @@ export const EXIT_CODES = {
   primaryError: 70,
   /** An option or environment variable is invalid (EX_CONFIG). */
   badConfig: 78,
+  /** A worker or standalone process: the application failed to start (the error is logged). */
+  startFailed: 1,
+  /**
+   * A worker: it did not drain cleanly (it cut in-flight work at its drain deadline, or its shutdown
+   * hooks failed). Its primary then ends with `workersKilled`.
+   */
+  drainFailed: 1,
 } as const;
 
 /**

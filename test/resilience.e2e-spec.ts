@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { ClusterProcess, freePort, get, isAlive, type HttpAnswer } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, isAlive, type HttpAnswer, type ObservedEvent } from './helpers/cluster-process.js';
 import { failures, startLoad } from './helpers/load.js';
 
 /** GET through a given agent (to reuse one keep-alive connection). */
@@ -117,6 +117,31 @@ describe('under keep-alive load', () => {
 
     expect(failures(result)).toBe(0);
     expect(isAlive(grown.body.pid)).toBe(false);
+  });
+
+  it('SIGHUP during a one-worker memory restart still replaces every worker', async () => {
+    let port: number;
+    ({ app, port } = await startCluster({
+      FIXTURE_OPTIONS: JSON.stringify({ restart: { maxMemoryMb: 250, memoryCheckIntervalMs: 200 } }),
+    }));
+    const before = app.forkedPids();
+    const load = startLoad(port, { connections: 10 });
+    await load.running;
+
+    await get(port, '/grow?mb=300');
+    await app.waitForLine(/uses \d+ MB, above restart\.maxMemoryMb \(250\); replacing it/);
+    app.signal('SIGHUP'); // while the grown worker's replacement boots
+    const isDone = (reason: RegExp) => (e: ObservedEvent) =>
+      e.event.type === 'rolling-restart' && e.event.phase === 'done' && reason.test(String(e.event.reason));
+    await app.waitForEvents((events) => events.find(isDone(/^SIGHUP$/)), 'the SIGHUP rolling restart to finish', 60_000);
+    const result = await load.stop();
+
+    expect(failures(result)).toBe(0);
+    expect(app.events().some(isDone(/^memory of worker \d$/))).toBe(true);
+    expect(before.some(isAlive)).toBe(false);
+    const serving = (await get(port, '/workers')).body.workers.map((w: { pid: number }) => w.pid);
+    expect(serving).toHaveLength(2);
+    expect(serving.some((pid: number) => before.includes(pid))).toBe(false);
   });
 
   it('SIGTERM with 20 in-flight 2 s requests answers all 20 with 200, then exits 0', async () => {

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Worker } from 'node:cluster';
-import { DUPLICATE_SIGNAL_MS, EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import { CLUSTER_ENV } from '../cluster-options.js';
 import { describeError } from '../common/describe-error.js';
+import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { ThrottledReport } from '../common/throttled-report.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
@@ -11,7 +12,8 @@ import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import { NO_DROPS } from '../transports/membership-view.js';
 import { LivenessMonitor } from './liveness-monitor.js';
-import { MemoryGuard } from './memory-guard.js';
+import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
+import { RestartQueue, type RestartRun } from './restart-queue.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
 
 /**
@@ -77,14 +79,11 @@ export class Supervisor {
   private readonly liveness: LivenessMonitor<WorkerRecord> | undefined;
   private readonly dropped: Record<DropReason, number> = { ...NO_DROPS };
   private readonly drops: ThrottledReport<Drop>;
-  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
-  private closing = false;
-  private closingSince = 0;
+  private readonly stopping: ShutdownSequence;
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
-  private rolling: Promise<void> | undefined;
-  private shutdownTimer?: NodeJS.Timeout;
+  private readonly restarts = new RestartQueue((run) => this.roll(run));
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -102,8 +101,12 @@ export class Supervisor {
     private readonly options: ResolvedClusterOptions,
     private readonly cluster: Cluster,
     private readonly logger = new Logger('ClusterPrimary'),
+    /** Resident memory of a worker in MB, for the memory guard. */
+    measureMemory: (pid: number) => number | undefined = residentMemoryMb,
   ) {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
+    const { timeoutMs } = options.shutdown;
+    this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });
     this.crashes = new CrashWindow(options.restart);
     this.router = new IpcRouter(
       { serialization: options.serialization, node: options.nodeId, ...options.messaging },
@@ -132,16 +135,17 @@ export class Supervisor {
         memoryCheckIntervalMs,
         () => this.slots.flatMap((s) => (s.current?.state === 'ready' ? [s.current.identity] : [])),
         (slot, rssMb) => this.onMemoryOverLimit(slot, rssMb),
+        measureMemory,
       );
     }
   }
 
   /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
   start(): Promise<number> {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) this.onSignal(signal, () => this.shutdown(signal));
-    this.onSignal('SIGHUP', () => void this.restartWorkers('SIGHUP'));
-    process.on('exit', this.killOnExit);
-    process.on('uncaughtException', this.onUncaught);
+    for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.shutdown(signal));
+    this.stopping.listen('SIGHUP', () => void this.restartWorkers('SIGHUP'));
+    this.stopping.listen('exit', this.killOnExit);
+    this.stopping.listen('uncaughtException', this.onUncaught);
     this.cluster.setupPrimary({ serialization: this.options.serialization });
     for (const slot of this.slots) this.fork(slot);
     this.memoryGuard?.start();
@@ -170,16 +174,18 @@ export class Supervisor {
   /**
    * Zero-downtime rolling restart: one slot at a time, fork the replacement, wait until it is ready,
    * then drain the old worker. A replacement that is not ready within `readyTimeoutMs` aborts the
-   * restart and the old workers keep serving. A request while one runs joins it.
+   * restart and the old workers keep serving. Every slot asked for (all by default) gets a worker
+   * forked after the request: a request joins a running restart only if that one has yet to reach
+   * every slot it asks for, and otherwise runs after it. Resolves once those slots are done.
    */
   restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
     if (this.closing) return Promise.resolve();
-    if (this.rolling) {
-      this.logger.log(`rolling restart already running; ${reason} joins it`);
-      return this.rolling;
+    const slots = (only ?? this.slots.map((s) => s.slot)).filter((slot) => this.slots[slot] !== undefined);
+    if (this.restarts.active) {
+      const covered = slots.every((slot) => this.restarts.covers(slot));
+      this.logger.log(`rolling restart already running; ${reason} ${covered ? 'is covered by the restarts asked for' : 'runs after it'}`);
     }
-    this.rolling = this.roll(reason, only ?? this.slots.map((s) => s.slot)).finally(() => (this.rolling = undefined));
-    return this.rolling;
+    return this.restarts.request(reason, slots);
   }
 
   /**
@@ -187,20 +193,13 @@ export class Supervisor {
    * `shutdown.timeoutMs`. A second call (second signal) kills at once.
    */
   shutdown(reason: string): void {
-    if (this.closing) {
-      const isSignal = reason === 'SIGINT' || reason === 'SIGTERM';
-      if (isSignal && Date.now() - this.closingSince >= DUPLICATE_SIGNAL_MS) this.forceKill(`${reason} again`);
-      return;
-    }
-    this.closing = true;
-    this.closingSince = Date.now();
-    // Armed before anything else, so nothing below can leave the cluster hanging.
-    this.shutdownTimer = setTimeout(
-      () => this.forceKill(`drain took longer than ${this.options.shutdown.timeoutMs} ms`),
-      this.options.shutdown.timeoutMs,
-    );
+    // Arms the drain deadline first, so nothing below can leave the cluster hanging.
+    const step = this.stopping.begin(reason);
+    if (step === 'force') this.forceKill(`${reason} again`);
+    if (step !== 'started') return;
     this.memoryGuard?.stop();
     this.liveness?.stop();
+    this.restarts.clear();
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) {
@@ -212,16 +211,12 @@ export class Supervisor {
     this.finishIfDone();
   }
 
-  private onSignal(signal: NodeJS.Signals, handler: () => void): void {
-    this.signalHandlers.set(signal, handler);
-    process.on(signal, handler);
-  }
-
-  private async roll(reason: string, slots: readonly number[]): Promise<void> {
+  private async roll(run: RestartRun): Promise<void> {
+    const { reason, slots } = run;
     this.logger.log(`rolling restart (${reason}): ${slots.length} slot(s), one at a time`);
     this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'start', reason, at: Date.now() });
-    for (const index of slots) {
-      const slot = this.slots[index]!;
+    while (run.next < slots.length) {
+      const slot = this.slots[slots[run.next++]!]!;
       // A slot waiting for its restart gets a fresh worker anyway.
       if (!slot.current || slot.current.state !== 'ready') continue;
       if (this.closing) return;
@@ -294,7 +289,8 @@ export class Supervisor {
   }
 
   private onMemoryOverLimit(slot: number, rssMb: number): void {
-    if (this.rolling || this.closing) return; // a running restart replaces it anyway
+    // Already being replaced, or about to be by a restart asked for earlier.
+    if (this.closing || this.slots[slot]?.replacement || this.restarts.covers(slot)) return;
     this.logger.warn(
       `worker ${slot} uses ${rssMb.toFixed(0)} MB, above restart.maxMemoryMb (${this.options.restart.maxMemoryMb}); replacing it`,
     );
@@ -481,12 +477,13 @@ export class Supervisor {
     for (const { worker } of this.records.values()) worker.process.kill('SIGKILL');
   }
 
+  private get closing(): boolean {
+    return this.stopping.closing;
+  }
+
   private finishIfDone(): void {
     if (!this.closing || this.records.size > 0) return;
-    clearTimeout(this.shutdownTimer);
-    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-    process.off('exit', this.killOnExit);
-    process.off('uncaughtException', this.onUncaught);
+    this.stopping.uninstall();
     this.drops.flush();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     this.finish(this.exitCode);

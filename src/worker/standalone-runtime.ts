@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { IEntryNestModule } from '@nestjs/core';
-import { DUPLICATE_SIGNAL_MS, EXIT_CODES } from '../cluster.constants.js';
+import { EXIT_CODES } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
+import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
 
 /**
@@ -20,23 +21,32 @@ export class StandaloneRuntime {
   private readonly startedAt = Date.now();
   private readyAt: number | null = null;
   private started: StartedApp | undefined;
-  private closing = false;
-  private closingSince = 0;
+  private readonly stopping: ShutdownSequence;
 
   constructor(private readonly options: ResolvedClusterOptions) {
     this.self = { node: options.nodeId, id: 0, slot: 0, pid: process.pid };
     this.transport = new LocalTransport(this.self, options.serialization, options.messaging);
+    const { timeoutMs } = options.shutdown;
+    // The deadline does not keep the process alive: it exits on its own once the drain is done.
+    this.stopping = new ShutdownSequence({
+      timeoutMs,
+      keepAlive: false,
+      onTimeout: () => {
+        this.logger.error(`drain did not finish within ${timeoutMs} ms; exiting`);
+        process.exit(EXIT_CODES.workersKilled);
+      },
+    });
   }
 
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
     setProcessTransport(this.transport);
     this.publish('starting');
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void this.shutdown(signal));
+    for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => void this.shutdown(signal));
     try {
       this.started = await startApp(module, this.options);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
-      process.exit(1);
+      process.exit(EXIT_CODES.startFailed);
     }
     this.readyAt = Date.now();
     this.publish('ready', { type: 'ready', ...this.self, at: this.readyAt, bootMs: this.readyAt - this.startedAt });
@@ -45,20 +55,14 @@ export class StandaloneRuntime {
   }
 
   private async shutdown(signal: NodeJS.Signals): Promise<void> {
-    if (this.closing) {
-      // A wrapper (npm start, timeout) forwarding the same Ctrl-C is not a second request to force.
-      if (Date.now() - this.closingSince < DUPLICATE_SIGNAL_MS) return;
+    // The deadline is armed before the drain starts, so a hung shutdown hook cannot keep us alive. A
+    // wrapper (npm start, timeout) forwarding the same Ctrl-C is not a second request to force.
+    const step = this.stopping.begin(signal);
+    if (step === 'force') {
       this.logger.warn(`${signal} again: exiting without waiting for the drain`);
       process.exit(EXIT_CODES.workersKilled);
     }
-    this.closing = true;
-    this.closingSince = Date.now();
-    // The timer exists before the drain starts, so a hung shutdown hook cannot keep us alive.
-    const timer = setTimeout(() => {
-      this.logger.error(`drain did not finish within ${this.options.shutdown.timeoutMs} ms; exiting`);
-      process.exit(EXIT_CODES.workersKilled);
-    }, this.options.shutdown.timeoutMs);
-    timer.unref();
+    if (step !== 'started') return;
     this.transport.beginDraining();
     this.publish('draining', { type: 'shutdown', node: this.self.node, reason: signal, at: Date.now() });
     this.logger.log(`${signal}: draining`);

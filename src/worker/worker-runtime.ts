@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
-import { WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
+import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
 
 /**
@@ -15,7 +16,6 @@ import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } f
  * and hears nothing from the primary within this time was signalled on its own and drains itself.
  */
 const OWN_SIGNAL_GRACE_MS = 1_000;
-const TERMINAL_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
  * Runs inside a forked worker: creates the app, tells the primary once `listen` resolved, and drains
@@ -25,7 +25,8 @@ export class WorkerRuntime {
   private readonly logger: Logger;
   private started: StartedApp | undefined;
   private transport: IpcWorkerTransport | undefined;
-  private draining = false;
+  /** No deadline of its own: the primary kills a worker that drains longer than `shutdown.timeoutMs`. */
+  private readonly stopping = new ShutdownSequence();
   private handOff = false;
   private ownSignalTimer: NodeJS.Timeout | undefined;
 
@@ -48,17 +49,17 @@ export class WorkerRuntime {
       adopt: (port, connection) => adoptConnection(this.started, port, connection),
     });
     setProcessTransport(this.transport);
-    for (const signal of TERMINAL_SIGNALS) process.on(signal, () => this.onTerminalSignal(signal));
+    for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
-    process.on('SIGHUP', () => undefined);
+    this.stopping.listen('SIGHUP', () => undefined);
 
     try {
       this.started = await startApp(module, this.options);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
-      process.exit(1);
+      process.exit(EXIT_CODES.startFailed);
     }
-    if (this.draining) {
+    if (this.stopping.closing) {
       // Asked to stop while booting: nothing was served yet, close what the boot opened.
       await this.exitAfterClose();
     } else {
@@ -68,7 +69,7 @@ export class WorkerRuntime {
   }
 
   private onTerminalSignal(signal: NodeJS.Signals): void {
-    if (this.draining || this.ownSignalTimer) return;
+    if (this.stopping.closing || this.ownSignalTimer) return;
     this.ownSignalTimer = setTimeout(() => {
       void this.drain(`${signal} sent to this worker alone`);
     }, OWN_SIGNAL_GRACE_MS);
@@ -76,12 +77,12 @@ export class WorkerRuntime {
   }
 
   /**
-   * Idempotent: finishes in-flight work through `app.close()`, then exits 0 (1 if it could not drain
-   * cleanly). With `handOff`, open TCP connections go to the replacement instead of being closed.
+   * Idempotent: finishes in-flight work through `app.close()`, then exits 0 (`drainFailed` if it
+   * could not drain cleanly). With `handOff`, open TCP connections go to the replacement instead of
+   * being closed.
    */
   private async drain(reason: string, handOff = false): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
+    if (this.stopping.begin(reason) !== 'started') return;
     this.handOff = handOff;
     this.transport?.beginDraining();
     clearTimeout(this.ownSignalTimer);
@@ -94,6 +95,6 @@ export class WorkerRuntime {
   private async exitAfterClose(): Promise<void> {
     const handOff = this.handOff ? this.transport!.handOff.bind(this.transport) : undefined;
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options), handOff) : { clean: true };
-    process.exit(clean ? 0 : 1);
+    process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.drainFailed);
   }
 }
