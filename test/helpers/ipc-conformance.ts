@@ -1,0 +1,146 @@
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Subject, type Observable } from 'rxjs';
+import {
+  MembershipView,
+  type ClusterEvent,
+  type ClusterRole,
+  type ClusterState,
+  type ClusterTransport,
+  type ConformanceCluster,
+  type MessageEnvelope,
+  type MessageLimits,
+  type NodeInfo,
+  type Serialization,
+  type WorkerIdentity,
+  type WorkerInfo,
+} from 'nestjs-cluster/transport';
+import { ClusterProcess } from './cluster-process.js';
+
+const CONFORMANCE_IPC = fileURLToPath(new URL('../fixtures/dist/conformance-ipc.js', import.meta.url));
+
+interface Hello {
+  readonly self: WorkerIdentity;
+  readonly serialization: Serialization;
+  readonly limits: MessageLimits;
+}
+
+/** A worker's IPC transport, driven from the test process over the fixture's TCP line. */
+class RemoteTransport implements ClusterTransport {
+  readonly role: ClusterRole = 'worker';
+  readonly draining = false;
+  readonly self: WorkerIdentity;
+  readonly serialization: Serialization;
+  readonly limits: MessageLimits;
+  private readonly view: MembershipView;
+  private readonly messages = new Subject<MessageEnvelope>();
+
+  constructor(
+    hello: Hello,
+    private readonly socket: Socket,
+  ) {
+    ({ self: this.self, serialization: this.serialization, limits: this.limits } = hello);
+    this.view = new MembershipView(this.self.node);
+  }
+
+  get events$(): Observable<ClusterEvent> {
+    return this.view.events$;
+  }
+  get workers$(): Observable<readonly WorkerInfo[]> {
+    return this.view.workers$;
+  }
+  workers(): readonly WorkerInfo[] {
+    return this.view.workers();
+  }
+  get nodes$(): Observable<readonly NodeInfo[]> {
+    return this.view.nodes$;
+  }
+  nodes(): readonly NodeInfo[] {
+    return this.view.nodes();
+  }
+  state(): ClusterState {
+    return this.view.state();
+  }
+  get messages$(): Observable<MessageEnvelope> {
+    return this.messages.asObservable();
+  }
+  requestRollingRestart(): void {
+    throw new Error('not part of the conformance suite');
+  }
+  send(message: MessageEnvelope): void {
+    this.write({ t: 'send', m: message });
+  }
+  announce(topics: readonly string[]): void {
+    this.write({ t: 'announce', topics });
+  }
+
+  receive(line: { t: string; m?: MessageEnvelope; workers?: WorkerInfo[]; state?: ClusterState; event?: ClusterEvent }): void {
+    if (line.t === 'message') this.messages.next(line.m!);
+    else if (line.t === 'view') this.view.apply(line.workers!, line.event, line.state);
+  }
+
+  private write(line: object): void {
+    if (!this.socket.destroyed) this.socket.write(`${JSON.stringify(line)}\n`);
+  }
+}
+
+/**
+ * A real cluster of `size` forked workers on the IPC transport (the library's primary), each
+ * worker's transport lent to this process. Resolves once every member lists every member as ready.
+ */
+export async function startIpcConformanceCluster(size: number): Promise<ConformanceCluster> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const members = new Map<number, RemoteTransport>();
+  let settle!: () => void;
+  let fail!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => ((settle = resolve), (fail = reject)));
+  const check = () => {
+    if (members.size < size) return;
+    const all = [...members.values()];
+    const ids = all.map((m) => m.self.id);
+    if (all.every((m) => ids.every((id) => m.workers().some((w) => w.id === id && w.state === 'ready')))) settle();
+  };
+  server.on('connection', (socket) => {
+    let member: RemoteTransport | undefined;
+    const lines = createInterface({ input: socket });
+    // The workers are SIGKILLed at the end of each case: their lines end with a reset.
+    lines.on('error', () => undefined);
+    lines.on('line', (text) => {
+      const line = JSON.parse(text);
+      if (line.t === 'hello') {
+        member = new RemoteTransport(line as Hello, socket);
+        // A worker forked later (a replacement) is not one of the members the case was given.
+        if (members.size < size) members.set(member.self.slot, member);
+      } else member?.receive(line);
+      check();
+    });
+    socket.on('error', () => undefined);
+  });
+  const app = ClusterProcess.start({ CLUSTER_WORKERS: String(size), HARNESS_PORT: String(port) }, CONFORMANCE_IPC);
+  void app.exited.then((exit) => fail(new Error(`the cluster exited before it was ready (${JSON.stringify(exit)}): ${app.lines.slice(-5).join(' | ')}`)));
+  const timer = setTimeout(() => fail(new Error(`the cluster was not ready within 30 s: ${app.lines.slice(-5).join(' | ')}`)), 30_000);
+  const close = async () => {
+    clearTimeout(timer);
+    app.killGroup();
+    await app.exited;
+    server.close();
+  };
+  try {
+    await ready;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  clearTimeout(timer);
+  const ordered = [...members.values()].sort((a, b) => a.self.slot - b.self.slot);
+  return {
+    members: ordered,
+    remove: async (index) => void process.kill(ordered[index]!.self.pid, 'SIGKILL'),
+    close,
+  };
+}

@@ -1,0 +1,5 @@
+/** The IPC transport, in real forked workers behind the library's primary, passes the conformance suite. */
+import { transportConformance } from 'nestjs-cluster/transport';
+import { startIpcConformanceCluster } from './helpers/ipc-conformance.js';
+
+transportConformance('the IPC transport (forked workers)', { maxMembers: 3, create: startIpcConformanceCluster });
