@@ -53,3 +53,6 @@ export const MAX_TOPIC_LENGTH = 1_024;
  * (a timer, off the request path). `unresponsiveMs` is measured against it.
  */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
+
+/** `request` / `requestAll` wait this long unless told otherwise (`requestTimeoutMs`, or the call's `timeoutMs`). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;

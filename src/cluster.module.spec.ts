@@ -1,4 +1,5 @@
-import { Injectable, Module } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { Injectable, Logger, Module, Scope } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { firstValueFrom, toArray } from 'rxjs';
 import { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
@@ -10,6 +11,7 @@ import type { WorkerInfo } from './interfaces/worker-info.interface.js';
 import { ClusterTransport } from './transports/cluster-transport.interface.js';
 import { LocalTransport } from './transports/local.transport.js';
 import { freshNodeId } from './cluster-options.js';
+import { ClusterRequestHandler, OnClusterMessage } from './messaging/cluster-message.decorators.js';
 
 const identity = { node: 'n1', id: 7, slot: 3, pid: 42 };
 
@@ -296,5 +298,75 @@ describe('ClusterService in a Nest application', () => {
 
     await app.close();
     expect([eventsDone, workersDone]).toEqual([true, true]);
+  });
+});
+
+describe('ClusterModule imported by a feature module and by the root', () => {
+  @Injectable()
+  class Counter {
+    readonly notes: unknown[] = [];
+
+    @OnClusterMessage('twice.note')
+    note(data: unknown): void {
+      this.notes.push(data);
+    }
+
+    @ClusterRequestHandler('twice.ask')
+    ask(): string {
+      return 'answered';
+    }
+  }
+
+  @Module({ imports: [ClusterModule.forRoot()], providers: [Counter], exports: [Counter] })
+  class FeatureModule {}
+
+  it('wires each decorated method once: one listener call per message, one handler per topic', async () => {
+    const transport = new LocalTransport({ ...identity, slot: 0 });
+    const moduleRef = await Test.createTestingModule({
+      imports: [ClusterModule.forRoot({ isGlobal: true, transport }), ClusterModule.forRoot({ transport }), FeatureModule],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const cluster = app.get(ClusterService);
+      cluster.publish('twice.note', 1, { includeSelf: true });
+      cluster.publish('twice.note', 2, { includeSelf: true });
+      await expect(cluster.request('twice.ask', null, { timeoutMs: 1_000 })).resolves.toBe('answered');
+      expect(app.get(Counter).notes).toEqual([1, 2]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps messaging until the last ClusterService of the process closes', async () => {
+    const transport = new LocalTransport({ ...identity, slot: 0 });
+    const first = await Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport })] }).compile();
+    const second = await Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport })] }).compile();
+    const survivor = second.get(ClusterService);
+    survivor.handle('twice.alive', () => 'still here');
+    await first.close();
+    try {
+      await expect(survivor.request('twice.alive', null, { timeoutMs: 1_000 })).resolves.toBe('still here');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('warns, naming the class and method, about decorated methods of a request-scoped provider', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      @OnClusterMessage('scoped.note')
+      note(): void {}
+    }
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const moduleRef = await Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport: new LocalTransport(identity) })], providers: [PerRequest] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      await app.init();
+      expect(warn.mock.calls.map(([message]) => String(message)).filter((m) => m.includes('PerRequest.note'))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+      await app.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
 import { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
 import type { ClusterEvent, WorkerIdentity } from './interfaces/cluster-event.interface.js';
@@ -13,11 +13,12 @@ import type {
 } from './interfaces/cluster-message.interface.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
 import type { ClusterState, NodeInfo, WorkerInfo } from './interfaces/worker-info.interface.js';
-import { MessageBus } from './messaging/message-bus.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './cluster.constants.js';
+import type { MessageBus } from './messaging/message-bus.js';
+import { acquireBus, releaseBus } from './messaging/shared-bus.js';
 import { ClusterTransport, type ClusterRole } from './transports/cluster-transport.interface.js';
 
-/** `request` / `requestAll` wait this long unless told otherwise. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export { DEFAULT_REQUEST_TIMEOUT_MS };
 
 /**
  * The application's view of the cluster: who this worker is, every worker's lifecycle, and messages
@@ -38,7 +39,10 @@ export class ClusterService implements OnApplicationShutdown {
   private readonly membership: BehaviorSubject<readonly WorkerInfo[]>;
   private readonly nodeList: BehaviorSubject<readonly NodeInfo[]>;
   private readonly subscriptions: Subscription[] = [];
+  /** Shared by every `ClusterService` of this process (see `acquireBus`). */
   private readonly bus: MessageBus;
+  private readonly timeoutMs: number;
+  private closed = false;
 
   constructor(
     @Inject(ClusterTransport) private readonly transport: ClusterTransport,
@@ -51,11 +55,8 @@ export class ClusterService implements OnApplicationShutdown {
       transport.workers$.subscribe((workers) => this.membership.next(workers)),
       transport.nodes$.subscribe((nodes) => this.nodeList.next(nodes)),
     );
-    this.bus = new MessageBus(
-      transport,
-      options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      new Logger(`ClusterService#${transport.self.slot}`),
-    );
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.bus = acquireBus(transport);
   }
 
   /** `worker` in a forked worker, `standalone` when the app runs without a cluster. */
@@ -164,7 +165,7 @@ export class ClusterService implements OnApplicationShutdown {
    * already waits for `messaging.maxPendingRequests` replies) or `MessageTooLargeError`.
    */
   request<R = unknown>(topic: string, data: unknown, options?: RequestOptions): Promise<R> {
-    return this.bus.request<R>(topic, data, options);
+    return this.bus.request<R>(topic, data, { ...options, timeoutMs: options?.timeoutMs ?? this.timeoutMs });
   }
 
   /**
@@ -178,11 +179,13 @@ export class ClusterService implements OnApplicationShutdown {
    * ```
    */
   requestAll<R = unknown>(topic: string, data: unknown, options?: ScatterOptions): Promise<ScatterResult<R>> {
-    return this.bus.requestAll<R>(topic, data, options);
+    return this.bus.requestAll<R>(topic, data, { ...options, timeoutMs: options?.timeoutMs ?? this.timeoutMs });
   }
 
   onApplicationShutdown(): void {
-    this.bus.close();
+    if (this.closed) return;
+    this.closed = true;
+    releaseBus(this.transport);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.events.complete();
     this.membership.complete();

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { firstValueFrom, isObservable, Observable, type Subscriber, type Subscription } from 'rxjs';
-import { MAX_TIMER_MS, MAX_TOPIC_LENGTH } from '../cluster.constants.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMER_MS, MAX_TOPIC_LENGTH } from '../cluster.constants.js';
 import {
   ClusterArgumentError,
   DuplicateHandlerError,
@@ -49,16 +49,30 @@ export class MessageBus {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly subscription: Subscription;
   private readonly undecodable: ThrottledReport<string>;
+  /** Methods of providers already wired to this bus, so a second explorer of the same process skips them. */
+  private readonly bound = new WeakMap<object, Set<string>>();
   private sequence = 0;
 
   constructor(
     private readonly transport: ClusterTransport,
-    private readonly defaultTimeoutMs: number,
     logger: Logger,
+    private readonly defaultTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ) {
     this.codec = payloadCodec(transport.serialization);
     this.undecodable = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.error(`dropped ${count} undecodable message(s): ${sample}`));
     this.subscription = transport.messages$.subscribe((message) => this.receive(message));
+  }
+
+  /**
+   * `true` the first time `instance.method` is claimed: the caller wires it. Later claims of the same
+   * method (a second `ClusterModule` import) get `false`.
+   */
+  claim(instance: object, method: string): boolean {
+    let methods = this.bound.get(instance);
+    if (!methods) this.bound.set(instance, (methods = new Set()));
+    if (methods.has(method)) return false;
+    methods.add(method);
+    return true;
   }
 
   /** Requests waiting for a reply (bounded: each one leaves on reply, error or timeout). */

@@ -309,7 +309,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
       const { members } = cluster;
       const leaving = members[members.length - 1]!.self;
       const stays = members[0]!;
-      const bus = new MessageBus(stays, PATIENT_TIMEOUT_MS, new Logger('Conformance'));
+      const bus = new MessageBus(stays, new Logger('Conformance'), PATIENT_TIMEOUT_MS);
       try {
         await cluster.remove(members.length - 1);
         await firstValueFrom(
@@ -342,7 +342,7 @@ function expect(condition: boolean, what: string): asserts condition {
 /** A message bus per member, as `ClusterService` builds it, each answering `whoami` and `echo`. */
 function busesOf(members: readonly ClusterTransport[]): MessageBus[] {
   return members.map((transport) => {
-    const bus = new MessageBus(transport, PATIENT_TIMEOUT_MS, new Logger('Conformance'));
+    const bus = new MessageBus(transport, new Logger('Conformance'), PATIENT_TIMEOUT_MS);
     bus.handle('conformance.whoami', () => addressOf(transport.self));
     bus.handle('conformance.echo', (data) => data);
     return bus;
