@@ -43,8 +43,11 @@ describe('the built package', () => {
     );
     expect(exportsOf('nestjs-cluster/health')).toEqual(expect.arrayContaining(['ClusterHealthIndicator', 'ClusterHealthModule']));
     expect(exportsOf('nestjs-cluster/config')).toEqual(['clusterConfig']);
+    expect(exportsOf('nestjs-cluster/transport')).toEqual(
+      expect.arrayContaining(['ClusterTransport', 'MembershipTransport', 'MembershipView', 'readMessage', 'messageEnvelope', 'errorReply', 'transportConformance']),
+    );
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './package.json']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './package.json']);
   });
 
   it('keeps the optional peers (@nestjs/terminus, @nestjs/config) out of the root entry', () => {
@@ -52,10 +55,15 @@ describe('the built package', () => {
     expect([...imports].filter((s) => s.startsWith('@nestjs/')).sort()).toEqual(['@nestjs/common', '@nestjs/core']);
   });
 
+  it('builds the transport kit and its conformance suite on the required peers only, no test runner', () => {
+    const imports = [...bareImportsFrom(resolve(root, 'dist/transports/index.js'))].filter((s) => !s.startsWith('node:'));
+    expect(imports.sort()).toEqual(['@nestjs/common', 'rxjs']);
+  });
+
   it('ships its license and readme, and no specs', () => {
     const files = packedFiles();
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
-    expect(files.filter((f) => /\.spec\./.test(f))).toEqual([]);
+    expect(files.filter((f) => /\.spec[.-]/.test(f))).toEqual([]);
   });
 
   it('ships every file its source maps point at, or inlines it', () => {
