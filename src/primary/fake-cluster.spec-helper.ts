@@ -182,6 +182,36 @@ export function guardProcessListeners(): () => void {
   };
 }
 
+/** Jest's fake-timer controls, as `import.meta.jest` gives them on native ESM. */
+interface JestClock {
+  useFakeTimers(config: { now: number; doNotFake: Array<'nextTick' | 'queueMicrotask' | 'setImmediate'> }): unknown;
+  useRealTimers(): unknown;
+  clearAllTimers(): void;
+  advanceTimersByTimeAsync(ms: number): Promise<unknown>;
+}
+
+/**
+ * Gives every test of the file a fake clock and a clean set of process listeners, and returns `tick`:
+ * it moves the clock, running the timers due and the promise callbacks they lead to.
+ */
+export function useFakeClock(jest: JestClock): (ms?: number) => Promise<void> {
+  let restoreListeners: () => void;
+  beforeEach(() => {
+    restoreListeners = guardProcessListeners();
+    // The primary's IPC writes go out on a microtask: only the clock and its timers are fake.
+    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  });
+  afterEach(() => {
+    jest.clearAllTimers();
+    jest.useRealTimers();
+    restoreListeners();
+  });
+  return async (ms = 0) => {
+    await jest.advanceTimersByTimeAsync(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+}
+
 /** Options as a user would give them, resolved the library's way; no environment, 2 CPUs. */
 export function resolvedOptions(options: ClusterBootstrapOptions = {}): ResolvedClusterOptions {
   return resolveClusterOptions({ workers: 2, unresponsiveMs: 0, ...options }, {}, () => 2);

@@ -1,26 +1,8 @@
 import { EXIT_CODES } from '../cluster.constants.js';
-import { guardProcessListeners, startSupervisor } from './fake-cluster.spec-helper.js';
+import { startSupervisor, useFakeClock } from './fake-cluster.spec-helper.js';
 
 /** Jest's object on native ESM (no injected global there). */
-const { jest } = import.meta;
-
-/** Moves the fake clock, running the timers due and the promise callbacks they lead to. */
-async function tick(ms = 0): Promise<void> {
-  await jest.advanceTimersByTimeAsync(ms);
-  await new Promise((resolve) => setImmediate(resolve));
-}
-
-let restoreListeners: () => void;
-beforeEach(() => {
-  restoreListeners = guardProcessListeners();
-  // The primary's IPC writes go out on a microtask: only the clock and its timers are fake.
-  jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
-});
-afterEach(() => {
-  jest.clearAllTimers();
-  jest.useRealTimers();
-  restoreListeners();
-});
+const tick = useFakeClock(import.meta.jest);
 
 describe('Supervisor: start', () => {
   it('forks one worker per slot, tells each its slot, and broadcasts every ready', async () => {

@@ -2,17 +2,13 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Subject, type Observable } from 'rxjs';
 import {
-  MembershipView,
+  MembershipTransport,
   type ClusterEvent,
-  type ClusterRole,
   type ClusterState,
-  type ClusterTransport,
   type ConformanceCluster,
   type MessageEnvelope,
   type MessageLimits,
-  type NodeInfo,
   type Serialization,
   type WorkerIdentity,
   type WorkerInfo,
@@ -28,44 +24,16 @@ interface Hello {
 }
 
 /** A worker's IPC transport, driven from the test process over the fixture's TCP line. */
-class RemoteTransport implements ClusterTransport {
-  readonly role: ClusterRole = 'worker';
-  readonly draining = false;
-  readonly self: WorkerIdentity;
-  readonly serialization: Serialization;
-  readonly limits: MessageLimits;
-  private readonly view: MembershipView;
-  private readonly messages = new Subject<MessageEnvelope>();
+class RemoteTransport extends MembershipTransport {
+  readonly role = 'worker' as const;
 
   constructor(
     hello: Hello,
     private readonly socket: Socket,
   ) {
-    ({ self: this.self, serialization: this.serialization, limits: this.limits } = hello);
-    this.view = new MembershipView(this.self.node);
+    super(hello.self, hello.serialization, hello.limits);
   }
 
-  get events$(): Observable<ClusterEvent> {
-    return this.view.events$;
-  }
-  get workers$(): Observable<readonly WorkerInfo[]> {
-    return this.view.workers$;
-  }
-  workers(): readonly WorkerInfo[] {
-    return this.view.workers();
-  }
-  get nodes$(): Observable<readonly NodeInfo[]> {
-    return this.view.nodes$;
-  }
-  nodes(): readonly NodeInfo[] {
-    return this.view.nodes();
-  }
-  state(): ClusterState {
-    return this.view.state();
-  }
-  get messages$(): Observable<MessageEnvelope> {
-    return this.messages.asObservable();
-  }
   requestRollingRestart(): void {
     throw new Error('not part of the conformance suite');
   }
