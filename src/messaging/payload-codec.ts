@@ -2,7 +2,8 @@ import { deserialize, serialize } from 'node:v8';
 import { SerializationError } from '../cluster.errors.js';
 
 /**
- * `json`: JSON text, the fastest on node's IPC (plain objects, arrays, strings, numbers, booleans, null).
+ * `json`: JSON text, the fastest on node's IPC (plain objects, arrays, strings, numbers, booleans, null); data
+ * that JSON would drop or change (a function, Map, Set, BigInt, cycle, NaN...) is refused at the call.
  * `advanced`: the structured-clone algorithm (also Map, Set, Date, RegExp, Buffer, typed arrays, BigInt,
  * circular references), about 2.5x slower per message.
  */
