@@ -119,6 +119,13 @@ describe("'json' payload codec", () => {
     it('an object with toJSON: what toJSON returns (given its key)', () => {
       const money = { amount: 5n, toJSON: (key: string) => ({ key, amount: '5' }) };
       expect(roundTrip({ price: money })).toEqual({ price: { key: 'price', amount: '5' } });
+      class Id {
+        constructor(private readonly raw: bigint) {}
+        toJSON(): string {
+          return `id-${this.raw}`;
+        }
+      }
+      expect(roundTrip([new Id(7n)])).toEqual(['id-7']);
     });
 
     it("a Buffer: its toJSON, { type: 'Buffer', data: [...] }, which Buffer.from(x.data) turns back", () => {

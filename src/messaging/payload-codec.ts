@@ -57,8 +57,7 @@ const QUICK_DEPTH = 64;
 
 /**
  * `true` when JSON carries `value` as it is. Cheap: no path, no cycle tracking, no toJSON calls. It may
- * answer `false` for data that is fine (class instances, objects with toJSON, deep nesting), never `true`
- * for data that is not.
+ * answer `false` for data that is fine (objects with toJSON, deep nesting), never `true` for data that is not.
  */
 function faithful(value: unknown, depth: number): boolean {
   switch (typeof value) {
@@ -83,7 +82,9 @@ function faithfulObject(value: object, depth: number): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     if (value instanceof Date) return !Number.isNaN(value.getTime());
-    return Buffer.isBuffer(value);
+    if (Buffer.isBuffer(value)) return true;
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function' || unsupportedObject(value)) return false;
+    // A class instance: its own enumerable properties, as a plain object's.
   }
   const record = value as Record<string, unknown>;
   // for-in is quicker than Object.keys (no array); inherited keys, if any, only make it stricter.
