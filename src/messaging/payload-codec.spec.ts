@@ -91,6 +91,15 @@ describe("'json' payload codec", () => {
       expect(refusal({ fn: () => 1 }).message).not.toContain('advanced');
     });
 
+    it('a getter that throws: SerializationError with its message', () => {
+      const data = {
+        get broken(): never {
+          throw new Error('no value');
+        },
+      };
+      expect(refusal(data).message).toContain('no value');
+    });
+
     it('names the first problem in the order JSON.stringify meets them', () => {
       expect(refusal({ a: 1, b: [0, new Set()], c: () => 1 }).path).toBe('data.b[1]');
     });

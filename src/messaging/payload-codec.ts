@@ -25,7 +25,7 @@ const jsonCodec: PayloadCodec = {
   encode(topic, data) {
     if (data === undefined) return undefined;
     // The quick check passes almost every message; what it doubts, the exact check decides and locates.
-    if (!faithful(data, 0)) {
+    if (!quickCheck(data)) {
       const problem = locate(data);
       if (problem) throw new SerializationError(topic, 'json', problem.found, formatPath(problem.path));
     }
@@ -93,6 +93,14 @@ function faithfulObject(value: object, depth: number): boolean {
     if (v !== undefined && !faithful(v, depth + 1)) return false;
   }
   return true;
+}
+
+function quickCheck(data: unknown): boolean {
+  try {
+    return faithful(data, 0);
+  } catch {
+    return false; // a throwing getter: the exact check, then JSON.stringify, report it
+  }
 }
 
 type Key = string | number;
