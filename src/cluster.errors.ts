@@ -45,16 +45,27 @@ function formatValue(value: unknown): string {
   }
 }
 
-/** The data of a message cannot be serialized with the cluster's serialization; nothing was sent. */
+/**
+ * The data of a message cannot be serialized with the cluster's serialization, or `'json'` would silently
+ * change it (a function, a Map, NaN...); nothing was sent.
+ */
 export class SerializationError extends ClusterError {
   static readonly code = 'CLUSTER_ERR_SERIALIZATION';
 
   constructor(
     readonly topic: string,
     readonly serialization: string,
+    /** What was found and why it cannot be sent, e.g. `a Map, which JSON turns into {}`. */
     readonly reason: string,
+    /** Where in the data, e.g. `data.items[3].tags` (`data` is the whole of it), when it is known. */
+    readonly path?: string,
   ) {
-    super(`Cannot send "${topic}": its data is not serializable with '${serialization}' serialization (${reason}); nothing was sent.`, SerializationError.code);
+    super(
+      path === undefined
+        ? `Cannot send "${topic}": its data is not serializable with '${serialization}' serialization (${reason}); nothing was sent.`
+        : `Cannot send "${topic}" with '${serialization}' serialization: ${path} is ${reason}; nothing was sent.`,
+      SerializationError.code,
+    );
   }
 }
 
