@@ -114,8 +114,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 3,
     minMembers: 2,
     async run({ members }) {
-      const buses = busesOf(members);
-      try {
+      await withBuses(members, async (buses) => {
         const received = buses.map((bus) => collect(bus, 'conformance.publish'));
         const count = 20;
         for (let i = 0; i < count; i++) buses[0]!.publish('conformance.publish', i);
@@ -131,9 +130,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
         // copy of its own publish the transport would wrongly have looped back.
         await Promise.all(members.slice(1).map((m) => buses[0]!.request('conformance.echo', null, { to: addressOf(m.self), timeoutMs: PATIENT_TIMEOUT_MS }).catch(() => undefined)));
         expect(received[0]!.values.length === 0, `the sender received its own publish: ${JSON.stringify(received[0]!.values)}`);
-      } finally {
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -141,8 +138,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 2,
     minMembers: 2,
     async run({ members }) {
-      const buses = busesOf(members);
-      try {
+      await withBuses(members, async (buses) => {
         const received = collect(buses[1]!, 'conformance.sequence');
         const count = 1_000;
         for (let i = 0; i < count; i++) {
@@ -151,9 +147,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
         }
         await received.until(() => received.values.length === count);
         expect(sameList(received.values, range(count)), `out of order: ${JSON.stringify(received.values.slice(0, 50))}...`);
-      } finally {
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -161,8 +155,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 3,
     minMembers: 3,
     async run({ members }) {
-      const buses = busesOf(members);
-      try {
+      await withBuses(members, async (buses) => {
         const received = buses.map((bus) => collect(bus, 'conformance.direct'));
         buses[0]!.send(addressOf(members[2]!.self), 'conformance.direct', 'for 2');
         buses[0]!.send(addressOf(members[1]!.self), 'conformance.direct', 'for 1');
@@ -173,9 +166,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
         expect(sameList(received[1]!.values, ['for 1']), `member 1 received ${JSON.stringify(received[1]!.values)}`);
         expect(sameList(received[2]!.values, ['for 2']), `member 2 received ${JSON.stringify(received[2]!.values)}`);
         expect(received[0]!.values.length === 0, `the sender received ${JSON.stringify(received[0]!.values)}`);
-      } finally {
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -183,15 +174,12 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 2,
     minMembers: 1,
     async run({ members }) {
-      const buses = busesOf(members);
-      try {
+      await withBuses(members, async (buses) => {
         for (const target of members) {
           const reply = await buses[0]!.request<WorkerAddress>('conformance.whoami', 'hello', { to: addressOf(target.self), timeoutMs: PATIENT_TIMEOUT_MS });
           expect(key(reply) === key(target.self), `asked ${key(target.self)}, answered by ${key(reply)}`);
         }
-      } finally {
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -199,16 +187,12 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 2,
     minMembers: 2,
     async run({ members }) {
-      const buses = busesOf(members);
-      const off = buses[1]!.handle('conformance.only-one', () => key(members[1]!.self));
-      try {
+      await withBuses(members, async (buses) => {
+        buses[1]!.handle('conformance.only-one', () => key(members[1]!.self));
         const answers = new Set<string>();
         for (let i = 0; i < 4; i++) answers.add(await retryNoHandler(() => buses[0]!.request<string>('conformance.only-one', null, { timeoutMs: PATIENT_TIMEOUT_MS })));
         expect(sameList([...answers], [key(members[1]!.self)]), `answered by ${[...answers].join(', ')}`);
-      } finally {
-        off();
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -247,12 +231,9 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 3,
     minMembers: 1,
     async run({ members }) {
-      const buses = busesOf(members);
       const silent = members.length - 1;
-      const offs = buses.map((bus, i) =>
-        bus.handle('conformance.maybe-silent', () => (i === silent ? new Promise<never>(() => undefined) : i)),
-      );
-      try {
+      await withBuses(members, async (buses) => {
+        buses.forEach((bus, i) => bus.handle('conformance.maybe-silent', () => (i === silent ? new Promise<never>(() => undefined) : i)));
         const result = await retryNoHandler(async () => {
           const r = await buses[0]!.requestAll<number>('conformance.maybe-silent', null, { timeoutMs: 1_000 });
           if (r.errors.some((e) => e.error instanceof NoHandlerError)) throw r.errors.find((e) => e.error instanceof NoHandlerError)!.error;
@@ -263,10 +244,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
         expect(sameList(answered, expected), `replies ${answered.join(', ')}; expected ${expected.join(', ')}`);
         expect(sameList(result.missing.map(key), [key(members[silent]!.self)]), `missing ${result.missing.map(key).join(', ')}`);
         expect(result.errors.length === 0, `errors ${result.errors.map((e) => `${key(e)}: ${e.error.message}`).join('; ')}`);
-      } finally {
-        for (const off of offs) off();
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -274,16 +252,15 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     members: 2,
     minMembers: 1,
     async run({ members }) {
-      const buses = busesOf(members);
       const target = members.length - 1;
       let answered!: () => void;
       const lateReplySent = new Promise<void>((resolve) => (answered = resolve));
-      const off = buses[target]!.handle<number, string>('conformance.late', async (ms) => {
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        if (ms > 0) setImmediate(answered);
-        return `after ${ms} ms`;
-      });
-      try {
+      await withBuses(members, async (buses) => {
+        buses[target]!.handle<number, string>('conformance.late', async (ms) => {
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          if (ms > 0) setImmediate(answered);
+          return `after ${ms} ms`;
+        });
         const to = addressOf(members[target]!.self);
         const late = await buses[0]!.request('conformance.late', 300, { to, timeoutMs: 50 }).then(
           (value) => ({ value }),
@@ -294,10 +271,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
         const next = await buses[0]!.request('conformance.late', 0, { to, timeoutMs: PATIENT_TIMEOUT_MS });
         expect(next === 'after 0 ms', `the next request got ${JSON.stringify(next)}`);
         expect(buses[0]!.pendingCount === 0, `${buses[0]!.pendingCount} request(s) still pending`);
-      } finally {
-        off();
-        closeAll(buses);
-      }
+      });
     },
   },
   {
@@ -349,8 +323,14 @@ function busesOf(members: readonly ClusterTransport[]): MessageBus[] {
   });
 }
 
-function closeAll(buses: readonly MessageBus[]): void {
-  for (const bus of buses) bus.close('the conformance case is over');
+/** Runs `body` with a bus per member, and closes them whatever happens. */
+async function withBuses(members: readonly ClusterTransport[], body: (buses: MessageBus[]) => Promise<void>): Promise<void> {
+  const buses = busesOf(members);
+  try {
+    await body(buses);
+  } finally {
+    for (const bus of buses) bus.close('the conformance case is over');
+  }
 }
 
 interface Collected {
