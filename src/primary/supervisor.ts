@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Cluster, Worker } from 'node:cluster';
+import type { Cluster } from 'node:cluster';
 import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import { CLUSTER_ENV } from '../cluster-options.js';
 import { describeError } from '../common/describe-error.js';
@@ -7,7 +7,7 @@ import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.
 import { ThrottledReport } from '../common/throttled-report.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import { NO_DROPS } from '../transports/membership-view.js';
@@ -15,12 +15,7 @@ import { LivenessMonitor } from './liveness-monitor.js';
 import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
 import { RestartQueue, type RestartRun } from './restart-queue.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
-
-/**
- * Why the primary stopped a worker on purpose. `unresponsive` is a failure (it counts towards the
- * crash loop) that the primary handles itself: replacement first, then SIGKILL.
- */
-type StopReason = 'shutdown' | 'replaced' | 'ready-timeout' | 'unresponsive';
+import { WorkerProcess } from './worker-process.js';
 
 /** A flood of drops makes one warning (and one event) per worker and reason this often, with the count. */
 const DROP_REPORT_EVERY_MS = 5_000;
@@ -31,32 +26,13 @@ interface Drop {
   readonly detail: string;
 }
 
-/** One forked process. A slot briefly has two during a replacement, so state lives here, not on the slot. */
-interface WorkerRecord {
-  readonly worker: Worker;
-  readonly identity: WorkerIdentity;
-  state: WorkerState;
-  readonly startedAt: number;
-  readyAt: number | null;
-  /** When it last wrote anything on its channel (a heartbeat at least every second). */
-  lastSeen: number;
-  readyTimer?: NodeJS.Timeout;
-  /** Set when the primary decided this process must go; an exit without it is a crash. */
-  stopReason?: StopReason;
-  /** Resolves with `true` once ready, `false` if it exited first. */
-  readonly started: Promise<boolean>;
-  resolveStarted(ready: boolean): void;
-  readonly exited: Promise<void>;
-  resolveExited(): void;
-}
-
 /** A stable position 0..N-1 that outlives the processes filling it. */
 interface SlotState {
   readonly slot: number;
   /** The worker serving this slot (requests addressed to the slot go to it). */
-  current?: WorkerRecord;
+  current?: WorkerProcess;
   /** A worker booting to take over from `current` (rolling restart, memory guard). */
-  replacement?: WorkerRecord;
+  replacement?: WorkerProcess;
   /** Replacements forked after unexpected exits. */
   restarts: number;
   /** Unexpected exits in a row, for the backoff; reset once a worker stays up `resetAfterMs`. */
@@ -72,11 +48,11 @@ interface SlotState {
  */
 export class Supervisor {
   private readonly slots: SlotState[];
-  private readonly records = new Map<number, WorkerRecord>();
+  private readonly records = new Map<number, WorkerProcess>();
   private readonly crashes: CrashWindow;
   private readonly router: IpcRouter;
   private readonly memoryGuard: MemoryGuard | undefined;
-  private readonly liveness: LivenessMonitor<WorkerRecord> | undefined;
+  private readonly liveness: LivenessMonitor<WorkerProcess> | undefined;
   private readonly dropped: Record<DropReason, number> = { ...NO_DROPS };
   private readonly drops: ThrottledReport<Drop>;
   private readonly stopping: ShutdownSequence;
@@ -157,14 +133,7 @@ export class Supervisor {
   snapshot(): WorkerInfo[] {
     return [...this.records.values()]
       .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
-      .map((r) => ({
-        ...r.identity,
-        state: r.state,
-        startedAt: r.startedAt,
-        readyAt: r.readyAt,
-        restarts: this.slots[r.identity.slot]!.restarts,
-        congested: this.router.isCongested(r.identity.id),
-      }));
+      .map((r) => r.info(this.slots[r.identity.slot]!.restarts, this.router.isCongested(r.identity.id)));
   }
 
   state(): ClusterState {
@@ -202,10 +171,7 @@ export class Supervisor {
     this.restarts.clear();
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
-    for (const record of this.records.values()) {
-      record.stopReason = 'shutdown';
-      record.state = 'draining';
-    }
+    for (const record of this.records.values()) record.stop('shutdown');
     this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
     for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));
     this.finishIfDone();
@@ -246,9 +212,7 @@ export class Supervisor {
     }
     slot.replacement = undefined;
     slot.current = next;
-    if (old && this.records.has(old.identity.id)) {
-      old.stopReason = 'replaced';
-      old.state = 'draining';
+    if (old && old.stop('replaced')) {
       this.logger.log(`worker ${slot.slot} (pid ${old.identity.pid}) replaced by pid ${next.identity.pid}; draining the old one`);
       // Its replacement is ready: it can take over the open connections the old one hands off.
       this.router.sendTo(old.worker.id, controlEnvelope.shutdown(true));
@@ -266,12 +230,10 @@ export class Supervisor {
    * A ready worker stopped answering: out of the routing at once, replaced the rolling way, and
    * SIGKILLed once the replacement is ready (a hung process cannot drain).
    */
-  private async onUnresponsive(record: WorkerRecord, silentMs: number): Promise<void> {
-    if (this.closing || record.state !== 'ready') return;
+  private async onUnresponsive(record: WorkerProcess, silentMs: number): Promise<void> {
+    if (this.closing || !record.unresponsive()) return;
     const { slot: index, pid } = record.identity;
     const slot = this.slots[index]!;
-    record.state = 'unresponsive';
-    record.stopReason = 'unresponsive';
     this.logger.error(
       `worker ${index} (pid ${pid}) unresponsive: nothing heard from it for ${silentMs} ms (unresponsiveMs ${this.options.unresponsiveMs}); replacing it, then killing it`,
     );
@@ -297,24 +259,11 @@ export class Supervisor {
     void this.restartWorkers(`memory of worker ${slot}`, [slot]);
   }
 
-  private fork(slot: SlotState, { replacement = false } = {}): WorkerRecord {
+  private fork(slot: SlotState, { replacement = false } = {}): WorkerProcess {
     // The node's name goes with the slot: every worker of this node speaks as the same node.
     const worker = this.cluster.fork({ [WORKER_SLOT_ENV]: String(slot.slot), [CLUSTER_ENV.nodeId]: this.options.nodeId });
     const identity: WorkerIdentity = { node: this.options.nodeId, id: worker.id, slot: slot.slot, pid: worker.process.pid ?? 0 };
-    let resolveStarted!: (ready: boolean) => void;
-    let resolveExited!: () => void;
-    const record: WorkerRecord = {
-      worker,
-      identity,
-      state: 'starting',
-      startedAt: Date.now(),
-      readyAt: null,
-      lastSeen: Date.now(),
-      started: new Promise((resolve) => (resolveStarted = resolve)),
-      resolveStarted: (ready) => resolveStarted(ready),
-      exited: new Promise((resolve) => (resolveExited = resolve)),
-      resolveExited: () => resolveExited(),
-    };
+    const record = new WorkerProcess(worker, identity);
     record.readyTimer = setTimeout(() => this.onReadyTimeout(record), this.options.readyTimeoutMs);
     if (replacement) slot.replacement = record;
     else slot.current = record;
@@ -342,19 +291,19 @@ export class Supervisor {
     return record;
   }
 
-  private onWorkerMessage(record: WorkerRecord, message: unknown, handle?: unknown): void {
+  private onWorkerMessage(record: WorkerProcess, message: unknown, handle?: unknown): void {
     // Anything it writes, even the application's own IPC, proves its event loop turns.
     record.lastSeen = Date.now();
     this.router.receive(record.worker.id, message, handle);
   }
 
   /** The router speaks of workers by id; one that has just exited is no longer anybody's business. */
-  private withRecord(id: number, act: (record: WorkerRecord) => void): void {
+  private withRecord(id: number, act: (record: WorkerProcess) => void): void {
     const record = this.records.get(id);
     if (record) act(record);
   }
 
-  private onHello(record: WorkerRecord): void {
+  private onHello(record: WorkerProcess): void {
     const { id } = record.identity;
     this.router.sendTo(id, controlEnvelope.lifecycle({ workers: this.snapshot(), state: this.state() }));
     // A shutdown sent before the worker listened was lost: repeat it.
@@ -381,37 +330,34 @@ export class Supervisor {
   }
 
   /** Senders learn from the snapshot which workers are dropping messages. */
-  private onCongestion(record: WorkerRecord, congested: boolean): void {
+  private onCongestion(record: WorkerProcess, congested: boolean): void {
     if (!congested) this.logger.log(`worker ${record.identity.slot} (pid ${record.identity.pid}) read its queue down to half; messages to it flow again`);
     this.emit();
   }
 
-  private onReady(record: WorkerRecord): void {
+  private onReady(record: WorkerProcess): void {
     clearTimeout(record.readyTimer);
-    if (record.state !== 'starting') return;
-    record.state = 'ready';
-    record.readyAt = Date.now();
-    const bootMs = record.readyAt - record.startedAt;
+    const at = Date.now();
+    if (!record.ready(at)) return;
+    const bootMs = at - record.startedAt;
     const { slot, pid } = record.identity;
     this.logger.log(`worker ${slot} ready in ${bootMs} ms (pid ${pid})`);
-    this.emit({ type: 'ready', ...record.identity, bootMs, at: record.readyAt });
-    record.resolveStarted(true);
+    this.emit({ type: 'ready', ...record.identity, bootMs, at });
     if (!this.clusterReady && this.slots.every((s) => s.current?.state === 'ready')) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
     }
   }
 
-  private onReadyTimeout(record: WorkerRecord): void {
-    if (record.state !== 'starting' || this.closing) return;
+  private onReadyTimeout(record: WorkerProcess): void {
+    if (this.closing || !record.readyTimedOut()) return;
     this.logger.error(
       `worker ${record.identity.slot} not ready after ${this.options.readyTimeoutMs} ms (readyTimeoutMs); killing pid ${record.identity.pid}`,
     );
-    record.stopReason = 'ready-timeout';
     record.worker.process.kill('SIGKILL');
   }
 
-  private onExit(record: WorkerRecord, code: number | null, signal: string | null): void {
+  private onExit(record: WorkerProcess, code: number | null, signal: string | null): void {
     clearTimeout(record.readyTimer);
     this.records.delete(record.identity.id);
     this.router.remove(record.identity.id);
@@ -419,15 +365,12 @@ export class Supervisor {
     const wasReplacement = slot.replacement === record;
     if (slot.current === record) slot.current = undefined;
 
-    const expected = record.stopReason === 'shutdown' || record.stopReason === 'replaced';
-    const reason = record.stopReason ?? unaskedExitReason(record, code);
+    const { expected, reason } = record.exit(code);
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const line = `worker ${slot.slot} ${how} (pid ${record.identity.pid}, ${reason})`;
     if (expected) this.logger.log(line);
     else this.logger.error(line);
     this.emit({ type: 'exit', ...record.identity, code, signal, expected, reason, at: Date.now() });
-    record.resolveStarted(false);
-    record.resolveExited();
 
     if (this.closing) {
       // A worker that was killed, cut requests at its drain deadline or failed its hooks: not clean.
@@ -441,7 +384,7 @@ export class Supervisor {
   }
 
   /** Counts an unexpected exit; restarts the slot after its backoff unless a replacement is on its way. */
-  private scheduleRestart(slot: SlotState, exited: WorkerRecord, fork: boolean): void {
+  private scheduleRestart(slot: SlotState, exited: WorkerProcess, fork: boolean): void {
     const now = Date.now();
     const recent = this.crashes.record(now);
     if (this.crashes.isCrashLoop(recent)) return this.crashLoop(recent);
@@ -493,10 +436,4 @@ export class Supervisor {
   private emit(event?: ClusterEvent): void {
     this.router.broadcast(controlEnvelope.lifecycle({ event, workers: this.snapshot(), state: this.state() }));
   }
-}
-
-/** Why a worker left without being asked: it never got ready, stopped on its own (code 0), or crashed. */
-function unaskedExitReason(record: WorkerRecord, code: number | null): string {
-  if (record.state === 'starting') return 'failed-to-start';
-  return code === 0 ? 'exited-unasked' : 'crashed';
 }
