@@ -1,4 +1,4 @@
-import { ClusterProcess } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 
 const cases: Array<[string, Record<string, string>, RegExp]> = [
   ['CLUSTER_WORKERS=abc', { CLUSTER_WORKERS: 'abc' }, /Invalid CLUSTER_WORKERS: "abc" is not allowed; expected a whole number from 1 to 4096, or "auto"\./],
@@ -47,9 +47,12 @@ describe('invalid options and environment', () => {
   });
 
   it('takes the explicit option over the environment', async () => {
-    const app = ClusterProcess.start({ CLUSTER_WORKERS: 'abc', FIXTURE_OPTIONS: '{"workers":1,"enabled":false}', PORT: '0' });
+    const port = await freePort();
+    const app = ClusterProcess.start({ CLUSTER_WORKERS: 'abc', FIXTURE_OPTIONS: '{"workers":1,"enabled":false}', PORT: String(port) });
     try {
-      await app.waitForLine(/ready in one process/);
+      await pollReady(port, 1, { app });
+      expect((await get(port)).body).toMatchObject({ pid: app.pid, role: 'standalone' });
+      // The invalid CLUSTER_WORKERS was never read: no error line names it.
       expect(app.output()).not.toMatch(/Invalid/);
     } finally {
       app.killGroup();

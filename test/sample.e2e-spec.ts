@@ -1,8 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { ClusterProcess, freePort, get } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 import { request } from 'node:http';
 
 const SAMPLE = fileURLToPath(new URL('../sample/dist/main.js', import.meta.url));
+
+async function startSample(): Promise<{ app: ClusterProcess; port: number }> {
+  const port = await freePort();
+  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2' }, SAMPLE);
+  await pollReady(port, 2, { app });
+  return { app, port };
+}
 
 function post(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,14 +27,18 @@ describe('the sample app', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2' }, SAMPLE);
-    await app.waitForLine(/cluster ready: 2 worker\(s\)/);
+    ({ app, port } = await startSample());
   });
 
   afterAll(() => app.killGroup());
 
   it('sums hits across workers with @ClusterRequestHandler and resets them with @OnClusterMessage', async () => {
+    // Start from zero, whatever ran before on this cluster.
+    expect(await post(port, '/hits/reset')).toBe(204);
+    let total = -1;
+    for (let i = 0; i < 100 && total !== 0; i++) total = (await get(port, '/hits')).body.total;
+    expect(total).toBe(0);
+
     const served: Record<number, number> = { 0: 0, 1: 0 };
     let node = '';
     for (let i = 0; i < 10; i++) {
@@ -49,7 +60,7 @@ describe('the sample app', () => {
 
     expect(await post(port, '/hits/reset')).toBe(204);
     // The reset is a publish: wait until both workers applied it.
-    let total = -1;
+    total = -1;
     for (let i = 0; i < 100 && total !== 0; i++) total = (await get(port, '/hits')).body.total;
     expect(total).toBe(0);
   });
@@ -66,7 +77,15 @@ describe('the sample app', () => {
     expect(Object.keys(workers.workers).sort()).toEqual(['0', '1']);
   });
 
+});
+
+describe('the sample app, stopped', () => {
+  let app: ClusterProcess;
+  afterEach(() => app?.killGroup());
+
+  // A cluster of its own: stopping the shared one would leave nothing for the tests above.
   it('stops with exit code 0 on SIGINT', async () => {
+    ({ app } = await startSample());
     app.signal('SIGINT');
     expect(await app.exited).toEqual({ code: 0, signal: null });
   });

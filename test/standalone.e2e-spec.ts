@@ -1,4 +1,4 @@
-import { ClusterProcess, freePort, get } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, groupMembers, pollReady } from './helpers/cluster-process.js';
 
 describe.each([
   ['CLUSTER_ENABLED=false', { CLUSTER_ENABLED: 'false' }],
@@ -10,7 +10,7 @@ describe.each([
   it('serves from the one process, role standalone, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2', ...env });
-    await app.waitForLine(/ready in one process/);
+    await pollReady(port, 1, { app });
 
     for (let i = 0; i < 4; i++) {
       const { status, body } = await get(port);
@@ -19,7 +19,7 @@ describe.each([
     }
     const { body } = await get(port, '/workers');
     expect(body.workers).toEqual([expect.objectContaining({ pid: app.pid, slot: 0, state: 'ready' })]);
-    expect(app.forkedPids()).toEqual([]);
+    expect(groupMembers(app.pid)).toEqual([app.pid]); // no worker processes
 
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 0, signal: null });

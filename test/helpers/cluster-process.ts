@@ -15,7 +15,24 @@ export interface Exit {
 /** A lifecycle event as the fixture prints it: which worker saw it, and the event. */
 export interface ObservedEvent {
   observer: number;
-  event: { type: string; slot?: number; pid?: number; code?: number | null; signal?: string | null; [k: string]: unknown };
+  event: ObservedEventBody;
+}
+
+export interface ObservedEventBody {
+  type: string;
+  slot?: number;
+  pid?: number;
+  id?: number;
+  code?: number | null;
+  signal?: string | null;
+  [k: string]: unknown;
+}
+
+/** A worker as its `ready` event names it. */
+export interface ReadyWorker {
+  slot: number;
+  pid: number;
+  id: number;
 }
 
 /**
@@ -26,13 +43,16 @@ export class ClusterProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<Exit>;
   private readonly waiters = new Set<() => void>();
+  private readonly observed: ObservedEvent[] = [];
   private exit: Exit | undefined;
 
   private constructor(readonly child: ChildProcess) {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         // eslint-disable-next-line no-control-regex
-        this.lines.push(line.replace(/\x1b\[[0-9;]*m/g, ''));
+        const clean = line.replace(/\x1b\[[0-9;]*m/g, '');
+        this.lines.push(clean);
+        if (clean.startsWith('EVENT ')) this.observed.push(JSON.parse(clean.slice(6)) as ObservedEvent);
         for (const wake of this.waiters) wake();
       });
     }
@@ -63,6 +83,11 @@ export class ClusterProcess {
     return this.child.pid!;
   }
 
+  /** How the process exited, once it has. */
+  get exitStatus(): Exit | undefined {
+    return this.exit;
+  }
+
   /** Resolves with the first line (past or future) matching `pattern`. */
   waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
     return this.waitFor(() => this.lines.find((l) => pattern.test(l)), `a line matching ${pattern}`, timeoutMs);
@@ -85,8 +110,32 @@ export class ClusterProcess {
     return this.waitFor(() => select(this.events()), what, timeoutMs);
   }
 
+  /** Every `EVENT` line printed so far, in order (an event appears once per worker that saw it). */
   events(): ObservedEvent[] {
-    return this.lines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as ObservedEvent);
+    return [...this.observed];
+  }
+
+  /** Resolves with the first event (past or future), as any worker saw it, that `match` accepts. */
+  waitForEvent(match: (event: ObservedEventBody) => boolean, what: string, timeoutMs = 30_000): Promise<ObservedEventBody> {
+    return this.waitFor(() => this.observed.find((e) => match(e.event))?.event, what, timeoutMs);
+  }
+
+  /**
+   * Resolves once every slot 0..count-1 has had a worker ready, with the latest such worker of each
+   * slot (from the `ready` events the workers print: each worker sees its own).
+   */
+  waitForReady(count: number, timeoutMs = 30_000): Promise<ReadyWorker[]> {
+    return this.waitFor(
+      () => {
+        const bySlot = new Map<number, ReadyWorker>();
+        for (const { event } of this.observed) {
+          if (event.type === 'ready' && event.slot! < count) bySlot.set(event.slot!, { slot: event.slot!, pid: event.pid!, id: event.id! });
+        }
+        return bySlot.size === count ? [...bySlot.values()].sort((a, b) => a.slot - b.slot) : undefined;
+      },
+      `${count} ready worker(s)`,
+      timeoutMs,
+    );
   }
 
   /** Pids of forked workers, from the primary's `worker N forked (id I, pid P)` lines. */
@@ -182,6 +231,32 @@ export function get(port: number, path = '/', timeoutMs = 10_000): Promise<HttpA
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Polls an HTTP endpoint that answers a worker's `ClusterService.workers()` (an array, or an object with
+ * `workers`) until it lists `count` ready workers; resolves with them by slot. Connection errors (nobody
+ * listens yet) count as not yet.
+ */
+export async function pollReady(
+  port: number,
+  count: number,
+  { path = '/workers', timeoutMs = 30_000, app }: { path?: string; timeoutMs?: number; app?: ClusterProcess } = {},
+): Promise<ReadyWorker[]> {
+  const started = Date.now();
+  for (;;) {
+    if (app?.exitStatus) throw new Error(`process exited (${JSON.stringify(app.exitStatus)}) before ${count} worker(s) were ready; output:\n${app.output()}`);
+    try {
+      const { body } = await get(port, path, 2_000);
+      const workers = (Array.isArray(body) ? body : body?.workers) as Array<ReadyWorker & { state: string }> | undefined;
+      const ready = (workers ?? []).filter((w) => w.state === 'ready');
+      if (ready.length >= count) return ready.map(({ slot, pid, id }) => ({ slot, pid, id })).sort((a, b) => a.slot - b.slot);
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} ready worker(s) on ${path}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Whether a process with this pid runs (a zombie waiting to be reaped counts as gone). */

@@ -1,25 +1,37 @@
 import { fileURLToPath } from 'node:url';
-import { ClusterProcess, freePort, get } from './cluster-process.js';
+import { ClusterProcess, freePort, get, pollReady, type ReadyWorker } from './cluster-process.js';
 
 export const MESSAGING_APP = fileURLToPath(new URL('../fixtures/dist/messaging-app.js', import.meta.url));
 
 /** What a worker of the messaging fixture answers on its control port. */
 export type Control = (slot: number, path: string) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A cluster of the messaging fixture, driven through each worker's control port. */
+/**
+ * A cluster of the messaging fixture, driven through each worker's control port; resolves once slot 0
+ * sees every slot ready, with the ready workers by slot.
+ */
 export async function startMessagingCluster(
   workers: number,
   env: Record<string, string> = {},
-): Promise<{ app: ClusterProcess; control: Control; port: number }> {
+): Promise<{ app: ClusterProcess; control: Control; port: number; ready: ReadyWorker[] }> {
   const controlPorts = await Promise.all(Array.from({ length: workers }, () => freePort()));
   const port = await freePort();
   const app = ClusterProcess.start(
     { PORT: String(port), CLUSTER_WORKERS: String(workers), CONTROL_PORTS: controlPorts.join(','), ...env },
     MESSAGING_APP,
   );
-  await app.waitForLine(new RegExp(`cluster ready: ${workers} worker\\(s\\)`));
+  const ready = await pollReady(controlPorts[0]!, workers, { app });
   const control: Control = async (slot, path) => (await get(controlPorts[slot]!, path)).body;
-  return { app, control, port };
+  return { app, control, port, ready };
+}
+
+/** Waits until `observer` sees `workers` ready workers (say, after a test killed one). */
+export function allReady(control: Control, workers: number, observer = 0): Promise<void> {
+  return pollUntil(
+    async () => ((await control(observer, '/workers')) as Array<{ state: string }>).filter((w) => w.state === 'ready').length === workers,
+    `${workers} ready workers`,
+    30_000,
+  );
 }
 
 /** JSON, URL-encoded for a control query. */
