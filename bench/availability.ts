@@ -153,8 +153,7 @@ export async function benchAvailability(options: AvailabilityOptions): Promise<A
 }
 
 export function availabilityComplete(report: AvailabilityReport, rounds: number): boolean {
-  const complete = (runs: AvailabilityRun[]) =>
-    runs.length === rounds && allFinite(runs.flatMap((r) => [r.failed, r.total, r.restartMs]));
+  const complete = (runs: AvailabilityRun[]) => runs.length === rounds && allFinite(runs.flatMap((r) => [r.failed, r.total, r.restartMs]));
   const recovered = Object.values(report.recovery).every((ms) => ms.length === rounds && allFinite(ms));
   return complete(report.pm2) && complete(report.library) && recovered;
 }
@@ -167,7 +166,10 @@ function availabilityMarkdown(
   all: Record<RecoveryKey, Contender>,
 ): string {
   const row = (name: string, runs: AvailabilityRun[]) =>
-    `| ${name} | ${spread(runs.map((r) => r.failed))} | ${spread(runs.map((r) => (100 * r.failed) / r.total), 2)} | ${spread(runs.map((r) => r.restartMs))} |`;
+    `| ${name} | ${spread(runs.map((r) => r.failed))} | ${spread(
+      runs.map((r) => (100 * r.failed) / r.total),
+      2,
+    )} | ${spread(runs.map((r) => r.restartMs))} |`;
   return [
     `Rolling restart of the ${options.workers} workers under load: autocannon on GET /, ${options.connections} keep-alive connections, ` +
       `from ${options.restartAtS} s before the restart is triggered until ${options.settleS} s after every replacement has answered; ` +

@@ -106,11 +106,7 @@ async function quiet(): Promise<void> {
   if (waited > 500) log(`  waited ${(waited / 1_000).toFixed(0)} s for other processes to go below ${settings.quiet.maxShare * 100}% of the CPU`);
 }
 
-const serving = await section(
-  'serving',
-  () => benchServing({ ...settings.serving, workers, loader, quiet, log }),
-  servingComplete,
-);
+const serving = await section('serving', () => benchServing({ ...settings.serving, workers, loader, quiet, log }), servingComplete);
 const messaging = await section(
   'messaging',
   () => benchMessaging(settings.messaging.rounds, settings.messaging.env),
@@ -135,8 +131,7 @@ const microservice = await section(
 
 /** Medians of per-round figures behind the summary, the chart and the targets. */
 function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: MicroserviceReport | null) {
-  const ratio = (a: 'C' | 'D', b: 'B' | 'D', key: 'rootRps' | 'cpuRps' | 'readyMs') =>
-    s ? ratios(s.samples[a][key], s.samples[b][key]) : [];
+  const ratio = (a: 'C' | 'D', b: 'B' | 'D', key: 'rootRps' | 'cpuRps' | 'readyMs') => (s ? ratios(s.samples[a][key], s.samples[b][key]) : []);
   return {
     cbRoot: ratio('C', 'B', 'rootRps'),
     cbCpu: ratio('C', 'B', 'cpuRps'),
@@ -144,7 +139,12 @@ function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: Micro
     cdCpu: ratio('C', 'D', 'cpuRps'),
     cbReady: ratio('C', 'B', 'readyMs'),
     cbMemory: s ? differences(s.samples.C.rssPerWorkerMb, s.samples.B.rssPerWorkerMb) : [],
-    burst: m ? ratios(m.library.map((r) => r.messagesPerSecond), m.raw.map((r) => r.messagesPerSecond)) : [],
+    burst: m
+      ? ratios(
+          m.library.map((r) => r.messagesPerSecond),
+          m.raw.map((r) => r.messagesPerSecond),
+        )
+      : [],
     tcpCb: t ? ratios(t.rps.C, t.rps.B) : [],
   };
 }
@@ -196,7 +196,9 @@ function summaryMarkdown(): string {
   }
   if (messaging) lines.push(`| messaging burst, nestjs-cluster / raw relay (no target) | ${ratioSpread(figures.burst)} | | |`);
   if (microservice) {
-    lines.push(`| failed requests in a rolling restart of the TCP microservice under load (as low as possible) | ${spreadOf(microservice.restarts.map((r) => r.failed))} | | |`);
+    lines.push(
+      `| failed requests in a rolling restart of the TCP microservice under load (as low as possible) | ${spreadOf(microservice.restarts.map((r) => r.failed))} | | |`,
+    );
   }
   if (availability) {
     const failed = availability.pm2.map((r) => r.failed);

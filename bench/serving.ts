@@ -176,8 +176,7 @@ export function servingComplete(report: ServingReport): boolean {
     const startupSeries = [s.readyMs, s.rssReadyPerWorkerMb, s.rssPerWorkerMb];
     if (key !== 'A') startupSeries.push(s.rssPrimaryMb);
     return (
-      httpSeries.every((v) => v.length === http.rounds && allFinite(v)) &&
-      startupSeries.every((v) => v.length === startup.rounds && allFinite(v))
+      httpSeries.every((v) => v.length === http.rounds && allFinite(v)) && startupSeries.every((v) => v.length === startup.rounds && allFinite(v))
     );
   });
 }
@@ -240,11 +239,7 @@ function servingMarkdown(settings: ServingSettings, samples: Record<ContenderKey
         `${key === 'A' ? 'none' : spread(s.rssPrimaryMb, 1)} | ${spread(total, 1)} |`,
     );
   }
-  lines.push(
-    '',
-    '| ratio | start to ready | RSS per worker difference MB, at ready | after the short load |',
-    '|---|---|---|---|',
-  );
+  lines.push('', '| ratio | start to ready | RSS per worker difference MB, at ready | after the short load |', '|---|---|---|---|');
   for (const [a, b] of PAIRS) {
     const x = samples[a];
     const y = samples[b];

@@ -457,7 +457,10 @@ describe('resolveClusterOptions liveness and messaging limits', () => {
   it('accepts the bounds of each messaging limit', () => {
     const low = resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: '1024', CLUSTER_MAX_QUEUE_BYTES: '65536', CLUSTER_MAX_PENDING_REQUESTS: '1' });
     expect(low.messaging).toEqual({ maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 1 });
-    const high = resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: '1073741824', CLUSTER_MAX_QUEUE_BYTES: '17179869184', CLUSTER_MAX_PENDING_REQUESTS: '10000000' });
+    const high = resolve(
+      {},
+      { CLUSTER_MAX_MESSAGE_BYTES: '1073741824', CLUSTER_MAX_QUEUE_BYTES: '17179869184', CLUSTER_MAX_PENDING_REQUESTS: '10000000' },
+    );
     expect(high.messaging).toEqual({ maxMessageBytes: 1_073_741_824, maxQueueBytes: 17_179_869_184, maxPendingRequests: 10_000_000 });
   });
 

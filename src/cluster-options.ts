@@ -85,26 +85,124 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     enabled: pick(options.enabled, 'options.enabled', env, CLUSTER_ENV.enabled, CLUSTER_DEFAULTS.enabled, parseBoolean),
     nodeId: pick<string | undefined>(options.nodeId, 'options.nodeId', env, CLUSTER_ENV.nodeId, undefined, parseNodeId) ?? freshNodeId(),
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
-    readyTimeoutMs: pick(options.readyTimeoutMs, 'options.readyTimeoutMs', env, CLUSTER_ENV.readyTimeoutMs, CLUSTER_DEFAULTS.readyTimeoutMs, integer(1, MAX_TIMER_MS)),
-    serialization: pick(options.serialization, 'options.serialization', env, CLUSTER_ENV.serialization, CLUSTER_DEFAULTS.serialization, parseSerialization),
-    unresponsiveMs: pick(options.unresponsiveMs, 'options.unresponsiveMs', env, CLUSTER_ENV.unresponsiveMs, CLUSTER_DEFAULTS.unresponsiveMs, parseUnresponsiveMs),
+    readyTimeoutMs: pick(
+      options.readyTimeoutMs,
+      'options.readyTimeoutMs',
+      env,
+      CLUSTER_ENV.readyTimeoutMs,
+      CLUSTER_DEFAULTS.readyTimeoutMs,
+      integer(1, MAX_TIMER_MS),
+    ),
+    serialization: pick(
+      options.serialization,
+      'options.serialization',
+      env,
+      CLUSTER_ENV.serialization,
+      CLUSTER_DEFAULTS.serialization,
+      parseSerialization,
+    ),
+    unresponsiveMs: pick(
+      options.unresponsiveMs,
+      'options.unresponsiveMs',
+      env,
+      CLUSTER_ENV.unresponsiveMs,
+      CLUSTER_DEFAULTS.unresponsiveMs,
+      parseUnresponsiveMs,
+    ),
     messaging: {
-      maxMessageBytes: pick(messaging.maxMessageBytes, 'options.messaging.maxMessageBytes', env, CLUSTER_ENV.maxMessageBytes, CLUSTER_DEFAULTS.messaging.maxMessageBytes, integer(1_024, GIB)),
-      maxQueueBytes: pick(messaging.maxQueueBytes, 'options.messaging.maxQueueBytes', env, CLUSTER_ENV.maxQueueBytes, CLUSTER_DEFAULTS.messaging.maxQueueBytes, integer(65_536, 16 * GIB)),
-      maxPendingRequests: pick(messaging.maxPendingRequests, 'options.messaging.maxPendingRequests', env, CLUSTER_ENV.maxPendingRequests, CLUSTER_DEFAULTS.messaging.maxPendingRequests, integer(1, 10_000_000)),
+      maxMessageBytes: pick(
+        messaging.maxMessageBytes,
+        'options.messaging.maxMessageBytes',
+        env,
+        CLUSTER_ENV.maxMessageBytes,
+        CLUSTER_DEFAULTS.messaging.maxMessageBytes,
+        integer(1_024, GIB),
+      ),
+      maxQueueBytes: pick(
+        messaging.maxQueueBytes,
+        'options.messaging.maxQueueBytes',
+        env,
+        CLUSTER_ENV.maxQueueBytes,
+        CLUSTER_DEFAULTS.messaging.maxQueueBytes,
+        integer(65_536, 16 * GIB),
+      ),
+      maxPendingRequests: pick(
+        messaging.maxPendingRequests,
+        'options.messaging.maxPendingRequests',
+        env,
+        CLUSTER_ENV.maxPendingRequests,
+        CLUSTER_DEFAULTS.messaging.maxPendingRequests,
+        integer(1, 10_000_000),
+      ),
     },
     shutdown: {
-      timeoutMs: pick(options.shutdown?.timeoutMs, 'options.shutdown.timeoutMs', env, CLUSTER_ENV.shutdownTimeoutMs, CLUSTER_DEFAULTS.shutdown.timeoutMs, integer(0, MAX_TIMER_MS)),
+      timeoutMs: pick(
+        options.shutdown?.timeoutMs,
+        'options.shutdown.timeoutMs',
+        env,
+        CLUSTER_ENV.shutdownTimeoutMs,
+        CLUSTER_DEFAULTS.shutdown.timeoutMs,
+        integer(0, MAX_TIMER_MS),
+      ),
     },
     restart: {
-      maxRestarts: pick(restart.maxRestarts, 'options.restart.maxRestarts', env, CLUSTER_ENV.maxRestarts, CLUSTER_DEFAULTS.restart.maxRestarts, integer(1, 1_000_000)),
-      windowMs: pick(restart.windowMs, 'options.restart.windowMs', env, CLUSTER_ENV.restartWindowMs, CLUSTER_DEFAULTS.restart.windowMs, integer(1, MAX_TIMER_MS)),
-      initialDelayMs: pick(restart.initialDelayMs, 'options.restart.initialDelayMs', env, undefined, CLUSTER_DEFAULTS.restart.initialDelayMs, integer(0, MAX_TIMER_MS)),
+      maxRestarts: pick(
+        restart.maxRestarts,
+        'options.restart.maxRestarts',
+        env,
+        CLUSTER_ENV.maxRestarts,
+        CLUSTER_DEFAULTS.restart.maxRestarts,
+        integer(1, 1_000_000),
+      ),
+      windowMs: pick(
+        restart.windowMs,
+        'options.restart.windowMs',
+        env,
+        CLUSTER_ENV.restartWindowMs,
+        CLUSTER_DEFAULTS.restart.windowMs,
+        integer(1, MAX_TIMER_MS),
+      ),
+      initialDelayMs: pick(
+        restart.initialDelayMs,
+        'options.restart.initialDelayMs',
+        env,
+        undefined,
+        CLUSTER_DEFAULTS.restart.initialDelayMs,
+        integer(0, MAX_TIMER_MS),
+      ),
       factor: pick(restart.factor, 'options.restart.factor', env, undefined, CLUSTER_DEFAULTS.restart.factor, number(1, 100)),
-      maxDelayMs: pick(restart.maxDelayMs, 'options.restart.maxDelayMs', env, undefined, CLUSTER_DEFAULTS.restart.maxDelayMs, integer(0, MAX_TIMER_MS)),
-      resetAfterMs: pick(restart.resetAfterMs, 'options.restart.resetAfterMs', env, undefined, CLUSTER_DEFAULTS.restart.resetAfterMs, integer(0, MAX_TIMER_MS)),
-      maxMemoryMb: pick(restart.maxMemoryMb, 'options.restart.maxMemoryMb', env, CLUSTER_ENV.maxMemoryMb, CLUSTER_DEFAULTS.restart.maxMemoryMb, integer(0, 1_048_576)),
-      memoryCheckIntervalMs: pick(restart.memoryCheckIntervalMs, 'options.restart.memoryCheckIntervalMs', env, undefined, CLUSTER_DEFAULTS.restart.memoryCheckIntervalMs, integer(10, MAX_TIMER_MS)),
+      maxDelayMs: pick(
+        restart.maxDelayMs,
+        'options.restart.maxDelayMs',
+        env,
+        undefined,
+        CLUSTER_DEFAULTS.restart.maxDelayMs,
+        integer(0, MAX_TIMER_MS),
+      ),
+      resetAfterMs: pick(
+        restart.resetAfterMs,
+        'options.restart.resetAfterMs',
+        env,
+        undefined,
+        CLUSTER_DEFAULTS.restart.resetAfterMs,
+        integer(0, MAX_TIMER_MS),
+      ),
+      maxMemoryMb: pick(
+        restart.maxMemoryMb,
+        'options.restart.maxMemoryMb',
+        env,
+        CLUSTER_ENV.maxMemoryMb,
+        CLUSTER_DEFAULTS.restart.maxMemoryMb,
+        integer(0, 1_048_576),
+      ),
+      memoryCheckIntervalMs: pick(
+        restart.memoryCheckIntervalMs,
+        'options.restart.memoryCheckIntervalMs',
+        env,
+        undefined,
+        CLUSTER_DEFAULTS.restart.memoryCheckIntervalMs,
+        integer(10, MAX_TIMER_MS),
+      ),
     },
     // The hooks' app type is the user's; the runtime handles every kind alike.
     createApp: hook(options.createApp as CreateAppHook<ClusteredApp> | undefined, 'options.createApp'),
@@ -137,14 +235,7 @@ interface Parser<T> {
   readonly allowed: string;
 }
 
-function pick<T>(
-  option: unknown,
-  optionName: string,
-  env: Env,
-  envName: string | undefined,
-  fallback: T,
-  parse: Parser<T>,
-): T {
+function pick<T>(option: unknown, optionName: string, env: Env, envName: string | undefined, fallback: T, parse: Parser<T>): T {
   if (option !== undefined) return parseOrThrow(parse, option, false, optionName);
   const raw = envName === undefined ? undefined : env[envName];
   // An empty variable (`PORT=`) is treated as unset, as shells and dotenv files commonly produce it.
@@ -190,13 +281,10 @@ const parseWorkers = parser<number | 'auto'>('a whole number from 1 to 4096, or 
   return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined;
 });
 
-const parseUnresponsiveMs = parser<number>(
-  `0 (off) or a whole number from ${MIN_UNRESPONSIVE_MS} to ${MAX_TIMER_MS}`,
-  (raw, fromEnv) => {
-    const n = toNumber(raw, fromEnv);
-    return n !== undefined && Number.isInteger(n) && (n === 0 || (n >= MIN_UNRESPONSIVE_MS && n <= MAX_TIMER_MS)) ? n : undefined;
-  },
-);
+const parseUnresponsiveMs = parser<number>(`0 (off) or a whole number from ${MIN_UNRESPONSIVE_MS} to ${MAX_TIMER_MS}`, (raw, fromEnv) => {
+  const n = toNumber(raw, fromEnv);
+  return n !== undefined && Number.isInteger(n) && (n === 0 || (n >= MIN_UNRESPONSIVE_MS && n <= MAX_TIMER_MS)) ? n : undefined;
+});
 
 const parseSerialization = parser<Serialization>(SERIALIZATIONS.map((s) => `"${s}"`).join(' or '), (raw) =>
   SERIALIZATIONS.includes(raw as Serialization) ? (raw as Serialization) : undefined,
@@ -215,7 +303,10 @@ let generatedNodeId: string | undefined;
  * and `ClusterService` agree); the primary hands it to its workers through `CLUSTER_NODE_ID`.
  */
 export function freshNodeId(): string {
-  const host = hostname().replace(/[^\w.:-]/g, '-').slice(0, 96) || 'node';
+  const host =
+    hostname()
+      .replace(/[^\w.:-]/g, '-')
+      .slice(0, 96) || 'node';
   return (generatedNodeId ??= `${host}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 

@@ -28,10 +28,7 @@ export class ClusterConfigError extends ClusterError {
     /** What would have been accepted. */
     readonly allowed: string,
   ) {
-    super(
-      `Invalid ${setting}: ${formatValue(value)} is not allowed; expected ${allowed}.`,
-      ClusterConfigError.code,
-    );
+    super(`Invalid ${setting}: ${formatValue(value)} is not allowed; expected ${allowed}.`, ClusterConfigError.code);
   }
 }
 

@@ -16,7 +16,17 @@ import { ClusterRequestHandler, OnClusterMessage } from './messaging/cluster-mes
 const identity = { node: 'n1', id: 7, slot: 3, pid: 42 };
 
 function worker(slot: number, state: WorkerInfo['state'] = 'ready'): WorkerInfo {
-  return { node: 'n1', id: slot + 1, slot, pid: 1000 + slot, state, startedAt: 1_000, readyAt: state === 'ready' ? 2_000 : null, restarts: 0, congested: false };
+  return {
+    node: 'n1',
+    id: slot + 1,
+    slot,
+    pid: 1000 + slot,
+    state,
+    startedAt: 1_000,
+    readyAt: state === 'ready' ? 2_000 : null,
+    restarts: 0,
+    congested: false,
+  };
 }
 
 describe('ClusterModule', () => {
@@ -78,9 +88,7 @@ describe('ClusterModule', () => {
 
     it('waits for an async factory', async () => {
       const transport = new LocalTransport(identity);
-      const ref = await compile([
-        ClusterModule.forRootAsync({ useFactory: async () => ({ transport }) }),
-      ]);
+      const ref = await compile([ClusterModule.forRootAsync({ useFactory: async () => ({ transport }) })]);
       expect(ref.get(ClusterTransport)).toBe(transport);
     });
 
@@ -140,18 +148,15 @@ describe('ClusterModule', () => {
 
     it('also applies to forRootAsync', async () => {
       const transport = new LocalTransport(identity);
-      const ref = await compile([
-        ClusterModule.forRootAsync({ isGlobal: true, useFactory: () => ({ transport }) }),
-        FeatureModule,
-      ]);
+      const ref = await compile([ClusterModule.forRootAsync({ isGlobal: true, useFactory: () => ({ transport }) }), FeatureModule]);
       expect(ref.get(Consumer).cluster.self).toEqual(identity);
     });
 
     it('is off by default: the other module cannot resolve ClusterService', async () => {
       const transport = new LocalTransport(identity);
-      await expect(
-        Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport }), FeatureModule] }).compile(),
-      ).rejects.toThrow(/ClusterService/);
+      await expect(Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport }), FeatureModule] }).compile()).rejects.toThrow(
+        /ClusterService/,
+      );
     });
   });
 });
@@ -359,7 +364,10 @@ describe('ClusterModule imported by a feature module and by the root', () => {
       note(): void {}
     }
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const moduleRef = await Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport: new LocalTransport(identity) })], providers: [PerRequest] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ClusterModule.forRoot({ transport: new LocalTransport(identity) })],
+      providers: [PerRequest],
+    }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
     try {
       await app.init();

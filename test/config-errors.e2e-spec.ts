@@ -1,19 +1,35 @@
 import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 
 const cases: Array<[string, Record<string, string>, RegExp]> = [
-  ['CLUSTER_WORKERS=abc', { CLUSTER_WORKERS: 'abc' }, /Invalid CLUSTER_WORKERS: "abc" is not allowed; expected a whole number from 1 to 4096, or "auto"\./],
+  [
+    'CLUSTER_WORKERS=abc',
+    { CLUSTER_WORKERS: 'abc' },
+    /Invalid CLUSTER_WORKERS: "abc" is not allowed; expected a whole number from 1 to 4096, or "auto"\./,
+  ],
   ['CLUSTER_WORKERS=-1', { CLUSTER_WORKERS: '-1' }, /Invalid CLUSTER_WORKERS: "-1" is not allowed/],
   ['CLUSTER_WORKERS=0', { CLUSTER_WORKERS: '0' }, /Invalid CLUSTER_WORKERS: "0" is not allowed/],
   ['CLUSTER_WORKERS=1.5', { CLUSTER_WORKERS: '1.5' }, /Invalid CLUSTER_WORKERS: "1.5" is not allowed/],
   ['CLUSTER_ENABLED=maybe', { CLUSTER_ENABLED: 'maybe' }, /Invalid CLUSTER_ENABLED: "maybe" is not allowed; expected true or false/],
   ['PORT=70000', { PORT: '70000' }, /Invalid PORT: "70000" is not allowed; expected a whole number from 0 to 65535\./],
   ['PORT=http', { PORT: 'http' }, /Invalid PORT: "http" is not allowed/],
-  ['CLUSTER_READY_TIMEOUT_MS=0', { CLUSTER_READY_TIMEOUT_MS: '0' }, /Invalid CLUSTER_READY_TIMEOUT_MS: "0" is not allowed; expected a whole number from 1 to/],
+  [
+    'CLUSTER_READY_TIMEOUT_MS=0',
+    { CLUSTER_READY_TIMEOUT_MS: '0' },
+    /Invalid CLUSTER_READY_TIMEOUT_MS: "0" is not allowed; expected a whole number from 1 to/,
+  ],
   ['CLUSTER_SHUTDOWN_TIMEOUT_MS=10s', { CLUSTER_SHUTDOWN_TIMEOUT_MS: '10s' }, /Invalid CLUSTER_SHUTDOWN_TIMEOUT_MS: "10s" is not allowed/],
   ['CLUSTER_MAX_RESTARTS=0', { CLUSTER_MAX_RESTARTS: '0' }, /Invalid CLUSTER_MAX_RESTARTS: "0" is not allowed; expected a whole number from 1 to/],
   ['CLUSTER_RESTART_WINDOW_MS=-5', { CLUSTER_RESTART_WINDOW_MS: '-5' }, /Invalid CLUSTER_RESTART_WINDOW_MS: "-5" is not allowed/],
-  ['CLUSTER_UNRESPONSIVE_MS=1000', { CLUSTER_UNRESPONSIVE_MS: '1000' }, /Invalid CLUSTER_UNRESPONSIVE_MS: "1000" is not allowed; expected 0 \(off\) or a whole number from 3000 to/],
-  ['CLUSTER_MAX_MESSAGE_BYTES=1MB', { CLUSTER_MAX_MESSAGE_BYTES: '1MB' }, /Invalid CLUSTER_MAX_MESSAGE_BYTES: "1MB" is not allowed; expected a whole number from 1024 to/],
+  [
+    'CLUSTER_UNRESPONSIVE_MS=1000',
+    { CLUSTER_UNRESPONSIVE_MS: '1000' },
+    /Invalid CLUSTER_UNRESPONSIVE_MS: "1000" is not allowed; expected 0 \(off\) or a whole number from 3000 to/,
+  ],
+  [
+    'CLUSTER_MAX_MESSAGE_BYTES=1MB',
+    { CLUSTER_MAX_MESSAGE_BYTES: '1MB' },
+    /Invalid CLUSTER_MAX_MESSAGE_BYTES: "1MB" is not allowed; expected a whole number from 1024 to/,
+  ],
   ['CLUSTER_MAX_PENDING_REQUESTS=0', { CLUSTER_MAX_PENDING_REQUESTS: '0' }, /Invalid CLUSTER_MAX_PENDING_REQUESTS: "0" is not allowed/],
   [
     'CLUSTER_MAX_QUEUE_BYTES below the message size limit',

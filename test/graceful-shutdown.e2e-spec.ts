@@ -21,7 +21,12 @@ describe('SIGTERM to the primary', () => {
     expect(answer.body.waitedMs).toBe(2000);
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1_500); // it really waited for the request
-    expect(app.events().filter((e) => e.event.type === 'shutdown').map((e) => e.event.reason)).toEqual(['SIGTERM', 'SIGTERM']);
+    expect(
+      app
+        .events()
+        .filter((e) => e.event.type === 'shutdown')
+        .map((e) => e.event.reason),
+    ).toEqual(['SIGTERM', 'SIGTERM']);
     expect(groupMembers(app.pid)).toEqual([]);
   });
 
@@ -93,6 +98,11 @@ describe('SIGTERM to the primary', () => {
 
     expect((await inFlight).status).toBe(200);
     expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(app.events().filter((e) => e.event.type === 'shutdown').map((e) => e.event.reason)).toEqual(['SIGINT']);
+    expect(
+      app
+        .events()
+        .filter((e) => e.event.type === 'shutdown')
+        .map((e) => e.event.reason),
+    ).toEqual(['SIGINT']);
   });
 });

@@ -47,13 +47,18 @@ const withoutFrom = (node: string): ReadonlyArray<Record<string, unknown>> => [
 
 /** Events as one worker saw them (every worker prints every event). */
 const seenBy = (app: ClusterProcess, observer: number) =>
-  app.events().filter((e) => e.observer === observer).map((e) => e.event);
+  app
+    .events()
+    .filter((e) => e.observer === observer)
+    .map((e) => e.event);
 
 const dropsOf = (app: ClusterProcess, reason: string, slot: number) =>
   seenBy(app, 1).filter((e) => e.type === 'messages-dropped' && e.reason === reason && e.slot === slot);
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number.parseInt(line.slice(6), 10) / 1024;
 }
 
@@ -94,11 +99,15 @@ describe.each(['json', 'advanced'])("a worker writing bad envelopes ('%s' serial
     for (const bad of MALFORMED) await control(0, `/raw?data=${q({ ...ENVELOPE, ...bad })}`);
     await pollUntil(async () => (await control(1, '/state')).dropped.malformed === before + MALFORMED.length, 'every drop counted');
     // The first drop is reported at once (or, right after an earlier report, once the throttle allows).
-    const [first] = await app.waitForEvents((events) => {
-      const reports = events.filter((e) => e.observer === 1).map((e) => e.event);
-      const ours = reports.filter((e) => e.type === 'messages-dropped' && e.reason === 'malformed' && e.slot === 0).slice(reportsBefore);
-      return ours.length > 0 ? ours : undefined;
-    }, 'a drop report', 15_000);
+    const [first] = await app.waitForEvents(
+      (events) => {
+        const reports = events.filter((e) => e.observer === 1).map((e) => e.event);
+        const ours = reports.filter((e) => e.type === 'messages-dropped' && e.reason === 'malformed' && e.slot === 0).slice(reportsBefore);
+        return ours.length > 0 ? ours : undefined;
+      },
+      'a drop report',
+      15_000,
+    );
     expect(first).toMatchObject({ slot: 0, pid: pids[0], reason: 'malformed' });
     expect(first!.detail).toMatch(/handlers/);
     await expectIntact(app, control, port, 3, pids);
@@ -109,7 +118,14 @@ describe.each(['json', 'advanced'])("a worker writing bad envelopes ('%s' serial
     const seenBefore: number = (await control(2, '/received')).notes.length;
     for (const envelope of withoutFrom(node)) await control(0, `/raw?data=${q({ ...ENVELOPE, ...envelope })}`);
     // `encode` serializes `data` the way this cluster does, so the envelope is valid but for `from`.
-    const claims = { ...ENVELOPE, kind: 'send', topic: 'note', to: { node, slot: 2 }, from: { node, id: 99, slot: 7, pid: 1 }, data: 'claims slot 7' };
+    const claims = {
+      ...ENVELOPE,
+      kind: 'send',
+      topic: 'note',
+      to: { node, slot: 2 },
+      from: { node, id: 99, slot: 7, pid: 1 },
+      data: 'claims slot 7',
+    };
     await control(0, `/raw?encode=1&data=${q(claims)}`);
     await pollUntil(
       async () => (await control(2, '/received')).notes.some((n: { data: unknown }) => n.data === 'claims slot 7'),
@@ -203,7 +219,10 @@ describe('bounds', () => {
         (events) => events.find((e) => e.observer === 0 && e.event.type === 'messages-dropped' && e.event.reason === 'queue-full'),
         'the queue-full report',
       );
-      await pollUntil(async () => (await control(0, '/workers')).some((w: { slot: number; congested: boolean }) => w.slot === 1 && w.congested), 'slot 1 congested');
+      await pollUntil(
+        async () => (await control(0, '/workers')).some((w: { slot: number; congested: boolean }) => w.slot === 1 && w.congested),
+        'slot 1 congested',
+      );
       expect(await control(0, '/flood?count=10&size=10')).toEqual({ sent: 10, flagged: 10 });
     } finally {
       clearInterval(sampler);

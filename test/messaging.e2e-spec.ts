@@ -90,7 +90,7 @@ describe('messages between 3 workers', () => {
     expect(unhandled.ms).toBeLessThan(1_000);
   });
 
-  it('hands a throwing handler\'s message and code to the caller as RemoteHandlerError', async () => {
+  it("hands a throwing handler's message and code to the caller as RemoteHandlerError", async () => {
     const { error } = await control(2, `/request?topic=fail&to=1`);
     expect(error).toMatchObject({
       name: 'RemoteHandlerError',
@@ -109,7 +109,10 @@ describe('messages between 3 workers', () => {
     await control(0, `/publish?topic=note&data=${q('u-marker')}`);
     await waitForNote(1, 'u-marker');
     // Since the attempts, slot 1 got from slot 0 only the marker sent after them.
-    const notes = (await received(1)).notes.slice(seenBefore).filter((n) => n.from === 0).map((n) => n.data);
+    const notes = (await received(1)).notes
+      .slice(seenBefore)
+      .filter((n) => n.from === 0)
+      .map((n) => n.data);
     expect(notes).toEqual(['u-marker']);
   });
 
@@ -135,7 +138,7 @@ describe('messages between 3 workers', () => {
     expect(sequence.every((n, i) => n === i)).toBe(true);
   });
 
-  it('leaves the application\'s own IPC messages alone', async () => {
+  it("leaves the application's own IPC messages alone", async () => {
     const before = (await control(1, '/foreign-received')).length;
     const n = Date.now();
     await control(1, `/foreign?n=${n}`);

@@ -39,12 +39,27 @@ function packedFiles(): string[] {
 describe('the built package', () => {
   it('loads in plain Node through its exports map', () => {
     expect(exportsOf('nestjs-cluster')).toEqual(
-      expect.arrayContaining(['bootstrapClustered', 'ClusterModule', 'ClusterService', 'OnClusterMessage', 'ClusterRequestHandler', 'WorkerUnavailableError']),
+      expect.arrayContaining([
+        'bootstrapClustered',
+        'ClusterModule',
+        'ClusterService',
+        'OnClusterMessage',
+        'ClusterRequestHandler',
+        'WorkerUnavailableError',
+      ]),
     );
     expect(exportsOf('nestjs-cluster/health')).toEqual(expect.arrayContaining(['ClusterHealthIndicator', 'ClusterHealthModule']));
     expect(exportsOf('nestjs-cluster/config')).toEqual(['clusterConfig']);
     expect(exportsOf('nestjs-cluster/transport')).toEqual(
-      expect.arrayContaining(['ClusterTransport', 'MembershipTransport', 'MembershipView', 'readMessage', 'messageEnvelope', 'errorReply', 'transportConformance']),
+      expect.arrayContaining([
+        'ClusterTransport',
+        'MembershipTransport',
+        'MembershipView',
+        'readMessage',
+        'messageEnvelope',
+        'errorReply',
+        'transportConformance',
+      ]),
     );
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
     expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './package.json']);

@@ -36,7 +36,14 @@ const rollingRestart = (app: ClusterProcess, phase: 'done' | 'aborted', reason: 
   );
 
 /** Pids of the workers that were ready at some point, from their `ready` events. */
-const readyPids = (app: ClusterProcess) => [...new Set(app.events().filter((e) => e.event.type === 'ready').map((e) => e.event.pid!))];
+const readyPids = (app: ClusterProcess) => [
+  ...new Set(
+    app
+      .events()
+      .filter((e) => e.event.type === 'ready')
+      .map((e) => e.event.pid!),
+  ),
+];
 
 describe('under keep-alive load', () => {
   let app: ClusterProcess;
@@ -137,7 +144,11 @@ describe('under keep-alive load', () => {
   it('SIGHUP during a one-worker memory restart still replaces every worker', async () => {
     let port: number;
     let before: number[];
-    ({ app, port, pids: before } = await startCluster({
+    ({
+      app,
+      port,
+      pids: before,
+    } = await startCluster({
       FIXTURE_OPTIONS: JSON.stringify({ restart: { maxMemoryMb: 250, memoryCheckIntervalMs: 200 } }),
     }));
     const load = startLoad(port, { connections: 10 });
@@ -214,7 +225,7 @@ describe('health endpoints', () => {
     // No event reaches the test from inside the cluster: poll the endpoint a probe would poll.
     const health = async (until: (answer: HttpAnswer) => boolean) => {
       let answer = await getVia(agent, port, '/health');
-      for (const started = Date.now(); !until(answer) && Date.now() - started < 15_000; ) {
+      for (const started = Date.now(); !until(answer) && Date.now() - started < 15_000;) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         answer = await getVia(agent, port, '/health');
       }
@@ -241,7 +252,7 @@ describe('health endpoints', () => {
     // The idle keep-alive connection is still open during the drain: its next request is answered,
     // 503 once the worker drains (asked until then: nothing outside the worker tells when it starts).
     let during = await getVia(agent, port, '/health/ready');
-    for (const started = Date.now(); during.status === 200 && Date.now() - started < 15_000; ) {
+    for (const started = Date.now(); during.status === 200 && Date.now() - started < 15_000;) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       during = await getVia(agent, port, '/health/ready');
     }

@@ -76,7 +76,6 @@ describe('the sample app', () => {
     const workers = (await get(port, '/health/workers')).body.details.workers;
     expect(Object.keys(workers.workers).sort()).toEqual(['0', '1']);
   });
-
 });
 
 describe('the sample app, stopped', () => {

@@ -79,7 +79,10 @@ export function barChart(title: string, subtitle: string, panels: Panel[]): stri
     ['missed', 'target missed'],
     ['plain', 'no target'],
   ]
-    .map(([kind, text], i) => `<rect x="${16 + i * 130}" y="${legendY - 6}" width="14" height="12" class="${kind}"/><text x="${36 + i * 130}" y="${legendY + 4}" class="axis">${text}</text>`)
+    .map(
+      ([kind, text], i) =>
+        `<rect x="${16 + i * 130}" y="${legendY - 6}" width="14" height="12" class="${kind}"/><text x="${36 + i * 130}" y="${legendY + 4}" class="axis">${text}</text>`,
+    )
     .join('\n  ');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">
   <style>

@@ -8,6 +8,10 @@ if (cluster.isPrimary) {
   for (let i = 0; i < WORKERS; i++) cluster.fork();
   cluster.on('exit', () => cluster.fork());
 } else {
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(TcpAppModule, { transport: Transport.TCP, options: { host: HOST, port: PORT }, logger: false });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(TcpAppModule, {
+    transport: Transport.TCP,
+    options: { host: HOST, port: PORT },
+    logger: false,
+  });
   await app.listen();
 }

@@ -109,10 +109,7 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
    * Asks every worker of this node for its vitals over the cluster's request/reply and aggregates them
    * by slot; down if a slot has no ready worker or one does not answer within `timeoutMs`.
    */
-  async checkWorkers<const Key extends string>(
-    key: Key,
-    options: CheckWorkersOptions = {},
-  ): Promise<HealthIndicatorResult<Key>> {
+  async checkWorkers<const Key extends string>(key: Key, options: CheckWorkersOptions = {}): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.indicators.check(key);
     const { replies, missing, errors } = await this.cluster.requestAll<WorkerVitals>(VITALS_TOPIC, null, {
       timeoutMs: options.timeoutMs ?? 1_000,

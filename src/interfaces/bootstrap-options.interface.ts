@@ -17,10 +17,7 @@ export interface CreateAppContext {
 }
 
 /** Creates the Nest application in a worker (or in the one process when clustering is off). */
-export type CreateAppHook<App extends ClusteredApp = INestApplication> = (
-  module: IEntryNestModule,
-  context: CreateAppContext,
-) => Promise<App> | App;
+export type CreateAppHook<App extends ClusteredApp = INestApplication> = (module: IEntryNestModule, context: CreateAppContext) => Promise<App> | App;
 /** Runs after the app is created and before it listens: global pipes, prefixes, middleware. */
 export type ConfigureAppHook<App extends ClusteredApp = INestApplication> = (app: App) => void | Promise<void>;
 /**

@@ -82,7 +82,9 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
     if (!prototype || typeof prototype !== 'object') return;
     const decorated = this.scanner.getAllMethodNames(prototype).filter((name) => {
       const method = (prototype as Record<string, unknown>)[name];
-      return typeof method === 'function' && (Reflect.hasMetadata(ON_CLUSTER_MESSAGE, method) || Reflect.hasMetadata(CLUSTER_REQUEST_HANDLER, method));
+      return (
+        typeof method === 'function' && (Reflect.hasMetadata(ON_CLUSTER_MESSAGE, method) || Reflect.hasMetadata(CLUSTER_REQUEST_HANDLER, method))
+      );
     });
     if (decorated.length === 0) return;
     const methods = decorated.map((name) => `${wrapper.name}.${name}`).join(', ');

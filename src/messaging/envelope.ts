@@ -44,10 +44,7 @@ export interface MessageEnvelope extends ClusterEnvelope<MessageKind, Payload | 
 }
 
 /** Builds an envelope of the current version. */
-export function envelope<K extends string, D>(
-  kind: K,
-  fields: Omit<ClusterEnvelope<K, D>, 'ns' | 'v' | 'kind'> = {},
-): ClusterEnvelope<K, D> {
+export function envelope<K extends string, D>(kind: K, fields: Omit<ClusterEnvelope<K, D>, 'ns' | 'v' | 'kind'> = {}): ClusterEnvelope<K, D> {
   return { ns: CLUSTER_NAMESPACE, v: ENVELOPE_VERSION, kind, ...fields };
 }
 

@@ -147,9 +147,7 @@ export class MessageBus {
           reject(new RequestTimeoutError(topic, to?.slot, timeoutMs, this.otherNode(to)));
         }, timeoutMs);
         this.pending.set(id, { topic, to, resolve: resolve as (value: unknown) => void, reject, timer });
-        this.transport.send(
-          messageEnvelope('request', { topic, id, from: this.transport.self, to, data: payload, timeoutMs }),
-        );
+        this.transport.send(messageEnvelope('request', { topic, id, from: this.transport.self, to, data: payload, timeoutMs }));
       });
     } catch (error) {
       return Promise.reject(error);
@@ -230,9 +228,7 @@ export class MessageBus {
       } catch (error) {
         return fail(error);
       }
-      this.transport.send(
-        messageEnvelope('reply', { topic: request.topic, id: request.id, from: self, to: addressOf(request.from), data }),
-      );
+      this.transport.send(messageEnvelope('reply', { topic: request.topic, id: request.id, from: self, to: addressOf(request.from), data }));
     };
     try {
       const outcome = handler(this.codec.decode(request.data), request.from);
@@ -321,4 +317,3 @@ function checkTimeout(timeoutMs: unknown): void {
     throw new ClusterArgumentError('timeoutMs', timeoutMs, `a whole number from 1 to ${MAX_TIMER_MS}`);
   }
 }
-

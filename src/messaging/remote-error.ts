@@ -1,11 +1,4 @@
-import {
-  ClusterError,
-  NoHandlerError,
-  QueueFullError,
-  RemoteHandlerError,
-  RequestLimitError,
-  WorkerUnavailableError,
-} from '../cluster.errors.js';
+import { ClusterError, NoHandlerError, QueueFullError, RemoteHandlerError, RequestLimitError, WorkerUnavailableError } from '../cluster.errors.js';
 import type { WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { messageEnvelope, type MessageEnvelope, type RemoteErrorInfo } from './envelope.js';
 
@@ -58,13 +51,7 @@ export function errorReply(request: MessageEnvelope, from: WorkerIdentity, error
 }
 
 /** A `reply` carrying an error, to the request `id` of the worker at `to`. */
-export function replyWithError(
-  topic: string,
-  id: string | undefined,
-  to: WorkerAddress,
-  from: WorkerIdentity,
-  error: unknown,
-): MessageEnvelope {
+export function replyWithError(topic: string, id: string | undefined, to: WorkerAddress, from: WorkerIdentity, error: unknown): MessageEnvelope {
   return messageEnvelope('reply', { topic, id, from, to, error: toRemoteError(error, from) });
 }
 

@@ -1,13 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  affinityCount,
-  availableCpus,
-  cgroupCpuQuota,
-  countCpuList,
-  fileReader,
-  type ReadText,
-} from './available-cpus.js';
+import { affinityCount, availableCpus, cgroupCpuQuota, countCpuList, fileReader, type ReadText } from './available-cpus.js';
 
 /** A fixture tree under test/fixtures/cpus/ that stands in for `/`. */
 function fixture(name: string): ReadText {

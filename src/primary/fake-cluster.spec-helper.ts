@@ -165,7 +165,6 @@ export class FakeCluster extends EventEmitter {
   }
 }
 
-
 /** The process events a Supervisor listens to; tests remove what one left behind. */
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'uncaughtException'] as const;
 

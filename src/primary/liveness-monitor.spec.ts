@@ -90,7 +90,12 @@ describe('LivenessMonitor', () => {
     it('checks every interval from start() until stop()', () => {
       const worker = { slot: 0, lastSeen: 0 };
       const silent: number[] = [];
-      const liveness = new LivenessMonitor(3_000, () => [worker], (_, silentMs) => silent.push(silentMs), 1_000);
+      const liveness = new LivenessMonitor(
+        3_000,
+        () => [worker],
+        (_, silentMs) => silent.push(silentMs),
+        1_000,
+      );
       liveness.start();
       jest.advanceTimersByTime(2_999);
       expect(silent).toEqual([]);
@@ -105,7 +110,12 @@ describe('LivenessMonitor', () => {
       jest.setSystemTime(1_000_000);
       const worker = { slot: 0, lastSeen: 1_000_000 };
       const silent: number[] = [];
-      const liveness = new LivenessMonitor(3_000, () => [worker], (_, silentMs) => silent.push(silentMs), 1_000);
+      const liveness = new LivenessMonitor(
+        3_000,
+        () => [worker],
+        (_, silentMs) => silent.push(silentMs),
+        1_000,
+      );
       liveness.start();
       jest.advanceTimersByTime(3_000);
       liveness.stop();

@@ -9,7 +9,12 @@ describe('Supervisor: start', () => {
     const { cluster } = startSupervisor({ workers: 3 });
     expect(cluster.forks.map((w) => w.slot)).toEqual([0, 1, 2]);
     await tick(50);
-    expect(cluster.eventsOf('ready').map((e) => e.slot).sort()).toEqual([0, 1, 2]);
+    expect(
+      cluster
+        .eventsOf('ready')
+        .map((e) => e.slot)
+        .sort(),
+    ).toEqual([0, 1, 2]);
     // A worker that says hello gets the membership at once.
     const first = cluster.forks[0]!.received.find((m) => m.kind === 'lifecycle');
     expect(first).toBeDefined();
@@ -60,10 +65,7 @@ describe('Supervisor: restarts after a crash', () => {
   });
 
   it('stops the cluster with exit code 70 on a crash loop', async () => {
-    const { cluster, exitCode } = startSupervisor(
-      { restart: { maxRestarts: 3, windowMs: 60_000 } },
-      { behaviour: { exitAfterMs: 10, exitCode: 1 } },
-    );
+    const { cluster, exitCode } = startSupervisor({ restart: { maxRestarts: 3, windowMs: 60_000 } }, { behaviour: { exitAfterMs: 10, exitCode: 1 } });
     await tick(10); // both slots fail to start
     await tick(110); // each restarts after 100 ms and fails again: the third exit trips the cap
     await tick(1_000);
@@ -148,10 +150,7 @@ describe('Supervisor: shutdown', () => {
 describe('Supervisor: memory guard', () => {
   it('replaces a worker above restart.maxMemoryMb, new one first, and only that one', async () => {
     const rss = new Map<number, number>();
-    const { cluster } = startSupervisor(
-      { restart: { maxMemoryMb: 200, memoryCheckIntervalMs: 1_000 } },
-      { rssMb: (pid) => rss.get(pid) ?? 100 },
-    );
+    const { cluster } = startSupervisor({ restart: { maxMemoryMb: 200, memoryCheckIntervalMs: 1_000 } }, { rssMb: (pid) => rss.get(pid) ?? 100 });
     await tick(50);
     const [old0, old1] = cluster.forks;
     rss.set(old1!.process.pid, 300);

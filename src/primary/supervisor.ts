@@ -253,9 +253,7 @@ export class Supervisor {
   private onMemoryOverLimit(slot: number, rssMb: number): void {
     // Already being replaced, or about to be by a restart asked for earlier.
     if (this.closing || this.slots[slot]?.replacement || this.restarts.covers(slot)) return;
-    this.logger.warn(
-      `worker ${slot} uses ${rssMb.toFixed(0)} MB, above restart.maxMemoryMb (${this.options.restart.maxMemoryMb}); replacing it`,
-    );
+    this.logger.warn(`worker ${slot} uses ${rssMb.toFixed(0)} MB, above restart.maxMemoryMb (${this.options.restart.maxMemoryMb}); replacing it`);
     void this.restartWorkers(`memory of worker ${slot}`, [slot]);
   }
 
@@ -331,7 +329,8 @@ export class Supervisor {
 
   /** Senders learn from the snapshot which workers are dropping messages. */
   private onCongestion(record: WorkerProcess, congested: boolean): void {
-    if (!congested) this.logger.log(`worker ${record.identity.slot} (pid ${record.identity.pid}) read its queue down to half; messages to it flow again`);
+    if (!congested)
+      this.logger.log(`worker ${record.identity.slot} (pid ${record.identity.pid}) read its queue down to half; messages to it flow again`);
     this.emit();
   }
 

@@ -12,7 +12,14 @@ describe('WorkerProcess', () => {
     expect(process.ready(6_000)).toBe(false);
     expect(process.readyAt).toBe(5_000);
     await expect(process.started).resolves.toBe(true);
-    expect(process.info(2, true)).toEqual({ ...identity, state: 'ready', startedAt: process.startedAt, readyAt: 5_000, restarts: 2, congested: true });
+    expect(process.info(2, true)).toEqual({
+      ...identity,
+      state: 'ready',
+      startedAt: process.startedAt,
+      readyAt: 5_000,
+      restarts: 2,
+      congested: true,
+    });
   });
 
   it('reads an exit nobody asked for by where it was: failed to start, on its own, or crashed', () => {

@@ -33,9 +33,7 @@ export class LocalTransport extends MembershipTransport {
   requestRollingRestart(): void {
     const reason = 'clustering is off: a standalone process has no other worker to take over';
     const node = this.self.node;
-    queueMicrotask(() =>
-      this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, node, at: Date.now() }),
-    );
+    queueMicrotask(() => this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, node, at: Date.now() }));
   }
 
   send(message: MessageEnvelope): void {

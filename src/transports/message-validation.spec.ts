@@ -54,8 +54,14 @@ describe('readMessage', () => {
     ['a timeoutMs of NaN', raw({ kind: 'request', topic: 't', from: claimed, id: 'r', timeoutMs: Number.NaN })],
     ['a reply error that is a string', raw({ kind: 'reply', topic: 't', from: claimed, id: 'r', error: 'boom' })],
     ['a reply error without message', raw({ kind: 'reply', topic: 't', from: claimed, id: 'r', error: { code: 'E' } })],
-    ['a reply error with an object remoteCode', raw({ kind: 'reply', topic: 't', from: claimed, id: 'r', error: { code: 'E', message: 'm', remoteCode: {} } })],
-    ['a reply error with a fractional slot', raw({ kind: 'reply', topic: 't', from: claimed, id: 'r', error: { code: 'E', message: 'm', slot: 0.5 } })],
+    [
+      'a reply error with an object remoteCode',
+      raw({ kind: 'reply', topic: 't', from: claimed, id: 'r', error: { code: 'E', message: 'm', remoteCode: {} } }),
+    ],
+    [
+      'a reply error with a fractional slot',
+      raw({ kind: 'reply', topic: 't', from: claimed, id: 'r', error: { code: 'E', message: 'm', slot: 0.5 } }),
+    ],
   ])('rejects %s with a reason', (_, message) => {
     const reason = readMessage(message, limits);
     expect(typeof reason).toBe('string');

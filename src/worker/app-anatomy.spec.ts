@@ -18,7 +18,15 @@ function apps() {
   });
   const context = { init: async () => void calls.push('init()') };
   const as = (app: object) => app as unknown as ClusteredApp;
-  return { calls, transport, http, microservice: as(microservice), http1: as(httpApp([])), hybrid: as(httpApp([microservice])), context: as(context) };
+  return {
+    calls,
+    transport,
+    http,
+    microservice: as(microservice),
+    http1: as(httpApp([])),
+    hybrid: as(httpApp([microservice])),
+    context: as(context),
+  };
 }
 
 describe('app anatomy', () => {

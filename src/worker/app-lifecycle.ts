@@ -19,9 +19,7 @@ export interface StartedApp {
 export async function startApp(module: IEntryNestModule, options: ResolvedClusterOptions): Promise<StartedApp> {
   const { port } = options;
   // abortOnError: false lets a failing boot reach our handler (log, exit 1) instead of Nest's own exit.
-  const app = options.createApp
-    ? await options.createApp(module, { port })
-    : await NestFactory.create(module, { abortOnError: false });
+  const app = options.createApp ? await options.createApp(module, { port }) : await NestFactory.create(module, { abortOnError: false });
   await options.configure?.(app);
   // Before listening, so that no message goes uncounted (a hybrid app has its microservices by now).
   const work = new InFlightWork();
@@ -38,12 +36,7 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
  * `deadlineMs` bounds the drain, leaving the rest of the shutdown time to the hooks; work still in
  * flight at the deadline is cut, and the drain is not clean.
  */
-export async function closeApp(
-  { app, work }: StartedApp,
-  logger: Logger,
-  deadlineMs: number,
-  handOff?: HandOff,
-): Promise<{ clean: boolean }> {
+export async function closeApp({ app, work }: StartedApp, logger: Logger, deadlineMs: number, handOff?: HandOff): Promise<{ clean: boolean }> {
   const { http, transports } = anatomyOf(app);
   for (const transport of transports) work.track(transport); // connected after the start: count what comes
   const [cutConnections, cutMessages] = await Promise.all([

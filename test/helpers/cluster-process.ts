@@ -245,7 +245,8 @@ export async function pollReady(
 ): Promise<ReadyWorker[]> {
   const started = Date.now();
   for (;;) {
-    if (app?.exitStatus) throw new Error(`process exited (${JSON.stringify(app.exitStatus)}) before ${count} worker(s) were ready; output:\n${app.output()}`);
+    if (app?.exitStatus)
+      throw new Error(`process exited (${JSON.stringify(app.exitStatus)}) before ${count} worker(s) were ready; output:\n${app.output()}`);
     try {
       const { body } = await get(port, path, 2_000);
       const workers = (Array.isArray(body) ? body : body?.workers) as Array<ReadyWorker & { state: string }> | undefined;

@@ -90,7 +90,9 @@ export async function startIpcConformanceCluster(size: number): Promise<Conforma
     socket.on('error', () => undefined);
   });
   const app = ClusterProcess.start({ CLUSTER_WORKERS: String(size), HARNESS_PORT: String(port) }, CONFORMANCE_IPC);
-  void app.exited.then((exit) => fail(new Error(`the cluster exited before it was ready (${JSON.stringify(exit)}): ${app.lines.slice(-5).join(' | ')}`)));
+  void app.exited.then((exit) =>
+    fail(new Error(`the cluster exited before it was ready (${JSON.stringify(exit)}): ${app.lines.slice(-5).join(' | ')}`)),
+  );
   const timer = setTimeout(() => fail(new Error(`the cluster was not ready within 30 s: ${app.lines.slice(-5).join(' | ')}`)), 30_000);
   const close = async () => {
     clearTimeout(timer);

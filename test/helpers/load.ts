@@ -14,9 +14,8 @@ export interface Load {
 export function startLoad(port: number, { connections = 10, path = '/', maxSeconds = 60 } = {}): Load {
   let instance!: autocannon.Instance;
   const result = new Promise<Result>((resolve, reject) => {
-    instance = autocannon(
-      { url: `http://127.0.0.1:${port}${path}`, connections, duration: maxSeconds, timeout: 10 },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
+    instance = autocannon({ url: `http://127.0.0.1:${port}${path}`, connections, duration: maxSeconds, timeout: 10 }, (error, finished) =>
+      error ? reject(error) : resolve(finished),
     );
   });
   const running = new Promise<void>((resolve) => instance.once('response', () => resolve()));

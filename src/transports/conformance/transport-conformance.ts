@@ -103,9 +103,19 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     async run({ members }) {
       const expected = members.map((m) => key(m.self)).sort();
       for (const member of members) {
-        const listed = member.workers().filter((w) => w.state === 'ready').map(key).sort();
-        expect(expected.every((k) => listed.includes(k)), `member ${key(member.self)} lists ${listed.join(', ')}; expected ${expected.join(', ')}`);
-        expect(member.nodes().some((n) => n.self && n.node === member.self.node), `member ${key(member.self)} does not list its own node`);
+        const listed = member
+          .workers()
+          .filter((w) => w.state === 'ready')
+          .map(key)
+          .sort();
+        expect(
+          expected.every((k) => listed.includes(k)),
+          `member ${key(member.self)} lists ${listed.join(', ')}; expected ${expected.join(', ')}`,
+        );
+        expect(
+          member.nodes().some((n) => n.self && n.node === member.self.node),
+          `member ${key(member.self)} does not list its own node`,
+        );
       }
     },
   },
@@ -128,7 +138,11 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
         }
         // A reply from every receiver, sent after each got `end`, reaches the sender after any
         // copy of its own publish the transport would wrongly have looped back.
-        await Promise.all(members.slice(1).map((m) => buses[0]!.request('conformance.echo', null, { to: addressOf(m.self), timeoutMs: PATIENT_TIMEOUT_MS }).catch(() => undefined)));
+        await Promise.all(
+          members
+            .slice(1)
+            .map((m) => buses[0]!.request('conformance.echo', null, { to: addressOf(m.self), timeoutMs: PATIENT_TIMEOUT_MS }).catch(() => undefined)),
+        );
         expect(received[0]!.values.length === 0, `the sender received its own publish: ${JSON.stringify(received[0]!.values)}`);
       });
     },
@@ -176,7 +190,10 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     async run({ members }) {
       await withBuses(members, async (buses) => {
         for (const target of members) {
-          const reply = await buses[0]!.request<WorkerAddress>('conformance.whoami', 'hello', { to: addressOf(target.self), timeoutMs: PATIENT_TIMEOUT_MS });
+          const reply = await buses[0]!.request<WorkerAddress>('conformance.whoami', 'hello', {
+            to: addressOf(target.self),
+            timeoutMs: PATIENT_TIMEOUT_MS,
+          });
           expect(key(reply) === key(target.self), `asked ${key(target.self)}, answered by ${key(reply)}`);
         }
       });
@@ -190,7 +207,8 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
       await withBuses(members, async (buses) => {
         buses[1]!.handle('conformance.only-one', () => key(members[1]!.self));
         const answers = new Set<string>();
-        for (let i = 0; i < 4; i++) answers.add(await retryNoHandler(() => buses[0]!.request<string>('conformance.only-one', null, { timeoutMs: PATIENT_TIMEOUT_MS })));
+        for (let i = 0; i < 4; i++)
+          answers.add(await retryNoHandler(() => buses[0]!.request<string>('conformance.only-one', null, { timeoutMs: PATIENT_TIMEOUT_MS })));
         expect(sameList([...answers], [key(members[1]!.self)]), `answered by ${[...answers].join(', ')}`);
       });
     },
@@ -240,7 +258,10 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
           return r;
         });
         const answered = result.replies.map((r) => `${key(r)}=${String(r.data)}`).sort();
-        const expected = members.slice(0, silent).map((m, i) => `${key(m.self)}=${i}`).sort();
+        const expected = members
+          .slice(0, silent)
+          .map((m, i) => `${key(m.self)}=${i}`)
+          .sort();
         expect(sameList(answered, expected), `replies ${answered.join(', ')}; expected ${expected.join(', ')}`);
         expect(sameList(result.missing.map(key), [key(members[silent]!.self)]), `missing ${result.missing.map(key).join(', ')}`);
         expect(result.errors.length === 0, `errors ${result.errors.map((e) => `${key(e)}: ${e.error.message}`).join('; ')}`);
@@ -275,7 +296,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     },
   },
   {
-    name: 'a member that leaves disappears from the others\' workers$, and requests to it fail instead of hanging',
+    name: "a member that leaves disappears from the others' workers$, and requests to it fail instead of hanging",
     members: 2,
     minMembers: 2,
     async run(cluster) {
@@ -290,7 +311,10 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
           stays.workers$.pipe(
             filter((workers) => !workers.some((w) => w.node === leaving.node && w.id === leaving.id && w.pid === leaving.pid)),
             take(1),
-            timeout({ first: CASE_TIMEOUT_MS / 2, with: () => Promise.reject(new ConformanceError(`${key(leaving)} (pid ${leaving.pid}) is still listed`)) }),
+            timeout({
+              first: CASE_TIMEOUT_MS / 2,
+              with: () => Promise.reject(new ConformanceError(`${key(leaving)} (pid ${leaving.pid}) is still listed`)),
+            }),
           ),
         );
         // Its slot may be refilled by a new process; what must not happen is a request that hangs.
@@ -353,8 +377,7 @@ function collect(bus: MessageBus, topic: string): Collected {
   });
   return {
     values,
-    until: (done) =>
-      values.some(done) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ done, resolve })),
+    until: (done) => (values.some(done) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ done, resolve }))),
   };
 }
 
@@ -388,7 +411,10 @@ async function rawRequest(transport: ClusterTransport, topic: string, to: Worker
     transport.messages$.pipe(
       filter((m) => m.kind === 'reply' && m.id === id),
       take(1),
-      timeout({ first: PATIENT_TIMEOUT_MS, with: () => Promise.reject(new ConformanceError(`no reply at all to a request to ${to ? key(to) : 'any handler'}`)) }),
+      timeout({
+        first: PATIENT_TIMEOUT_MS,
+        with: () => Promise.reject(new ConformanceError(`no reply at all to a request to ${to ? key(to) : 'any handler'}`)),
+      }),
     ),
   );
   transport.send(messageEnvelope('request', { topic, id, from: transport.self, to, timeoutMs: PATIENT_TIMEOUT_MS }));

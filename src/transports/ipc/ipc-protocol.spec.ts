@@ -81,12 +81,9 @@ describe('readFromWorker', () => {
     expect(fromWorker(controlEnvelope.credit(0))).toEqual({ kind: 'credit', bytes: 0 });
   });
 
-  it.each([5, 'a', null, [''], ['ok', 3], Array.from({ length: 10_001 }, (_, i) => `t${i}`)])(
-    'rejects handlers whose data is %p',
-    (data) => {
-      expect(typeof fromWorker(envelope('handlers', { data }))).toBe('string');
-    },
-  );
+  it.each([5, 'a', null, [''], ['ok', 3], Array.from({ length: 10_001 }, (_, i) => `t${i}`)])('rejects handlers whose data is %p', (data) => {
+    expect(typeof fromWorker(envelope('handlers', { data }))).toBe('string');
+  });
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, '10', undefined])('rejects credit of %p', (data) => {
     expect(typeof fromWorker(envelope('credit', { data }))).toBe('string');

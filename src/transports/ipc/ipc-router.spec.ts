@@ -119,7 +119,11 @@ describe('IpcRouter', () => {
     write(0, messageEnvelope('send', { topic: 't', from: identity(0), to: elsewhere, data: '1' }));
     await tick();
     expect(workers[0]!.messages()).toEqual([
-      expect.objectContaining({ kind: 'reply', id: 'far', error: expect.objectContaining({ code: 'CLUSTER_ERR_WORKER_UNAVAILABLE', node: 'n2', slot: 1 }) }),
+      expect.objectContaining({
+        kind: 'reply',
+        id: 'far',
+        error: expect.objectContaining({ code: 'CLUSTER_ERR_WORKER_UNAVAILABLE', node: 'n2', slot: 1 }),
+      }),
     ]);
     expect(workers[1]!.messages()).toEqual([]);
   });
@@ -294,15 +298,19 @@ describe('IpcRouter', () => {
     const boom = new Error('boom');
     const readies: number[] = [];
     let first = true;
-    const { write, failures } = cluster(1, {}, {
-      ready: (id) => {
-        readies.push(id);
-        if (first) {
-          first = false;
-          throw boom;
-        }
+    const { write, failures } = cluster(
+      1,
+      {},
+      {
+        ready: (id) => {
+          readies.push(id);
+          if (first) {
+            first = false;
+            throw boom;
+          }
+        },
       },
-    });
+    );
     expect(() => write(0, controlEnvelope.batch([controlEnvelope.ready(), controlEnvelope.ready()]))).not.toThrow();
     expect(failures).toEqual([boom]);
     expect(readies).toEqual([1, 1]);
@@ -311,11 +319,15 @@ describe('IpcRouter', () => {
   // `receive` reports a malformed outer envelope (wrong version, bad batch) outside the try that guards
   // the callbacks, so a throwing `dropped` escapes `receive` there.
   it('does not let a throwing dropped() escape receive for a malformed batch', () => {
-    const { write, failures } = cluster(1, {}, {
-      dropped: () => {
-        throw new Error('boom');
+    const { write, failures } = cluster(
+      1,
+      {},
+      {
+        dropped: () => {
+          throw new Error('boom');
+        },
       },
-    });
+    );
     expect(() => write(0, envelope('batch', { data: 5 }))).not.toThrow();
     expect(failures).toHaveLength(1);
   });

@@ -1,11 +1,6 @@
 import type { Worker } from 'node:cluster';
 import type { Socket } from 'node:net';
-import {
-  NoHandlerError,
-  QueueFullError,
-  RequestLimitError,
-  WorkerUnavailableError,
-} from '../../cluster.errors.js';
+import { NoHandlerError, QueueFullError, RequestLimitError, WorkerUnavailableError } from '../../cluster.errors.js';
 import type { DropReason, WorkerAddress, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
 import { addressOf, replyWithError } from '../../messaging/remote-error.js';
@@ -192,10 +187,7 @@ export class IpcRouter {
       return this.callbacks.dropped(sender.identity, 'malformed', typeof read === 'string' ? read : `${read.kind} with a handle`);
     }
     const successor = this.memberOfSlot(sender.identity.slot);
-    const target =
-      successor && successor !== sender
-        ? successor
-        : [...this.members.values()].find((m) => m !== sender && m.listening && m.available);
+    const target = successor && successor !== sender ? successor : [...this.members.values()].find((m) => m !== sender && m.listening && m.available);
     if (!target?.worker.isConnected()) return void connection.destroy?.();
     target.worker.send(controlEnvelope.handoff(read.port), connection, (error) => error && connection.destroy?.());
   }

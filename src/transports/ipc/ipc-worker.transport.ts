@@ -54,9 +54,7 @@ export class IpcWorkerTransport extends MembershipTransport {
   ) {
     super(self, serialization, limits);
     this.wire = { serialization, maxMessageBytes: limits.maxMessageBytes };
-    this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) =>
-      logger.warn(`dropped ${count} message(s) on arrival: ${sample}`),
-    );
+    this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.warn(`dropped ${count} message(s) on arrival: ${sample}`));
     this.outbox = new EnvelopeBatcher((message) => this.write(message));
     this.inbox = new WorkerInbox(
       (message) => this.messages.next(message),

@@ -19,7 +19,11 @@ const ROOMY = 16 * BIG_SIZE;
 function outbox(maxQueueBytes = 64 * BIG_SIZE) {
   const writes: ClusterEnvelope[] = [];
   const congestion: boolean[] = [];
-  const box = new WorkerOutbox((m) => writes.push(m), maxQueueBytes, (congested) => congestion.push(congested));
+  const box = new WorkerOutbox(
+    (m) => writes.push(m),
+    maxQueueBytes,
+    (congested) => congestion.push(congested),
+  );
   const read = () => writes.flatMap((m) => (m.kind === 'batch' ? (m.data as ClusterEnvelope[]) : [m]));
   const ids = () => read().map((m) => m.id ?? m.kind);
   return { box, writes, read, ids, congestion };
@@ -109,7 +113,10 @@ describe('WorkerOutbox', () => {
     expect(box.push(message(3, true), false)).toBe(true);
     await tick();
     expect(ids()).toEqual(['0']);
-    for (const written of [['0', '1'], ['0', '1', '3']]) {
+    for (const written of [
+      ['0', '1'],
+      ['0', '1', '3'],
+    ]) {
       box.credit(BIG_SIZE);
       await tick();
       expect(ids()).toEqual(written);
