@@ -1,5 +1,5 @@
 import { ClusterConfigError, ClusterError } from './cluster.errors.js';
-import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId, resolveClusterOptions } from './cluster-options.js';
+import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId, processNodeId, resolveClusterOptions } from './cluster-options.js';
 import type { ClusterBootstrapOptions } from './interfaces/bootstrap-options.interface.js';
 import { availableCpus } from './primary/available-cpus.js';
 
@@ -241,6 +241,12 @@ describe('resolveClusterOptions node identity', () => {
     expect(fresh).toMatch(new RegExp(`^[\\w.:-]+-${process.pid}-[0-9a-f]{8}$`));
     // One process, one name: the config, the runtime and ClusterService agree.
     expect(resolve({}, {}).nodeId).toBe(fresh);
+  });
+
+  it('names a process whose options were not resolved from a valid CLUSTER_NODE_ID only', () => {
+    expect(processNodeId({ CLUSTER_NODE_ID: 'pod-7' })).toBe('pod-7');
+    expect(processNodeId({ CLUSTER_NODE_ID: 'not valid' })).toBe(freshNodeId());
+    expect(processNodeId({})).toBe(freshNodeId());
   });
 
   it.each(['', 'has space', 'a/b', 'x'.repeat(129), 'ünïcode'])('rejects the node name %p, naming the setting', (bad) => {

@@ -295,6 +295,15 @@ const parseNodeId = parser<string>('1 to 128 letters, digits, ".", "_", ":" or "
   typeof raw === 'string' && NODE_ID.test(raw) ? raw : undefined,
 );
 
+/**
+ * The node name of a process whose options were not resolved (an app built outside
+ * `bootstrapClustered`, in tests or scripts): `CLUSTER_NODE_ID` when it is a valid name, else the fresh one.
+ */
+export function processNodeId(env: Env = process.env): string {
+  const named = env[CLUSTER_ENV.nodeId]?.trim();
+  return named && NODE_ID.test(named) ? named : freshNodeId();
+}
+
 let generatedNodeId: string | undefined;
 
 /**

@@ -4,7 +4,7 @@ import type { MessageEnvelope } from '../messaging/envelope.js';
 import { errorReply } from '../messaging/remote-error.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
-import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId } from '../cluster-options.js';
+import { CLUSTER_DEFAULTS, processNodeId } from '../cluster-options.js';
 import type { MessageLimits } from './cluster-transport.interface.js';
 import { MembershipView } from './membership-view.js';
 import { MembershipTransport } from './membership.transport.js';
@@ -19,7 +19,7 @@ export class LocalTransport extends MembershipTransport {
   private handled: ReadonlySet<string> = new Set();
 
   constructor(
-    self: WorkerIdentity = { node: process.env[CLUSTER_ENV.nodeId] || freshNodeId(), id: 0, slot: 0, pid: process.pid },
+    self: WorkerIdentity = { node: processNodeId(), id: 0, slot: 0, pid: process.pid },
     serialization: Serialization = 'json',
     limits: MessageLimits = CLUSTER_DEFAULTS.messaging,
   ) {
