@@ -60,6 +60,8 @@ describe('resolveClusterOptions defaults', () => {
       workers: 6,
       enabled: true,
       nodeId: freshNodeId(),
+      redisUrl: undefined,
+      name: 'default',
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',
@@ -115,6 +117,8 @@ describe('resolveClusterOptions environment', () => {
       workers: 'CLUSTER_WORKERS',
       enabled: 'CLUSTER_ENABLED',
       nodeId: 'CLUSTER_NODE_ID',
+      redisUrl: 'CLUSTER_REDIS_URL',
+      name: 'CLUSTER_NAME',
       port: 'PORT',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
       serialization: 'CLUSTER_SERIALIZATION',
@@ -251,6 +255,19 @@ describe('resolveClusterOptions node identity', () => {
 
   it.each(['', 'has space', 'a/b', 'x'.repeat(129), 'ünïcode'])('rejects the node name %p, naming the setting', (bad) => {
     expect(() => resolve({ nodeId: bad }, {})).toThrow(/options\.nodeId/);
+  });
+
+  it('reads CLUSTER_REDIS_URL and CLUSTER_NAME, and rejects what is not a redis URL or a name', () => {
+    expect(resolve({}, { CLUSTER_REDIS_URL: 'redis://10.0.0.5:6380', CLUSTER_NAME: 'orders' })).toMatchObject({
+      redisUrl: 'redis://10.0.0.5:6380',
+      name: 'orders',
+    });
+    expect(resolve({ redisUrl: 'rediss://user:pw@cache.internal:6379/2' }, {}).redisUrl).toBe('rediss://user:pw@cache.internal:6379/2');
+    expect(() => resolve({}, { CLUSTER_REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(
+      /CLUSTER_REDIS_URL: "http:\/\/127\.0\.0\.1:6379" is not allowed; expected a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    expect(() => resolve({}, { CLUSTER_REDIS_URL: 'localhost:6379' })).toThrow(/CLUSTER_REDIS_URL/);
+    expect(() => resolve({ name: 'two words' }, {})).toThrow(/options\.name/);
   });
 
   it('rejects a bad CLUSTER_NODE_ID, naming the variable and what is allowed', () => {

@@ -19,6 +19,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export const CLUSTER_DEFAULTS = {
   workers: 'auto',
   enabled: true,
+  name: 'default',
   port: 3000,
   readyTimeoutMs: 30_000,
   serialization: 'json',
@@ -46,6 +47,8 @@ export const CLUSTER_ENV = {
   workers: 'CLUSTER_WORKERS',
   enabled: 'CLUSTER_ENABLED',
   nodeId: 'CLUSTER_NODE_ID',
+  redisUrl: 'CLUSTER_REDIS_URL',
+  name: 'CLUSTER_NAME',
   port: 'PORT',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
   serialization: 'CLUSTER_SERIALIZATION',
@@ -83,6 +86,8 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     workersSetting,
     workers: workersSetting === 'auto' ? countCpus() : workersSetting,
     enabled: pick(options.enabled, 'options.enabled', env, CLUSTER_ENV.enabled, CLUSTER_DEFAULTS.enabled, parseBoolean),
+    redisUrl: pick<string | undefined>(options.redisUrl, 'options.redisUrl', env, CLUSTER_ENV.redisUrl, undefined, parseRedisUrl),
+    name: pick(options.name, 'options.name', env, CLUSTER_ENV.name, CLUSTER_DEFAULTS.name, parseNodeId),
     nodeId: pick<string | undefined>(options.nodeId, 'options.nodeId', env, CLUSTER_ENV.nodeId, undefined, parseNodeId) ?? freshNodeId(),
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
     readyTimeoutMs: pick(
@@ -291,6 +296,16 @@ const parseSerialization = parser<Serialization>(SERIALIZATIONS.map((s) => `"${s
 );
 
 const NODE_ID = /^[\w.:-]{1,128}$/;
+
+const parseRedisUrl = parser<string>('a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379', (raw) => {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+});
 const parseNodeId = parser<string>('1 to 128 letters, digits, ".", "_", ":" or "-"', (raw) =>
   typeof raw === 'string' && NODE_ID.test(raw) ? raw : undefined,
 );

@@ -212,6 +212,23 @@ export class QueueFullError extends ClusterError {
   }
 }
 
+/**
+ * The link to the other nodes (Redis) is down: a message for another node was not sent. Same-node
+ * messages are not affected; nothing is queued for later, so nothing arrives twice once it is back.
+ */
+export class TransportUnavailableError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_TRANSPORT_DOWN';
+
+  constructor(
+    readonly topic: string,
+    /** The node the message was for. */
+    readonly node: string | undefined,
+    readonly reason: string,
+  ) {
+    super(`"${topic}" to ${node === undefined ? 'another node' : `node ${node}`} was not sent: ${reason}.`, TransportUnavailableError.code);
+  }
+}
+
 /** The worker a message went to, in words: a slot of this node, of another node, or whoever handles it. */
 function target(slot: number | undefined, node: string | undefined): string {
   if (slot === undefined) return node === undefined ? 'its handler' : `a handler on node ${node}`;

@@ -15,6 +15,7 @@ export {
   RequestLimitError,
   RequestTimeoutError,
   SerializationError,
+  TransportUnavailableError,
   WorkerUnavailableError,
 } from './cluster.errors.js';
 export { ClusterRequestHandler, OnClusterMessage } from './messaging/cluster-message.decorators.js';

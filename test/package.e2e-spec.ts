@@ -62,12 +62,14 @@ describe('the built package', () => {
       ]),
     );
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './package.json']);
+    expect(exportsOf('nestjs-cluster/redis')).toEqual(expect.arrayContaining(['RedisLink']));
+    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './redis', './package.json']);
   });
 
-  it('keeps the optional peers (@nestjs/terminus, @nestjs/config) out of the root entry', () => {
+  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, ioredis) out of the root entry', () => {
     const imports = bareImportsFrom(resolve(root, 'dist/index.js'));
     expect([...imports].filter((s) => s.startsWith('@nestjs/')).sort()).toEqual(['@nestjs/common', '@nestjs/core']);
+    expect(imports.has('ioredis')).toBe(false);
   });
 
   it('builds the transport kit and its conformance suite on the required peers only, no test runner', () => {

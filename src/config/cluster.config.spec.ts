@@ -70,6 +70,8 @@ describe('clusterConfig', () => {
       workers: availableCpus().cpus,
       enabled: true,
       nodeId: freshNodeId(),
+      redisUrl: undefined,
+      name: 'default',
       port: 3000,
       readyTimeoutMs: 30_000,
       serialization: 'json',

@@ -136,6 +136,18 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   nodeId?: string;
   /**
+   * A Redis server (`redis://` or `rediss://` URL) that makes the nodes sharing it one cluster: the
+   * same `ClusterService` across hosts or pods (`ioredis` must be installed). Unset: this node is the
+   * cluster. Env `CLUSTER_REDIS_URL`.
+   */
+  redisUrl?: string;
+  /**
+   * The cluster's name: services sharing one Redis server form separate clusters by name. Same
+   * characters as `nodeId`. Env `CLUSTER_NAME`.
+   * @default 'default'
+   */
+  name?: string;
+  /**
    * Port passed to `listen`. Env `PORT`.
    * @default 3000
    */
@@ -192,6 +204,8 @@ export interface ResolvedClusterOptions {
   workers: number;
   enabled: boolean;
   nodeId: string;
+  redisUrl: string | undefined;
+  name: string;
   port: number;
   readyTimeoutMs: number;
   serialization: Serialization;

@@ -15,6 +15,11 @@ export interface ClusterState {
   readonly crashLoop: boolean;
   /** Messages the primary dropped since it started, by reason (see `messages-dropped` events). */
   readonly dropped: Readonly<Record<DropReason, number>>;
+  /**
+   * The link to the other nodes: `up`, `down` (messages to other nodes fail at once; this node serves
+   * on its own), or `none` when the cluster is this node.
+   */
+  readonly transport?: 'up' | 'down' | 'none';
 }
 
 /** One live worker, as the primary sees it. */

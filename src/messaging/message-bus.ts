@@ -8,6 +8,7 @@ import {
   NoHandlerError,
   RequestLimitError,
   RequestTimeoutError,
+  TransportUnavailableError,
   WorkerUnavailableError,
   type ClusterError,
 } from '../cluster.errors.js';
@@ -87,8 +88,9 @@ export class MessageBus {
     const message = messageEnvelope('publish', { topic, from: this.transport.self, data: payload });
     this.transport.send(message);
     if (options.includeSelf) queueMicrotask(() => this.deliver(message));
-    const self = this.transport.self.id;
-    return !this.transport.workers().some((w) => w.congested && w.id !== self);
+    const { id, node } = this.transport.self;
+    const elsewhere = this.transport.state().transport === 'down' && this.transport.workers().some((w) => w.node !== node);
+    return !elsewhere && !this.transport.workers().some((w) => w.congested && !(w.id === id && w.node === node));
   }
 
   on<T>(topic: string): Observable<ClusterMessage<T>> {
@@ -111,6 +113,7 @@ export class MessageBus {
     const payload = this.encode(topic, data);
     const worker = this.transport.workers().find((w) => w.slot === to.slot && w.node === to.node);
     if (!worker) throw this.unavailable(topic, to);
+    this.checkLink(topic, to);
     this.transport.send(messageEnvelope('send', { topic, from: this.transport.self, to, data: payload }));
     return !worker.congested;
   }
@@ -138,6 +141,7 @@ export class MessageBus {
       if (to !== undefined && !this.transport.workers().some((w) => w.slot === to.slot && w.node === to.node)) {
         throw this.unavailable(topic, to);
       }
+      if (to !== undefined) this.checkLink(topic, to);
       const limit = this.transport.limits.maxPendingRequests;
       if (this.pending.size >= limit) throw new RequestLimitError(topic, limit);
       const id = `${this.transport.self.pid}.${++this.sequence}`;
@@ -170,7 +174,7 @@ export class MessageBus {
     settled.forEach((outcome, i) => {
       const address = addresses[i]!;
       if (outcome.status === 'fulfilled') result.replies.push({ ...address, data: outcome.value });
-      else if (outcome.reason instanceof RequestTimeoutError || outcome.reason instanceof WorkerUnavailableError) {
+      else if (isMissing(outcome.reason)) {
         result.missing.push(address);
       } else result.errors.push({ ...address, error: outcome.reason as ClusterError });
     });
@@ -280,6 +284,13 @@ export class MessageBus {
     return addressOf(target);
   }
 
+  /** A message for another node cannot go while the link to the other nodes is down. */
+  private checkLink(topic: string, to: WorkerAddress): void {
+    if (to.node !== this.transport.self.node && this.transport.state().transport === 'down') {
+      throw new TransportUnavailableError(topic, to.node, 'the link to the other nodes is down');
+    }
+  }
+
   /** `to`'s node when it is not this one (errors name a node only then). */
   private otherNode(to: WorkerAddress | undefined): string | undefined {
     return to && to.node !== this.transport.self.node ? to.node : undefined;
@@ -296,6 +307,11 @@ export class MessageBus {
   private announce(): void {
     this.transport.announce([...this.handlers.keys()]);
   }
+}
+
+/** A worker that did not answer: it timed out, went away, or its node cannot be reached now. */
+function isMissing(error: unknown): boolean {
+  return error instanceof RequestTimeoutError || error instanceof WorkerUnavailableError || error instanceof TransportUnavailableError;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

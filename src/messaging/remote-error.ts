@@ -1,4 +1,12 @@
-import { ClusterError, NoHandlerError, QueueFullError, RemoteHandlerError, RequestLimitError, WorkerUnavailableError } from '../cluster.errors.js';
+import {
+  ClusterError,
+  NoHandlerError,
+  QueueFullError,
+  RemoteHandlerError,
+  RequestLimitError,
+  TransportUnavailableError,
+  WorkerUnavailableError,
+} from '../cluster.errors.js';
 import type { WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { messageEnvelope, type MessageEnvelope, type RemoteErrorInfo } from './envelope.js';
 
@@ -6,6 +14,7 @@ import { messageEnvelope, type MessageEnvelope, type RemoteErrorInfo } from './e
 export function toRemoteError(error: unknown, by?: WorkerAddress): RemoteErrorInfo {
   const node = by?.node;
   if (error instanceof WorkerUnavailableError) return { code: error.code, message: error.reason, slot: error.slot, node: error.node ?? node };
+  if (error instanceof TransportUnavailableError) return { code: error.code, message: error.reason, node: error.node };
   if (error instanceof NoHandlerError || error instanceof QueueFullError) {
     return { code: error.code, message: error.message, slot: error.slot, node: error.node ?? node };
   }
@@ -38,6 +47,8 @@ export function fromRemoteError(info: RemoteErrorInfo, topic: string, to: Worker
       return new NoHandlerError(topic, slot, node);
     case QueueFullError.code:
       return new QueueFullError(topic, slot, node);
+    case TransportUnavailableError.code:
+      return new TransportUnavailableError(topic, where, info.message);
     case RequestLimitError.code:
       return new RequestLimitError(topic, typeof info.remoteCode === 'number' ? info.remoteCode : Number.NaN);
     default:

@@ -10,6 +10,7 @@ import type { ClusterEvent, DropReason, WorkerIdentity } from '../interfaces/clu
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
+import type { NodeLink } from '../transports/node-link.interface.js';
 import { NO_DROPS } from '../transports/membership-view.js';
 import { LivenessMonitor } from './liveness-monitor.js';
 import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
@@ -59,6 +60,7 @@ export class Supervisor {
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
+  private linkClosed: Promise<void> | undefined;
   private readonly restarts = new RestartQueue((run) => this.roll(run));
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
@@ -79,6 +81,8 @@ export class Supervisor {
     private readonly logger = new Logger('ClusterPrimary'),
     /** Resident memory of a worker in MB, for the memory guard. */
     measureMemory: (pid: number) => number | undefined = residentMemoryMb,
+    /** The other nodes of the cluster (Redis), if any. */
+    private readonly link?: NodeLink,
   ) {
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     const { timeoutMs } = options.shutdown;
@@ -95,6 +99,7 @@ export class Supervisor {
         congestion: (id, congested) => this.withRecord(id, (record) => this.onCongestion(record, congested)),
         failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),
       },
+      link,
     );
     this.drops = new ThrottledReport(DROP_REPORT_EVERY_MS, (count, drop) => this.reportDrops(count, drop));
     if (options.unresponsiveMs > 0) {
@@ -124,20 +129,34 @@ export class Supervisor {
     this.stopping.listen('uncaughtException', this.onUncaught);
     this.cluster.setupPrimary({ serialization: this.options.serialization });
     for (const slot of this.slots) this.fork(slot);
+    this.link?.start({
+      workers: () => this.localWorkers(),
+      topics: () => this.router.topics(),
+      message: (node, message) => this.router.receiveFromNode(node, message),
+      changed: (event) => this.broadcast(event),
+      gone: (node) => this.router.nodeGone(node, `node ${node} left the cluster or cannot be reached`),
+    });
     this.memoryGuard?.start();
     this.liveness?.start();
     return this.finished;
   }
 
-  /** Live workers, ordered by slot then age (a slot shows two during a replacement). */
+  /** Live workers of this node, then of the other nodes (each ordered by slot, then age). */
   snapshot(): WorkerInfo[] {
+    const local = this.localWorkers();
+    return this.link ? [...local, ...this.link.workers()] : local;
+  }
+
+  /** This node's live workers, ordered by slot then age (a slot shows two during a replacement). */
+  private localWorkers(): WorkerInfo[] {
     return [...this.records.values()]
       .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
       .map((r) => r.info(this.slots[r.identity.slot]!.restarts, this.router.isCongested(r.identity.id)));
   }
 
   state(): ClusterState {
-    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached, dropped: { ...this.dropped } };
+    const transport = this.link ? (this.link.up ? 'up' : 'down') : 'none';
+    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached, dropped: { ...this.dropped }, transport };
   }
 
   /**
@@ -173,6 +192,8 @@ export class Supervisor {
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) record.stop('shutdown');
     this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+    // The other nodes forget this one now, rather than once it has been silent long enough.
+    this.linkClosed = this.link?.close();
     for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));
     this.finishIfDone();
   }
@@ -428,11 +449,18 @@ export class Supervisor {
     this.stopping.uninstall();
     this.drops.flush();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
-    this.finish(this.exitCode);
+    const code = this.exitCode;
+    void Promise.resolve(this.linkClosed).then(() => this.finish(code));
   }
 
-  /** The event (if any) and the snapshot after it, to every worker. */
+  /** An event of this node (if any): to every worker here, and to the other nodes. */
   private emit(event?: ClusterEvent): void {
+    this.broadcast(event);
+    if (event) this.link?.announce(event);
+  }
+
+  /** The event (if any) and the snapshot after it, to every worker of this node. */
+  private broadcast(event?: ClusterEvent): void {
     this.router.broadcast(controlEnvelope.lifecycle({ event, workers: this.snapshot(), state: this.state() }));
   }
 }

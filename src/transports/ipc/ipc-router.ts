@@ -1,10 +1,11 @@
 import type { Worker } from 'node:cluster';
 import type { Socket } from 'node:net';
-import { NoHandlerError, QueueFullError, RequestLimitError, WorkerUnavailableError } from '../../cluster.errors.js';
+import { NoHandlerError, QueueFullError, RequestLimitError, TransportUnavailableError, WorkerUnavailableError } from '../../cluster.errors.js';
 import type { DropReason, WorkerAddress, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
 import { addressOf, replyWithError } from '../../messaging/remote-error.js';
 import type { Unchecked, WireLimits } from '../message-validation.js';
+import type { NodeLink } from '../node-link.interface.js';
 import { stopReading } from './connection-handle.js';
 import { controlEnvelope, readFromWorker, unpack } from './ipc-protocol.js';
 import { WorkerOutbox } from './worker-outbox.js';
@@ -29,10 +30,19 @@ interface Member {
   readonly malformed: (reason: string) => void;
 }
 
-/** A request routed to `target`, waiting for its reply. Holds no payload: the table stays small. */
+/** A worker of another node, waiting here for a reply (its request came through the node link). */
+interface RemoteRequester {
+  readonly node: string;
+  readonly address: WorkerAddress;
+}
+
+/**
+ * A request routed to `target` (a worker here, or another node), waiting for its reply. Holds no
+ * payload: the table stays small.
+ */
 interface InFlight {
-  readonly requester: Member;
-  readonly target: Member;
+  readonly requester: Member | RemoteRequester;
+  readonly target: Member | string;
   readonly topic: string;
   /** The id the requester gave it; the router routes under an id of its own. */
   readonly requesterId: string;
@@ -89,6 +99,8 @@ export class IpcRouter {
   constructor(
     private readonly limits: RouterLimits,
     private readonly callbacks: RouterCallbacks,
+    /** The other nodes of the cluster, when there are any. */
+    private readonly link?: NodeLink,
   ) {
     this.identity = { node: limits.node, id: 0, slot: -1, pid: process.pid };
   }
@@ -121,7 +133,7 @@ export class IpcRouter {
     this.members.delete(workerId);
     gone.outbox.close();
     for (const [id, entry] of this.inFlight) {
-      if (entry.requester === gone) this.inFlight.delete(id);
+      if (entry.requester === gone) this.forget(id, entry);
       else if (entry.target === gone) {
         const reason = `slot ${gone.identity.slot} (pid ${gone.identity.pid}) exited before replying`;
         this.fail(id, entry, new WorkerUnavailableError(entry.topic, gone.identity.slot, reason));
@@ -140,6 +152,49 @@ export class IpcRouter {
     for (const [id, entry] of this.inFlight) {
       if (entry.target === member) this.fail(id, entry, new WorkerUnavailableError(entry.topic, member.identity.slot, reason));
     }
+  }
+
+  /**
+   * Another node left, expired or cannot be reached any more: requests it was answering fail now,
+   * and the ones it asked here are forgotten (their replies could not reach it).
+   */
+  nodeGone(node: string, reason: string): void {
+    for (const [id, entry] of this.inFlight) {
+      if (entry.target === node) this.fail(id, entry, new WorkerUnavailableError(entry.topic, undefined, reason, node));
+      else if (!isMember(entry.requester) && entry.requester.node === node) this.forget(id, entry);
+    }
+  }
+
+  /**
+   * A message from a worker of another node, checked by the link: delivered to this node's workers,
+   * a request routed to one of them, a reply matched with the request it answers.
+   */
+  receiveFromNode(node: string, message: MessageEnvelope): void {
+    try {
+      switch (message.kind) {
+        case 'publish':
+          for (const member of this.members.values()) if (member.listening && member.available) this.deliver(member, message);
+          return;
+        case 'send': {
+          const target = this.memberAt(message.to!);
+          if (target) this.deliver(target, message);
+          return;
+        }
+        case 'request':
+          return this.requestFromNode(node, message);
+        case 'reply':
+          return this.replyFromNode(node, message);
+      }
+    } catch (error) {
+      this.callbacks.failed(error);
+    }
+  }
+
+  /** The request topics this node's serving workers handle, for the other nodes' routing. */
+  topics(): string[] {
+    const topics = new Set<string>();
+    for (const member of this.members.values()) if (member.listening && member.available) for (const topic of member.topics) topics.add(topic);
+    return [...topics];
   }
 
   isCongested(workerId: number): boolean {
@@ -231,11 +286,15 @@ export class IpcRouter {
     for (const member of this.members.values()) {
       if (member !== sender && member.listening && member.available) this.deliver(member, message);
     }
+    // The link being down is the sender's to know (its snapshot says so): same-node delivery went on.
+    this.link?.publish(message);
   }
 
   private send(message: MessageEnvelope): void {
+    const to = message.to!;
+    if (to.node !== this.limits.node) return void this.link?.sendTo(to.node, message);
     // No worker in the slot: the sender checked its snapshot, which was already stale.
-    const target = this.memberAt(message.to!);
+    const target = this.memberAt(to);
     if (target) this.deliver(target, message);
   }
 
@@ -244,16 +303,54 @@ export class IpcRouter {
     if (sender.pending >= this.limits.maxPendingRequests) {
       return this.refuse(sender, request, new RequestLimitError(topic, this.limits.maxPendingRequests));
     }
-    const target = to === undefined ? this.pickHandler(topic) : this.memberAt(to);
+    const target =
+      to === undefined
+        ? (this.pickHandler(topic) ?? this.remoteHandler(topic))
+        : to.node === this.limits.node
+          ? this.memberAt(to)
+          : this.remoteNode(to);
     if (!target) return this.refuse(sender, request, this.undeliverable(topic, to));
     const id = String(++this.sequence);
+    if (typeof target === 'string') {
+      if (!this.link!.sendTo(target, { ...request, id })) {
+        return this.refuse(sender, request, new TransportUnavailableError(topic, target, 'the link to the other nodes is down'));
+      }
+      return this.track(id, sender, target, request);
+    }
     if (!target.outbox.push({ ...request, id })) {
       this.callbacks.dropped(target.identity, 'queue-full', `request "${topic}" from slot ${sender.identity.slot}`);
       return this.refuse(sender, request, new QueueFullError(topic, target.identity.slot));
     }
+    this.track(id, sender, target, request);
+  }
+
+  /** A request of another node's worker, for a worker here. */
+  private requestFromNode(node: string, request: MessageEnvelope): void {
+    const { topic, to } = request;
+    const requester: RemoteRequester = { node, address: addressOf(request.from) };
+    const target = to === undefined ? this.pickHandler(topic) : this.memberAt(to);
+    const answer = (error: Error) => this.link!.sendTo(node, replyWithError(topic, request.id, requester.address, this.identity, error));
+    if (!target) return void answer(this.undeliverable(topic, to && to.node === this.limits.node ? to : undefined));
+    const id = String(++this.sequence);
+    if (!target.outbox.push({ ...request, id })) {
+      this.callbacks.dropped(target.identity, 'queue-full', `request "${topic}" from node ${node}`);
+      return void answer(new QueueFullError(topic, target.identity.slot));
+    }
+    this.track(id, requester, target, request);
+  }
+
+  /** The reply of another node to a request of a worker here. */
+  private replyFromNode(node: string, reply: MessageEnvelope): void {
+    const entry = this.inFlight.get(reply.id!);
+    if (!entry || entry.target !== node) return; // given up, or not that node's to answer
+    this.forget(reply.id!, entry);
+    this.answer(entry, { ...reply, id: entry.requesterId });
+  }
+
+  private track(id: string, requester: Member | RemoteRequester, target: Member | string, request: MessageEnvelope): void {
     const forgetAt = Date.now() + request.timeoutMs! + FORGET_MARGIN_MS;
-    this.inFlight.set(id, { requester: sender, target, topic, requesterId: request.id!, forgetAt });
-    sender.pending += 1;
+    this.inFlight.set(id, { requester, target, topic: request.topic, requesterId: request.id!, forgetAt });
+    if (isMember(requester)) requester.pending += 1;
     this.sweepTimer ??= setInterval(this.sweep, SWEEP_EVERY_MS).unref();
   }
 
@@ -261,13 +358,20 @@ export class IpcRouter {
     const entry = this.inFlight.get(reply.id!);
     if (!entry) return; // its requester gave up or is gone
     if (entry.target !== sender) {
-      const detail = `reply "${reply.topic}" to a request sent to slot ${entry.target.identity.slot}, not to it`;
+      const sentTo = typeof entry.target === 'string' ? `node ${entry.target}` : `slot ${entry.target.identity.slot}`;
+      const detail = `reply "${reply.topic}" to a request sent to ${sentTo}, not to it`;
       return this.callbacks.dropped(sender.identity, 'unexpected-reply', detail);
     }
     this.forget(reply.id!, entry);
+    this.answer(entry, { ...reply, id: entry.requesterId, to: entry.requester.address });
+  }
+
+  /** Hands a reply (already under the requester's own id) to whoever waits for it, here or on another node. */
+  private answer(entry: InFlight, reply: MessageEnvelope): void {
     const { requester } = entry;
-    if (!requester.outbox.push({ ...reply, id: entry.requesterId, to: requester.address })) {
-      this.callbacks.dropped(requester.identity, 'queue-full', `reply "${reply.topic}" from slot ${sender.identity.slot}`);
+    if (!isMember(requester)) return void this.link!.sendTo(requester.node, reply);
+    if (!requester.outbox.push(reply)) {
+      this.callbacks.dropped(requester.identity, 'queue-full', `reply "${reply.topic}" from slot ${reply.from.slot}`);
       const error = new QueueFullError(reply.topic, requester.identity.slot);
       requester.outbox.push(replyWithError(reply.topic, entry.requesterId, requester.address, this.identity, error), false);
     }
@@ -289,12 +393,24 @@ export class IpcRouter {
   private fail(id: string, entry: InFlight, error: Error): void {
     this.forget(id, entry);
     const { requester } = entry;
-    requester.outbox.push(replyWithError(entry.topic, entry.requesterId, requester.address, this.identity, error), false);
+    const reply = replyWithError(entry.topic, entry.requesterId, requester.address, this.identity, error);
+    if (isMember(requester)) requester.outbox.push(reply, false);
+    else this.link!.sendTo(requester.node, reply);
   }
 
   private forget(id: string, entry: InFlight): void {
     this.inFlight.delete(id);
-    entry.requester.pending -= 1;
+    if (isMember(entry.requester)) entry.requester.pending -= 1;
+  }
+
+  /** Another node that runs a worker at `to`, as the link last heard. */
+  private remoteNode(to: WorkerAddress): string | undefined {
+    return this.link?.serves(to) ? to.node : undefined;
+  }
+
+  /** Another node that handles `topic`, in turn. */
+  private remoteHandler(topic: string): string | undefined {
+    return this.link?.handlersOf(topic)[0];
   }
 
   /** The worker serving `to`, when it is on this node, listens and answers. */
@@ -305,8 +421,10 @@ export class IpcRouter {
   /** Why a request to `to` (or to any handler of `topic`) cannot be routed. */
   private undeliverable(topic: string, to: WorkerAddress | undefined): Error {
     if (to === undefined) return new NoHandlerError(topic);
-    if (to.node !== this.limits.node) return new WorkerUnavailableError(topic, to.slot, 'no such node in the cluster', to.node);
-    return new WorkerUnavailableError(topic, to.slot, 'no live worker in that slot');
+    if (to.node === this.limits.node) return new WorkerUnavailableError(topic, to.slot, 'no live worker in that slot');
+    if (this.link && !this.link.up) return new TransportUnavailableError(topic, to.node, 'the link to the other nodes is down');
+    if (this.link?.knows(to.node)) return new WorkerUnavailableError(topic, to.slot, 'no ready worker in that slot', to.node);
+    return new WorkerUnavailableError(topic, to.slot, 'no such node in the cluster', to.node);
   }
 
   private memberOfSlot(slot: number): Member | undefined {
@@ -344,4 +462,8 @@ function write(worker: Worker, message: ClusterEnvelope): void {
   } catch {
     // The channel closed between the check and the write: the worker is exiting.
   }
+}
+
+function isMember(requester: Member | RemoteRequester): requester is Member {
+  return 'outbox' in requester;
 }

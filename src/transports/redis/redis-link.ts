@@ -1,0 +1,250 @@
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { describeError } from '../../common/describe-error.js';
+import { ThrottledReport } from '../../common/throttled-report.js';
+import type { ClusterEvent, WorkerAddress } from '../../interfaces/cluster-event.interface.js';
+import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import type { MessageEnvelope } from '../../messaging/envelope.js';
+import type { Serialization } from '../../messaging/payload-codec.js';
+import type { WireLimits } from '../message-validation.js';
+import type { LocalNode, NodeLink } from '../node-link.interface.js';
+import { channels, decodeFrames, encodeFrames, type Frame } from './redis-protocol.js';
+import { RemoteNodes } from './remote-nodes.js';
+
+export interface RedisLinkOptions {
+  readonly url: string;
+  /** The cluster's name (`CLUSTER_NAME`): it names the channels. */
+  readonly name: string;
+  /** This node. */
+  readonly node: string;
+  readonly serialization: Serialization;
+  readonly maxMessageBytes: number;
+  /** @default 2000 */
+  readonly heartbeatMs?: number;
+  /** A node silent this long has left. @default 6000 */
+  readonly expiryMs?: number;
+  /** Delay between reconnection attempts. @default 500 */
+  readonly retryMs?: number;
+}
+
+const WARN_EVERY_MS = 5_000;
+const EXPIRY_CHECK_MS = 250;
+
+/**
+ * The Redis link of a node's primary: one publisher and one subscriber connection. Heartbeats say
+ * which workers are ready and which topics they handle; a node that says `bye` or stays silent
+ * `expiryMs` leaves. While Redis is unreachable the link is down: nothing is queued (a message for
+ * another node fails at once), the other nodes stay as they were last heard, and their silence
+ * counts again from the moment the link is back.
+ */
+export class RedisLink implements NodeLink {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly remote: RemoteNodes;
+  private readonly channel: ReturnType<typeof channels>;
+  private readonly wire: WireLimits;
+  private readonly warnings: ThrottledReport<string>;
+  private readonly pending = new Map<string, Frame[]>();
+  private local: LocalNode | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private expiry: NodeJS.Timeout | undefined;
+  private flushing = false;
+  private connected = { publisher: false, subscriber: false };
+  private wasUp = false;
+  private closed = false;
+
+  constructor(
+    private readonly options: RedisLinkOptions,
+    private readonly logger = new Logger('ClusterRedis'),
+  ) {
+    this.remote = new RemoteNodes(options.expiryMs ?? 6_000);
+    this.channel = channels(options.name);
+    this.wire = { serialization: options.serialization, maxMessageBytes: options.maxMessageBytes };
+    this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.warn(`dropped ${count} frame(s) from Redis: ${sample}`));
+    const connection = {
+      // Nothing waits for a connection: a command while it is down fails, so nothing is sent twice.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => (this.closed ? null : (options.retryMs ?? 500)),
+      lazyConnect: true,
+    };
+    this.publisher = new Redis(options.url, { ...connection, connectionName: `ncl:${options.node}:pub` });
+    this.subscriber = new Redis(options.url, { ...connection, connectionName: `ncl:${options.node}:sub` });
+  }
+
+  get up(): boolean {
+    return this.connected.publisher && this.connected.subscriber;
+  }
+
+  start(local: LocalNode): void {
+    this.local = local;
+    this.watch(this.publisher, 'publisher');
+    this.watch(this.subscriber, 'subscriber');
+    this.subscriber.on('messageBuffer', (_channel: Buffer, payload: Buffer) => this.receive(payload));
+    this.subscriber.on('ready', () => {
+      this.subscriber.subscribe(this.channel.all, this.channel.node(this.options.node)).catch(() => undefined);
+    });
+    const heartbeatMs = this.options.heartbeatMs ?? 2_000;
+    this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
+    this.heartbeat.unref();
+    // Checked often, so a silent node leaves close to `expiryMs` after its last heartbeat.
+    this.expiry = setInterval(() => this.expire(), EXPIRY_CHECK_MS);
+    this.expiry.unref();
+    for (const connection of [this.publisher, this.subscriber]) connection.connect().catch(() => undefined);
+  }
+
+  publish(message: MessageEnvelope): boolean {
+    return this.enqueue(this.channel.all, { t: 'pub', node: this.options.node, m: message });
+  }
+
+  sendTo(node: string, message: MessageEnvelope): boolean {
+    if (!this.remote.knows(node)) return false;
+    return this.enqueue(this.channel.node(node), { t: 'msg', node: this.options.node, m: message });
+  }
+
+  announce(event: ClusterEvent): void {
+    this.enqueue(this.channel.all, { t: 'ev', node: this.options.node, e: event });
+  }
+
+  knows(node: string): boolean {
+    return this.remote.knows(node);
+  }
+
+  serves(address: WorkerAddress): boolean {
+    return this.remote.serves(address);
+  }
+
+  handlersOf(topic: string): readonly string[] {
+    return this.remote.handlersOf(topic);
+  }
+
+  workers(): readonly WorkerInfo[] {
+    return this.remote.workers();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    clearInterval(this.expiry);
+    if (this.up) {
+      this.pending.clear();
+      await this.publisher
+        .publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization))
+        .catch(() => undefined);
+    }
+    this.closed = true;
+    this.warnings.flush();
+    this.publisher.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  private watch(connection: Redis, role: 'publisher' | 'subscriber'): void {
+    connection.on('ready', () => {
+      this.connected[role] = true;
+      this.updateStatus();
+    });
+    connection.on('close', () => {
+      this.connected[role] = false;
+      this.updateStatus();
+    });
+    // ioredis reconnects by itself; the status change tells the story.
+    connection.on('error', () => undefined);
+  }
+
+  private updateStatus(reason?: string): void {
+    const up = this.up;
+    if (up === this.wasUp || this.closed) return;
+    this.wasUp = up;
+    const now = Date.now();
+    if (up) {
+      // Nobody could be heard while the link was down: their silence counts from now.
+      this.remote.restartClocks(now);
+      this.logger.log(`connected to Redis as node ${this.options.node} of cluster ${this.options.name}`);
+      this.beat();
+    } else {
+      this.pending.clear();
+      // Their replies could not reach us now: what waits on another node fails at once.
+      for (const node of this.remote.nodes()) this.local?.gone(node);
+      this.logger.warn(`lost Redis: messages to other nodes fail until it is back; this node serves on its own`);
+    }
+    this.local?.changed({ type: 'transport', node: this.options.node, status: up ? 'up' : 'down', reason, at: now });
+  }
+
+  private beat(): void {
+    if (!this.up || !this.local) return;
+    this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: this.local.workers(), topics: this.local.topics() });
+  }
+
+  /** Nodes gone silent leave; not while the link is down (nobody can be heard then). */
+  private expire(): void {
+    if (!this.up) return;
+    for (const node of this.remote.expire(Date.now())) this.left(node, 'expired');
+  }
+
+  private left(node: string, reason: 'bye' | 'expired'): void {
+    this.logger.warn(`node ${node} left the cluster (${reason})`);
+    this.local?.gone(node);
+    this.local?.changed({ type: 'node-left', node, reason, at: Date.now() });
+  }
+
+  private enqueue(channel: string, frame: Frame): boolean {
+    if (!this.up) return false;
+    let frames = this.pending.get(channel);
+    if (!frames) this.pending.set(channel, (frames = []));
+    frames.push(frame);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(this.flush);
+    }
+    return true;
+  }
+
+  /** Everything written in one tick to one channel goes out in one PUBLISH. */
+  private readonly flush = (): void => {
+    this.flushing = false;
+    for (const [channel, frames] of this.pending) {
+      this.pending.delete(channel);
+      this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).catch((error: unknown) => {
+        this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`);
+      });
+    }
+  };
+
+  private receive(payload: Buffer): void {
+    const local = this.local;
+    if (!local) return;
+    for (const frame of decodeFrames(payload, this.wire, (reason) => this.warnings.note('malformed', reason))) {
+      if (frame.node === this.options.node) continue; // our own publishes come back on the shared channel
+      try {
+        this.handle(local, frame);
+      } catch (error) {
+        this.warnings.note('failed', `a frame of ${frame.node} could not be handled: ${describeError(error)}`);
+      }
+    }
+  }
+
+  private handle(local: LocalNode, frame: Frame): void {
+    switch (frame.t) {
+      case 'hb': {
+        const change = this.remote.heard(frame, Date.now());
+        if (change === 'joined') {
+          this.logger.log(`node ${frame.node} joined the cluster (${frame.workers.length} worker(s))`);
+          local.changed({ type: 'node-joined', node: frame.node, at: Date.now() });
+          // It learns about this node at once, not at the next heartbeat.
+          this.beat();
+        } else if (change === 'changed') local.changed();
+        return;
+      }
+      case 'bye':
+        if (this.remote.forget(frame.node)) this.left(frame.node, 'bye');
+        return;
+      case 'ev':
+        if (this.remote.knows(frame.node)) local.changed(frame.e);
+        return;
+      case 'pub':
+      case 'msg':
+        // A node not heard yet is not a member: what it sends now could not be answered.
+        if (this.remote.knows(frame.node)) local.message(frame.node, frame.m);
+        return;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { WorkerAddress } from '../../interfaces/cluster-event.interface.js';
+import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+
+/** What a node says of itself in each heartbeat. */
+export interface NodeHeartbeat {
+  readonly node: string;
+  readonly workers: readonly WorkerInfo[];
+  readonly topics: readonly string[];
+}
+
+interface Member {
+  workers: readonly WorkerInfo[];
+  topics: ReadonlySet<string>;
+  lastSeen: number;
+}
+
+/**
+ * The other nodes of the cluster, as their heartbeats describe them. A node is known from its first
+ * heartbeat to its `bye` or until it has been silent `expiryMs`.
+ */
+export class RemoteNodes {
+  private readonly members = new Map<string, Member>();
+  private readonly turn = new Map<string, number>();
+
+  constructor(private readonly expiryMs: number) {}
+
+  /** Records a heartbeat; `joined` for a node seen for the first time, `changed` when its workers or topics differ. */
+  heard(beat: NodeHeartbeat, now: number): 'joined' | 'changed' | 'same' {
+    const known = this.members.get(beat.node);
+    const topics = new Set(beat.topics);
+    this.members.set(beat.node, { workers: beat.workers, topics, lastSeen: now });
+    if (!known) return 'joined';
+    return sameWorkers(known.workers, beat.workers) && sameSet(known.topics, topics) ? 'same' : 'changed';
+  }
+
+  /** Forgets a node; `false` if it was not known. */
+  forget(node: string): boolean {
+    return this.members.delete(node);
+  }
+
+  /** Nodes silent for `expiryMs` or longer, forgotten now. */
+  expire(now: number): string[] {
+    const expired: string[] = [];
+    for (const [node, member] of this.members) {
+      if (now - member.lastSeen >= this.expiryMs) {
+        this.members.delete(node);
+        expired.push(node);
+      }
+    }
+    return expired;
+  }
+
+  /** While the link was down nobody could be heard: every node's silence starts over from `now`. */
+  restartClocks(now: number): void {
+    for (const member of this.members.values()) member.lastSeen = now;
+  }
+
+  knows(node: string): boolean {
+    return this.members.has(node);
+  }
+
+  serves({ node, slot }: WorkerAddress): boolean {
+    return this.members.get(node)?.workers.some((w) => w.slot === slot && w.state === 'ready') ?? false;
+  }
+
+  /** Nodes that handle `topic`, rotated on each call so requests spread over them. */
+  handlersOf(topic: string): string[] {
+    const nodes = [...this.members].filter(([, m]) => m.topics.has(topic)).map(([node]) => node);
+    if (nodes.length < 2) return nodes;
+    const turn = (this.turn.get(topic) ?? 0) % nodes.length;
+    this.turn.set(topic, turn + 1);
+    return [...nodes.slice(turn), ...nodes.slice(0, turn)];
+  }
+
+  workers(): WorkerInfo[] {
+    return [...this.members.keys()].sort().flatMap((node) => this.members.get(node)!.workers);
+  }
+
+  nodes(): string[] {
+    return [...this.members.keys()];
+  }
+}
+
+function sameWorkers(a: readonly WorkerInfo[], b: readonly WorkerInfo[]): boolean {
+  return a.length === b.length && a.every((w, i) => w.id === b[i]!.id && w.state === b[i]!.state && w.congested === b[i]!.congested);
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}

@@ -1,0 +1,66 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
+import { freePort } from './cluster-process.js';
+
+/**
+ * A redis-server of the test's own on a free port of 127.0.0.1, keeping nothing on disk, so a test
+ * can kill it and start it again on the same port without touching the machine's shared Redis.
+ * There is no skipping: without redis-server the tests that need it fail, saying what to install.
+ */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisServer> {
+    if (spawnSync('redis-server', ['--version']).error) {
+      throw new Error('redis-server was not found: install it (Debian: apt-get install -y redis-server); .ci/run does');
+    }
+    const server = new RedisServer(await freePort());
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it (again) on the same port; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.child) throw new Error('redis-server is already running');
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    this.child = child;
+    child.once('exit', () => {
+      if (this.child === child) this.child = undefined;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await accepts(this.port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${this.port} within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** SIGKILLs it, as a crash would; resolves once it is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * Several nodes, one cluster: real primaries with 2 workers each, joined by a redis-server of the
+ * test's own (killed and restarted by the tests), driven through each worker's control port.
+ */
+import { ClusterProcess } from './helpers/cluster-process.js';
+import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
+import { RedisServer } from './helpers/redis-server.js';
+
+interface Node {
+  readonly name: string;
+  readonly app: ClusterProcess;
+  readonly control: Control;
+}
+
+/** A node of the messaging fixture on `redis`, once it lists every worker of `expected` nodes as ready. */
+async function startNode(name: string, redis: RedisServer, env: Record<string, string> = {}): Promise<Node> {
+  const { app, control } = await startMessagingCluster(2, {
+    CLUSTER_REDIS_URL: redis.url,
+    CLUSTER_NODE_ID: name,
+    FIXTURE_PRINT_EVENTS: '1',
+    ...env,
+  });
+  return { name, app, control };
+}
+
+/** Resolves once slot 0 of `node` lists every worker of `nodes` (2 each) as ready. */
+function seesAll(node: Node, nodes: readonly string[], timeoutMs = 30_000): Promise<void> {
+  return pollUntil(
+    async () => {
+      const workers: Array<{ node: string; state: string }> = await node.control(0, '/workers');
+      return nodes.every((n) => workers.filter((w) => w.node === n && w.state === 'ready').length === 2) && workers.length === nodes.length * 2;
+    },
+    `${node.name} to see ${nodes.join(', ')}`,
+    timeoutMs,
+  );
+}
+
+describe('two nodes on one Redis', () => {
+  let redis: RedisServer;
+  let a: Node;
+  let b: Node;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    [a, b] = await Promise.all([startNode('node-a', redis), startNode('node-b', redis)]);
+    await Promise.all([seesAll(a, ['node-a', 'node-b']), seesAll(b, ['node-a', 'node-b'])]);
+  });
+
+  afterAll(async () => {
+    a?.app.killGroup();
+    b?.app.killGroup();
+    await redis?.kill();
+  });
+
+  it('lists the workers of both nodes, this node first, on every worker', async () => {
+    for (const [node, slot] of [
+      [a, 1],
+      [b, 0],
+    ] as const) {
+      const workers: Array<{ node: string; slot: number }> = await node.control(slot, '/workers');
+      const own = node === a ? ['node-a/0', 'node-a/1'] : ['node-b/0', 'node-b/1'];
+      const other = node === a ? ['node-b/0', 'node-b/1'] : ['node-a/0', 'node-a/1'];
+      expect(workers.map((w) => `${w.node}/${w.slot}`)).toEqual([...own, ...other]);
+    }
+  });
+
+  it('publish reaches every other worker of every node once', async () => {
+    const tag = `pub-${Date.now()}`;
+    for (let i = 0; i < 5; i++) await a.control(0, `/publish?topic=note&data=${q(`${tag}-${i}`)}`);
+    await a.control(0, `/publish?topic=note&data=${q(`${tag}-end`)}`);
+    const receivers: Array<[Node, number]> = [
+      [a, 1],
+      [b, 0],
+      [b, 1],
+    ];
+    for (const [node, slot] of receivers) {
+      await pollUntil(
+        async () => (await node.control(slot, '/received')).notes.some((n: { data: unknown }) => n.data === `${tag}-end`),
+        `${node.name}/${slot}`,
+      );
+      const notes: Array<{ data: string; from: number; node?: string }> = (await node.control(slot, '/received')).notes;
+      const mine = notes.filter((n) => typeof n.data === 'string' && n.data.startsWith(tag));
+      expect(mine.map((n) => n.data)).toEqual([0, 1, 2, 3, 4].map((i) => `${tag}-${i}`).concat(`${tag}-end`));
+      expect(mine.every((n) => n.from === 0 && n.node === (node === a ? undefined : 'node-a'))).toBe(true);
+    }
+    const own: Array<{ data: string }> = (await a.control(0, '/received')).notes;
+    expect(own.filter((n) => typeof n.data === 'string' && n.data.startsWith(tag))).toEqual([]);
+  });
+
+  it('asks a worker of the other node by { node, slot }, and every worker with requestAll', async () => {
+    const bWorkers: Array<{ node: string; slot: number; pid: number }> = (await b.control(0, '/workers')).filter(
+      (w: { node: string }) => w.node === 'node-b',
+    );
+    const one = await a.control(0, `/request?topic=whoami&to=1&node=node-b&timeoutMs=5000`);
+    expect(one.value).toEqual({ slot: 1, pid: bWorkers.find((w) => w.slot === 1)!.pid });
+    const all = await a.control(1, `/request-all?topic=whoami&timeoutMs=5000`);
+    expect(all.replies.map((r: { node: string; slot: number }) => `${r.node}/${r.slot}`)).toEqual(['node-a/0', 'node-a/1', 'node-b/0', 'node-b/1']);
+    expect(all.missing).toEqual([]);
+    expect(all.errors).toEqual([]);
+  });
+
+  it('keeps the order of one sender to one receiver across nodes', async () => {
+    const before = ((await b.control(1, '/received')).sequences['node-a/0'] ?? []).length;
+    await a.control(0, `/burst?to=1&node=node-b&count=2000`);
+    await pollUntil(async () => ((await b.control(1, '/received')).sequences['node-a/0'] ?? []).length >= before + 2_000, '2,000 messages');
+    const sequence: number[] = (await b.control(1, '/received')).sequences['node-a/0'].slice(before);
+    expect(sequence).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
+  });
+
+  it('fails at once for an unknown node or a slot no worker of that node serves', async () => {
+    const unknown = await a.control(0, `/request?topic=whoami&to=0&node=node-z&timeoutMs=10000`);
+    expect(unknown.error).toMatchObject({ name: 'WorkerUnavailableError', code: 'CLUSTER_ERR_WORKER_UNAVAILABLE' });
+    expect(unknown.ms).toBeLessThan(2_000);
+    const empty = await a.control(0, `/request?topic=whoami&to=7&node=node-b&timeoutMs=10000`);
+    expect(empty.error).toMatchObject({ name: 'WorkerUnavailableError' });
+    expect(empty.ms).toBeLessThan(2_000);
+  });
+});
+
+describe('faults between nodes', () => {
+  let redis: RedisServer | undefined;
+  const nodes: Node[] = [];
+
+  afterEach(async () => {
+    for (const node of nodes.splice(0)) node.app.killGroup();
+    await redis?.kill();
+    redis = undefined;
+  });
+
+  it('a node whose primary is SIGKILLed expires: its requests in flight fail, requestAll names its workers, it leaves workers$', async () => {
+    redis = await RedisServer.start();
+    const [c, d] = await Promise.all([startNode('node-c', redis), startNode('node-d', redis)]);
+    nodes.push(c, d);
+    await seesAll(c, ['node-c', 'node-d']);
+    const slow = c.control(0, `/request?topic=slow&to=0&node=node-d&timeoutMs=60000&data=${q({ ms: 50_000 })}`);
+    await d.app.waitForLine(/SLOW_REQUEST 0/);
+    const killedAt = Date.now();
+    process.kill(d.app.pid, 'SIGKILL');
+
+    const partial = await c.control(1, `/request-all?topic=whoami&timeoutMs=1000`);
+    expect(partial.replies.map((r: { node: string; slot: number }) => `${r.node}/${r.slot}`)).toEqual(['node-c/0', 'node-c/1']);
+    expect(partial.missing).toEqual([
+      { node: 'node-d', slot: 0 },
+      { node: 'node-d', slot: 1 },
+    ]);
+
+    const failed = await slow;
+    expect(failed.error).toMatchObject({ name: 'WorkerUnavailableError' });
+    const expiredAfter = Date.now() - killedAt;
+    // Expires after 6 s of silence: the request ended then, not at its own 60 s timeout.
+    expect(expiredAfter).toBeGreaterThanOrEqual(3_000);
+    expect(expiredAfter).toBeLessThan(20_000);
+    await seesAll(c, ['node-c']);
+    await c.app.waitForEvents(
+      (events) => events.find((e) => e.event.type === 'node-left' && e.event.node === 'node-d' && e.event.reason === 'expired'),
+      'node-left',
+    );
+  });
+
+  it('says goodbye when it drains: the other node forgets it at once', async () => {
+    redis = await RedisServer.start();
+    const [e, f] = await Promise.all([startNode('node-e', redis), startNode('node-f', redis)]);
+    nodes.push(e, f);
+    await seesAll(e, ['node-e', 'node-f']);
+    f.app.signal('SIGTERM');
+    expect((await f.app.exited).code).toBe(0);
+    await e.app.waitForEvents(
+      (events) => events.find((x) => x.event.type === 'node-left' && x.event.node === 'node-f' && x.event.reason === 'bye'),
+      'bye',
+      5_000,
+    );
+    await seesAll(e, ['node-e'], 5_000);
+  });
+
+  it('Redis killed: other-node calls fail at once, same-node messages go on; back on the same port, the nodes meet again, nothing twice', async () => {
+    redis = await RedisServer.start();
+    const [g, h] = await Promise.all([startNode('node-g', redis), startNode('node-h', redis)]);
+    nodes.push(g, h);
+    await seesAll(g, ['node-g', 'node-h']);
+    await seesAll(h, ['node-g', 'node-h']);
+
+    await redis.kill();
+    await pollUntil(async () => (await g.control(0, '/state')).transport === 'down', 'the link down');
+    const far = await g.control(0, `/request?topic=whoami&to=0&node=node-h&timeoutMs=10000`);
+    expect(far.error).toMatchObject({ name: 'TransportUnavailableError', code: 'CLUSTER_ERR_TRANSPORT_DOWN' });
+    expect(far.ms).toBeLessThan(2_000);
+    const near = await g.control(0, `/request?topic=whoami&to=1&timeoutMs=5000`);
+    expect(near.value).toMatchObject({ slot: 1 });
+    const tag = `outage-${Date.now()}`;
+    await g.control(0, `/publish?topic=note&data=${q(`${tag}-during`)}`);
+    await pollUntil(
+      async () => (await g.control(1, '/received')).notes.some((n: { data: unknown }) => n.data === `${tag}-during`),
+      'same-node publish',
+    );
+    await g.app.waitForEvents((events) => events.find((x) => x.event.type === 'transport' && x.event.status === 'down'), 'transport down');
+
+    await redis.restart();
+    const back = Date.now();
+    await pollUntil(
+      async () => (await g.control(0, `/request?topic=whoami&to=0&node=node-h&timeoutMs=1000`)).value !== undefined,
+      'node-h again',
+      10_000,
+    );
+    const metAgainMs = Date.now() - back;
+    expect(metAgainMs).toBeLessThan(4_000);
+    await g.control(0, `/publish?topic=note&data=${q(`${tag}-after`)}`);
+    await pollUntil(async () => (await h.control(0, '/received')).notes.some((n: { data: unknown }) => n.data === `${tag}-after`), 'publish after');
+    const seen: Array<{ data: unknown }> = (await h.control(0, '/received')).notes;
+    // What was published during the outage was not queued and replayed; what came after, once.
+    expect(seen.filter((n) => typeof n.data === 'string' && n.data.startsWith(tag)).map((n) => n.data)).toEqual([`${tag}-after`]);
+  });
+
+  it('Redis unreachable at start: the node serves, reports the link down, and joins once Redis is up', async () => {
+    redis = await RedisServer.start();
+    await redis.kill();
+    const lone = await startNode('node-i', redis);
+    nodes.push(lone);
+    expect((await lone.control(0, '/state')).transport).toBe('down');
+    await redis.restart();
+    await pollUntil(async () => (await lone.control(0, '/state')).transport === 'up', 'the link up', 10_000);
+  });
+
+  it('exits 78 with one line naming a bad CLUSTER_REDIS_URL', async () => {
+    const app = ClusterProcess.start({ CLUSTER_REDIS_URL: 'http://127.0.0.1:6379', CLUSTER_WORKERS: '1' });
+    const exit = await app.exited;
+    expect(exit.code).toBe(78);
+    expect(app.lines.filter((l) => l.includes('CLUSTER_REDIS_URL'))).toHaveLength(1);
+  });
+});
