@@ -27,6 +27,13 @@ export class HealthController {
     return this.health.check([() => this.cluster.isAcceptingTraffic('traffic')]);
   }
 
+  /** The link to the other nodes (with CLUSTER_REDIS_URL): 503 while Redis cannot be reached. */
+  @Get('nodes')
+  @HealthCheck()
+  nodes() {
+    return this.health.check([() => this.cluster.isTransportUp('transport')]);
+  }
+
   /** Every worker's vitals, asked over the cluster's request/reply; down if one does not answer. */
   @Get('workers')
   @HealthCheck()

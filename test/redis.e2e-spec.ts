@@ -2,7 +2,8 @@
  * Several nodes, one cluster: real primaries with 2 workers each, joined by a redis-server of the
  * test's own (killed and restarted by the tests), driven through each worker's control port.
  */
-import { ClusterProcess } from './helpers/cluster-process.js';
+import { fileURLToPath } from 'node:url';
+import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 import { RedisServer } from './helpers/redis-server.js';
 
@@ -225,5 +226,41 @@ describe('faults between nodes', () => {
     const exit = await app.exited;
     expect(exit.code).toBe(78);
     expect(app.lines.filter((l) => l.includes('CLUSTER_REDIS_URL'))).toHaveLength(1);
+  });
+});
+
+describe('the sample app as two nodes, one command each', () => {
+  const SAMPLE = fileURLToPath(new URL('../sample/dist/main.js', import.meta.url));
+  let redis: RedisServer | undefined;
+  const apps: ClusterProcess[] = [];
+
+  afterAll(async () => {
+    for (const app of apps) app.killGroup();
+    await redis?.kill();
+  });
+
+  it('sums the hits of both nodes and shows the link in /health/nodes, down while Redis is', async () => {
+    redis = await RedisServer.start();
+    const ports = [await freePort(), await freePort()];
+    for (const [i, port] of ports.entries()) {
+      apps.push(
+        ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2', CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: `sample-${i}` }, SAMPLE),
+      );
+    }
+    // Each node lists the 4 workers of both.
+    await Promise.all(ports.map((port, i) => pollReady(port, 4, { app: apps[i] })));
+    for (let i = 0; i < 3; i++) await get(ports[0]!, '/');
+    for (let i = 0; i < 5; i++) await get(ports[1]!, '/');
+    const hits = await get(ports[1]!, '/hits');
+    expect(hits.body.total).toBeGreaterThanOrEqual(8);
+    expect(new Set(hits.body.replies.map((r: { node: string }) => r.node))).toEqual(new Set(['sample-0', 'sample-1']));
+
+    const up = await get(ports[0]!, '/health/nodes');
+    expect(up.status).toBe(200);
+    expect(up.body.details.transport).toMatchObject({ status: 'up', transport: 'up', node: 'sample-0' });
+    expect(new Set(up.body.details.transport.nodes)).toEqual(new Set(['sample-0', 'sample-1']));
+    await redis.kill();
+    await pollUntil(async () => (await get(ports[0]!, '/health/nodes')).status === 503, '/health/nodes to turn down');
+    expect((await get(ports[0]!, '/')).status).toBe(200);
   });
 });

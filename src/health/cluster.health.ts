@@ -106,6 +106,18 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * The link to the other nodes (`CLUSTER_REDIS_URL`): up with `{ transport, node, nodes }` (the nodes
+   * seen, this one included); down while the link is down. A cluster of one node (`transport: 'none'`)
+   * is up: there is nothing to reach.
+   */
+  isTransportUp<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
+    const indicator = this.indicators.check(key);
+    const transport = this.cluster.state().transport ?? 'none';
+    const data = { transport, node: this.cluster.self.node, nodes: this.cluster.nodes().map((n) => n.node) };
+    return transport === 'down' ? indicator.down(data) : indicator.up(data);
+  }
+
+  /**
    * Asks every worker of this node for its vitals over the cluster's request/reply and aggregates them
    * by slot; down if a slot has no ready worker or one does not answer within `timeoutMs`.
    */
