@@ -3,7 +3,7 @@
  * test's own (killed and restarted by the tests), driven through each worker's control port.
  */
 import { fileURLToPath } from 'node:url';
-import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, pollReady, type ObservedEvent } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 import { RedisServer } from './helpers/redis-server.js';
 
@@ -219,6 +219,34 @@ describe('faults between nodes', () => {
     expect((await lone.control(0, '/state')).transport).toBe('down');
     await redis.restart();
     await pollUntil(async () => (await lone.control(0, '/state')).transport === 'up', 'the link up', 10_000);
+  });
+
+  it('a primary too slow to read its subscription is cut off by Redis, reconnects like after any outage, and serves again', async () => {
+    // Redis drops a subscriber holding over 256 KB of unread messages: the slow node cannot grow without bound.
+    redis = await RedisServer.start(['--client-output-buffer-limit', 'pubsub 256kb 128kb 1']);
+    const [j, k] = await Promise.all([startNode('node-j', redis), startNode('node-k', redis)]);
+    nodes.push(j, k);
+    await seesAll(j, ['node-j', 'node-k']);
+    await seesAll(k, ['node-j', 'node-k']);
+    process.kill(k.app.pid, 'SIGSTOP');
+    try {
+      // About 2 MB for node-k's subscriber, which does not read.
+      await j.control(0, `/flood?count=2000&size=1000`);
+    } finally {
+      process.kill(k.app.pid, 'SIGCONT');
+    }
+    const isLink = (status: string) => (e: ObservedEvent) => e.event.type === 'transport' && e.event.status === status;
+    await k.app.waitForEvents((events) => events.find(isLink('down')), 'cut off');
+    // Back up after it was cut off (not the link's first start).
+    await k.app.waitForEvents((events) => events.slice(events.findIndex(isLink('down'))).find(isLink('up')), 'back');
+    await pollUntil(
+      async () => (await k.control(0, `/request?topic=whoami&to=1&node=node-j&timeoutMs=1000`)).value !== undefined,
+      'node-j from node-k',
+    );
+    await pollUntil(
+      async () => (await j.control(0, `/request?topic=whoami&to=1&node=node-k&timeoutMs=1000`)).value !== undefined,
+      'node-k from node-j',
+    );
   });
 
   it('exits 78 with one line naming a bad CLUSTER_REDIS_URL', async () => {

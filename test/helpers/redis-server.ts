@@ -11,13 +11,17 @@ import { freePort } from './cluster-process.js';
 export class RedisServer {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** More `redis-server` arguments, e.g. `['--client-output-buffer-limit', 'pubsub 256kb 128kb 1']`. */
+    private readonly extra: readonly string[],
+  ) {}
 
-  static async start(): Promise<RedisServer> {
+  static async start(extra: readonly string[] = []): Promise<RedisServer> {
     if (spawnSync('redis-server', ['--version']).error) {
       throw new Error('redis-server was not found: install it (Debian: apt-get install -y redis-server); .ci/run does');
     }
-    const server = new RedisServer(await freePort());
+    const server = new RedisServer(await freePort(), extra);
     await server.restart();
     return server;
   }
@@ -29,7 +33,7 @@ export class RedisServer {
   /** Starts it (again) on the same port; resolves once it accepts connections. */
   async restart(): Promise<void> {
     if (this.child) throw new Error('redis-server is already running');
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extra], {
       stdio: 'ignore',
     });
     this.child = child;
