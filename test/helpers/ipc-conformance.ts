@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { NoHandlerError } from 'nestjs-cluster';
 import {
+  errorReply,
   MembershipTransport,
   type ClusterEvent,
   type ClusterState,
@@ -14,6 +16,7 @@ import {
   type WorkerInfo,
 } from 'nestjs-cluster/transport';
 import { ClusterProcess } from './cluster-process.js';
+import type { RedisServer } from './redis-server.js';
 
 const CONFORMANCE_IPC = fileURLToPath(new URL('../fixtures/dist/conformance-ipc.js', import.meta.url));
 
@@ -55,23 +58,26 @@ class RemoteTransport extends MembershipTransport {
 }
 
 /**
- * A real cluster of `size` forked workers on the IPC transport (the library's primary), each
- * worker's transport lent to this process. Resolves once every member lists every member as ready.
+ * A real cluster of `size` forked workers (the library's primary), each worker's transport lent to
+ * this process. With `redis`, the workers are spread over two nodes joined by that server, so the
+ * members talk through the Redis link as well as IPC. Resolves once every member lists every
+ * member as ready.
  */
-export async function startIpcConformanceCluster(size: number): Promise<ConformanceCluster> {
+export async function startIpcConformanceCluster(size: number, { redis }: { redis?: RedisServer } = {}): Promise<ConformanceCluster> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
-  const members = new Map<number, RemoteTransport>();
+  const key = (w: { node: string; id: number }) => `${w.node}#${w.id}`;
+  const members = new Map<string, RemoteTransport>();
   let settle!: () => void;
   let fail!: (error: Error) => void;
   const ready = new Promise<void>((resolve, reject) => ((settle = resolve), (fail = reject)));
   const check = () => {
     if (members.size < size) return;
     const all = [...members.values()];
-    const ids = all.map((m) => m.self.id);
-    if (all.every((m) => ids.every((id) => m.workers().some((w) => w.id === id && w.state === 'ready')))) settle();
+    const keys = all.map((m) => key(m.self));
+    if (all.every((m) => keys.every((k) => m.workers().some((w) => key(w) === k && w.state === 'ready')))) settle();
   };
   server.on('connection', (socket) => {
     let member: RemoteTransport | undefined;
@@ -82,22 +88,39 @@ export async function startIpcConformanceCluster(size: number): Promise<Conforma
       const line = JSON.parse(text);
       if (line.t === 'hello') {
         member = new RemoteTransport(line as Hello, socket);
-        // A worker forked later (a replacement) is not one of the members the case was given.
-        if (members.size < size) members.set(member.self.slot, member);
+        // A worker forked later (a replacement) is not one of the members the case was given: it
+        // answers requests as a worker without handlers does.
+        if (members.size < size) members.set(key(member.self), member);
+        else answerNoHandler(member);
       } else member?.receive(line);
       check();
     });
     socket.on('error', () => undefined);
   });
-  const app = ClusterProcess.start({ CLUSTER_WORKERS: String(size), HARNESS_PORT: String(port) }, CONFORMANCE_IPC);
-  void app.exited.then((exit) =>
-    fail(new Error(`the cluster exited before it was ready (${JSON.stringify(exit)}): ${app.lines.slice(-5).join(' | ')}`)),
+  const counts = redis ? [Math.ceil(size / 2), Math.floor(size / 2)].filter((n) => n > 0) : [size];
+  const apps = counts.map((workers, i) =>
+    ClusterProcess.start(
+      {
+        CLUSTER_WORKERS: String(workers),
+        HARNESS_PORT: String(port),
+        ...(redis ? { CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: `conformance-${i}` } : {}),
+      },
+      CONFORMANCE_IPC,
+    ),
   );
-  const timer = setTimeout(() => fail(new Error(`the cluster was not ready within 30 s: ${app.lines.slice(-5).join(' | ')}`)), 30_000);
+  for (const app of apps) {
+    void app.exited.then((exit) =>
+      fail(new Error(`a node exited before the cluster was ready (${JSON.stringify(exit)}): ${app.lines.slice(-5).join(' | ')}`)),
+    );
+  }
+  const timer = setTimeout(
+    () => fail(new Error(`the cluster was not ready within 30 s: ${apps.flatMap((a) => a.lines.slice(-3)).join(' | ')}`)),
+    30_000,
+  );
   const close = async () => {
     clearTimeout(timer);
-    app.killGroup();
-    await app.exited;
+    for (const app of apps) app.killGroup();
+    await Promise.all(apps.map((app) => app.exited));
     server.close();
   };
   try {
@@ -107,10 +130,17 @@ export async function startIpcConformanceCluster(size: number): Promise<Conforma
     throw error;
   }
   clearTimeout(timer);
-  const ordered = [...members.values()].sort((a, b) => a.self.slot - b.self.slot);
+  const ordered = [...members.values()].sort((a, b) => (a.self.node < b.self.node ? -1 : a.self.node > b.self.node ? 1 : a.self.slot - b.self.slot));
   return {
     members: ordered,
     remove: async (index) => void process.kill(ordered[index]!.self.pid, 'SIGKILL'),
     close,
   };
+}
+
+/** A member nobody drives answers every request with `NoHandlerError`, as a worker of an app without that handler. */
+function answerNoHandler(member: RemoteTransport): void {
+  member.messages$.subscribe((message) => {
+    if (message.kind === 'request') member.send(errorReply(message, member.self, new NoHandlerError(message.topic, member.self.slot)));
+  });
 }

@@ -8,7 +8,7 @@ import type { MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import type { WireLimits } from '../message-validation.js';
 import type { LocalNode, NodeLink } from '../node-link.interface.js';
-import { channels, decodeFrames, encodeFrames, type Frame } from './redis-protocol.js';
+import { channels, decodeFrames, encodeFrames, MAX_FRAMES, type Frame } from './redis-protocol.js';
 import { RemoteNodes } from './remote-nodes.js';
 
 export interface RedisLinkOptions {
@@ -44,7 +44,8 @@ export class RedisLink implements NodeLink {
   private readonly channel: ReturnType<typeof channels>;
   private readonly wire: WireLimits;
   private readonly warnings: ThrottledReport<string>;
-  private readonly pending = new Map<string, Frame[]>();
+  /** Frames written this tick, in order, with their channel. */
+  private pending: Array<{ readonly channel: string; readonly frame: Frame }> = [];
   private local: LocalNode | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private expiry: NodeJS.Timeout | undefined;
@@ -126,7 +127,8 @@ export class RedisLink implements NodeLink {
     clearInterval(this.heartbeat);
     clearInterval(this.expiry);
     if (this.up) {
-      this.pending.clear();
+      // What this node said last (its shutdown event) goes out before its goodbye.
+      this.flush();
       await this.publisher
         .publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization))
         .catch(() => undefined);
@@ -161,7 +163,7 @@ export class RedisLink implements NodeLink {
       this.logger.log(`connected to Redis as node ${this.options.node} of cluster ${this.options.name}`);
       this.beat();
     } else {
-      this.pending.clear();
+      this.pending = [];
       // Their replies could not reach us now: what waits on another node fails at once.
       for (const node of this.remote.nodes()) this.local?.gone(node);
       this.logger.warn(`lost Redis: messages to other nodes fail until it is back; this node serves on its own`);
@@ -188,9 +190,7 @@ export class RedisLink implements NodeLink {
 
   private enqueue(channel: string, frame: Frame): boolean {
     if (!this.up) return false;
-    let frames = this.pending.get(channel);
-    if (!frames) this.pending.set(channel, (frames = []));
-    frames.push(frame);
+    this.pending.push({ channel, frame });
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(this.flush);
@@ -198,11 +198,20 @@ export class RedisLink implements NodeLink {
     return true;
   }
 
-  /** Everything written in one tick to one channel goes out in one PUBLISH. */
+  /**
+   * Frames written in one tick go out in the order they were written, a run of frames for the same
+   * channel in one PUBLISH: a receiver gets a sender's publishes and sends in the order they were made.
+   */
   private readonly flush = (): void => {
     this.flushing = false;
-    for (const [channel, frames] of this.pending) {
-      this.pending.delete(channel);
+    const pending = this.pending;
+    this.pending = [];
+    for (let start = 0; start < pending.length;) {
+      const { channel } = pending[start]!;
+      let end = start + 1;
+      while (end < pending.length && pending[end]!.channel === channel && end - start < MAX_FRAMES) end += 1;
+      const frames = pending.slice(start, end).map((p) => p.frame);
+      start = end;
       this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).catch((error: unknown) => {
         this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`);
       });
