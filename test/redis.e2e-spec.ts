@@ -43,7 +43,7 @@ describe('two nodes on one Redis', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    [a, b] = await Promise.all([startNode('node-a', redis), startNode('node-b', redis)]);
+    [a, b] = await Promise.all([startNode('node-a', redis), startNode('node-b', redis, { FIXTURE_EXTRA_TOPIC: 'only.on.b' })]);
     await Promise.all([seesAll(a, ['node-a', 'node-b']), seesAll(b, ['node-a', 'node-b'])]);
   });
 
@@ -108,6 +108,14 @@ describe('two nodes on one Redis', () => {
     expect(sequence).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
   });
 
+  it('sends a request without an address to a handler on another node when this one has none', async () => {
+    const answers: Array<{ value?: { node: string } }> = await a.control(0, `/request-many?topic=only.on.b&count=6&timeoutMs=5000`);
+    expect(answers.map((x) => x.value?.node)).toEqual(Array(6).fill('node-b'));
+    // A handler here wins over one on another node.
+    const local: Array<{ value?: { node: string } }> = await b.control(0, `/request-many?topic=only.on.b&count=4&timeoutMs=5000`);
+    expect(local.map((x) => x.value?.node)).toEqual(Array(4).fill('node-b'));
+  });
+
   it('fails at once for an unknown node or a slot no worker of that node serves', async () => {
     const unknown = await a.control(0, `/request?topic=whoami&to=0&node=node-z&timeoutMs=10000`);
     expect(unknown.error).toMatchObject({ name: 'WorkerUnavailableError', code: 'CLUSTER_ERR_WORKER_UNAVAILABLE' });
@@ -158,10 +166,20 @@ describe('faults between nodes', () => {
     );
   });
 
-  it('says goodbye when it drains: the other node forgets it at once', async () => {
+  it("shows the other node's worker events, and says goodbye when it drains: the other node forgets it at once", async () => {
     redis = await RedisServer.start();
     const [e, f] = await Promise.all([startNode('node-e', redis), startNode('node-f', redis)]);
     nodes.push(e, f);
+    await seesAll(e, ['node-e', 'node-f']);
+    // The other node's worker events reach this node's events$, each naming its node.
+    const [victim] = ((await f.control(0, '/workers')) as Array<{ node: string; slot: number; pid: number }>).filter(
+      (w) => w.node === 'node-f' && w.slot === 1,
+    );
+    process.kill(victim!.pid, 'SIGKILL');
+    await e.app.waitForEvents(
+      (events) => events.find((x) => x.event.type === 'exit' && x.event.node === 'node-f' && x.event.pid === victim!.pid),
+      'node-f worker exit',
+    );
     await seesAll(e, ['node-e', 'node-f']);
     f.app.signal('SIGTERM');
     expect((await f.app.exited).code).toBe(0);
