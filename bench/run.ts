@@ -12,6 +12,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { availabilityComplete, benchAvailability } from './availability.js';
 import { benchMessaging, type MessagingReport } from './messaging/run.js';
+import { benchNodes } from './nodes/run.js';
 import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
 import { contenders } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
@@ -21,8 +22,8 @@ import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats
 import { barChart, type Panel } from './lib/svg.js';
 import { benchServing, servingComplete, signed, type ServingReport } from './serving.js';
 
-type Section = 'serving' | 'messaging' | 'availability' | 'microservice';
-const SECTIONS: readonly Section[] = ['serving', 'messaging', 'availability', 'microservice'];
+type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice';
+const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice'];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -50,6 +51,7 @@ const settings = args.quick
       // No waiting for a quiet machine: the smoke test has a time budget and checks no figure.
       quiet: { maxShare: 1, maxTotalWaitS: 0 },
       messaging: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '20000', BENCH_PINGS: '500' } },
+      nodes: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '10000', BENCH_PINGS: '300', BENCH_WARMUP: '1000' } },
       availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5 },
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000 },
     }
@@ -61,6 +63,7 @@ const settings = args.quick
       },
       quiet: { maxShare: 0.1, maxTotalWaitS: 60 },
       messaging: { rounds: args.rounds ?? 5, env: {} as Record<string, string> },
+      nodes: { rounds: args.rounds ?? 5, env: { BENCH_BURST: '50000', BENCH_PINGS: '2000', BENCH_WARMUP: '5000' } as Record<string, string> },
       availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1 },
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000 },
     };
@@ -114,6 +117,14 @@ const messaging = await section(
     r.raw.length === r.rounds &&
     r.library.length === r.rounds &&
     allFinite([...r.raw, ...r.library].flatMap((m) => [m.messagesPerSecond, m.pingP50Us, m.pingP99Us])),
+);
+const nodes = await section(
+  'nodes',
+  () => benchNodes(settings.nodes.rounds, settings.nodes.env),
+  (r) =>
+    r.relay.length === r.rounds &&
+    r.library.length === r.rounds &&
+    allFinite([...r.relay, ...r.library, ...r.sameNode.on, ...r.sameNode.off].flatMap((m) => [m.messagesPerSecond, m.pingP50Us, m.pingP99Us])),
 );
 const availability = await section(
   'availability',
@@ -246,7 +257,7 @@ function reportMarkdown(): string {
     `| OS | ${machine.os} |`,
     `| Node.js | ${machine.node} |`,
     `| date | ${startedAt.toISOString().slice(0, 10)} |`,
-    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts) |`,
+    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, across nodes ${settings.nodes.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts) |`,
     `| duration | HTTP: ${http.durationS} s per contender, route and round after a warm-up; availability: load from ${settings.availability.restartAtS} s before the restart to ${settings.availability.settleS} s after it |`,
     '| also on the CPU | the load generator: autocannon, in a child process of its own, on the same cores as the contenders (no spare core to pin it to), so every figure is what the server manages while sharing the machine with its client; the benchmark runner, idle during loads |',
     `| other processes | ${elsewhere.cpuSeconds.toFixed(0)} CPU-seconds during the run, ${(100 * elsewhere.share).toFixed(1)}% of all cores (sampled from /proc each second; anything but the benchmark's own process groups)` +
@@ -279,6 +290,14 @@ function reportMarkdown(): string {
     'Worker-to-worker messages between 2 workers: `ClusterService` against a hand-written `process.send` relay through the primary (bench/messaging).',
     '',
     messaging ? messaging.markdown : 'No figures: the section failed.',
+    '',
+  );
+  out.push(
+    '## Across nodes (Redis)',
+    '',
+    "Two nodes of one worker each on a redis-server of the run's own: a worker of one node sends to and asks a worker of the other through both primaries (`ClusterService`), against a hand-written ioredis pub/sub relay between two processes; then the same-node workload above with Redis on and off (bench/nodes).",
+    '',
+    nodes ? nodes.markdown : 'No figures: the section failed.',
     '',
   );
   out.push('## Availability during a rolling restart', '', availability ? availability.markdown : 'No figures: the section failed.', '');

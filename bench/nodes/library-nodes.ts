@@ -1,0 +1,52 @@
+/**
+ * The same workload through `ClusterService` across two nodes on Redis: a worker of node `a` sends to
+ * and asks `{ node: 'b', slot: 0 }`, a worker of another primary, through both primaries' Redis links.
+ */
+import 'reflect-metadata';
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { filter, firstValueFrom } from 'rxjs';
+import { bootstrapClustered, ClusterModule, ClusterService } from 'nestjs-cluster';
+import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from '../messaging/workload.js';
+
+const role = process.env.BENCH_ROLE;
+const b = { node: 'bench-b', slot: 0 };
+const a = { node: 'bench-a', slot: 0 };
+
+@Injectable()
+class Bench {
+  constructor(private readonly cluster: ClusterService) {}
+
+  async run(): Promise<void> {
+    const { cluster } = this;
+    if (role === 'b') {
+      let received = 0;
+      cluster.handle('ping', (data) => data);
+      cluster.on('burst').subscribe(() => {
+        if (++received === BURST) cluster.send(a, 'burst-done', null);
+      });
+      process.stdout.write('READY\n');
+      return;
+    }
+    await firstValueFrom(cluster.workers$.pipe(filter((ws) => ws.some((w) => w.node === b.node && w.state === 'ready'))));
+    const pings = await timeRoundTrips(PINGS, (i) => cluster.request('ping', payload(i), { to: b }));
+    const done = firstValueFrom(cluster.on('burst-done'));
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < BURST; i++) cluster.send(b, 'burst', payload(i));
+    await done;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+    process.kill(process.ppid, 'SIGTERM');
+  }
+}
+
+@Module({ imports: [ClusterModule.forRoot()], providers: [Bench] })
+class BenchModule {}
+
+await bootstrapClustered(BenchModule, {
+  workers: 1,
+  nodeId: role === 'b' ? b.node : a.node,
+  redisUrl: process.env.BENCH_REDIS_URL,
+  createApp: async (m) => (await NestFactory.createApplicationContext(m as never, { logger: false })) as INestApplication,
+  listen: async (app) => void (app as INestApplication).get(Bench).run(),
+});

@@ -1,0 +1,144 @@
+/**
+ * Across nodes: two nodes of the library on a redis-server of the run's own, against a hand-written
+ * ioredis pub/sub relay between two processes, in interleaved rounds; and the same-node messaging
+ * workload with and without Redis on, to show it does not change.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { MessagingResult } from '../messaging/workload.js';
+import { killGroup, resultOf, runNode, trackGroup, untrackGroup } from '../lib/run-node.js';
+import { median, ratios, spread } from '../lib/stats.js';
+
+const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const RELAY = script('./ioredis-relay.js');
+const LIBRARY = script('./library-nodes.js');
+const SAME_NODE = script('../messaging/library-relay.js');
+
+export interface NodesReport {
+  rounds: number;
+  relay: MessagingResult[];
+  library: MessagingResult[];
+  sameNode: { off: MessagingResult[]; on: MessagingResult[] };
+  markdown: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** A redis-server for the run, in its own process group (killed with the run whatever happens). */
+async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  if (spawnSync('redis-server', ['--version']).error) throw new Error('redis-server was not found (Debian: apt-get install -y redis-server)');
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  trackGroup(child.pid!);
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const probe = spawnSync('redis-cli', ['-p', String(port), 'ping']);
+    if (probe.stdout?.toString().trim() === 'PONG') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url,
+    stop: () => {
+      killGroup(child.pid!);
+      untrackGroup(child.pid!);
+    },
+  };
+}
+
+/** Starts role `b` and waits until it says READY; resolves with a way to stop it. */
+async function startB(path: string, env: Record<string, string>): Promise<() => void> {
+  const child = spawn(process.execPath, [path], {
+    env: { ...process.env, NO_COLOR: '1', ...env, BENCH_ROLE: 'b' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  trackGroup(child.pid!);
+  const stop = () => {
+    killGroup(child.pid!);
+    untrackGroup(child.pid!);
+  };
+  const lines: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`role b of ${path} not ready in 60 s: ${lines.slice(-5).join(' | ')}`)), 60_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      if (line === 'READY') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', () => reject(new Error(`role b of ${path} exited: ${lines.slice(-5).join(' | ')}`)));
+  }).catch((error) => {
+    stop();
+    throw error;
+  });
+  return stop;
+}
+
+async function pair(path: string, env: Record<string, string>, name: string): Promise<MessagingResult> {
+  const stopB = await startB(path, env);
+  try {
+    return resultOf<MessagingResult>(await runNode(path, { ...env, BENCH_ROLE: 'a' }, 120_000), name);
+  } finally {
+    stopB();
+  }
+}
+
+export async function benchNodes(rounds: number, env: Record<string, string> = {}): Promise<NodesReport> {
+  const redis = await startRedis();
+  const relay: MessagingResult[] = [];
+  const library: MessagingResult[] = [];
+  const sameNode = { off: [] as MessagingResult[], on: [] as MessagingResult[] };
+  try {
+    const base = { BENCH_REDIS_URL: redis.url, ...env };
+    for (let round = 0; round < rounds; round++) {
+      const flip = round % 2 === 1;
+      for (const which of flip ? ['library', 'relay'] : ['relay', 'library']) {
+        if (which === 'relay') relay.push(await pair(RELAY, base, 'ioredis relay'));
+        else library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes'));
+      }
+      for (const on of flip ? [true, false] : [false, true]) {
+        const run = await runNode(SAME_NODE, on ? { ...env, CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: 'bench-same' } : env, 120_000);
+        (on ? sameNode.on : sameNode.off).push(resultOf<MessagingResult>(run, `same node, Redis ${on ? 'on' : 'off'}`));
+      }
+    }
+  } finally {
+    redis.stop();
+  }
+  const pick = (list: MessagingResult[], key: keyof MessagingResult) => list.map((r) => r[key]);
+  const row = (label: string, key: keyof MessagingResult, unit: string) =>
+    `| ${label}${unit} | ${spread(pick(relay, key))} | ${spread(pick(library, key))} | ${median(ratios(pick(library, key), pick(relay, key))).toFixed(2)}x |`;
+  const same = (label: string, key: keyof MessagingResult) =>
+    `| ${label} | ${spread(pick(sameNode.off, key))} | ${spread(pick(sameNode.on, key))} | ${median(ratios(pick(sameNode.on, key), pick(sameNode.off, key))).toFixed(2)}x |`;
+  const markdown = [
+    `| across two nodes on Redis (${rounds} rounds) | hand-written ioredis relay | nestjs-cluster | ratio (median of rounds) |`,
+    '|---|---|---|---|',
+    row('burst, messages/s', 'messagesPerSecond', ''),
+    row('request/reply p50', 'pingP50Us', ', us'),
+    row('request/reply p99', 'pingP99Us', ', us'),
+    '',
+    `| same node (${rounds} rounds) | Redis off | Redis on | ratio (median of rounds) |`,
+    '|---|---|---|---|',
+    same('burst, messages/s', 'messagesPerSecond'),
+    same('request/reply p50, us', 'pingP50Us'),
+    same('request/reply p99, us', 'pingP99Us'),
+  ].join('\n');
+  return { rounds, relay, library, sameNode, markdown };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const report = await benchNodes(Number(process.env.BENCH_ROUNDS ?? 3), { BENCH_BURST: process.env.BENCH_BURST ?? '50000' });
+  console.log(report.markdown);
+}
