@@ -3,9 +3,8 @@ import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
 import { EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
-import { CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';
-import { describeError } from './common/describe-error.js';
-import type { NodeLink } from './transports/node-link.interface.js';
+import { resolveClusterOptions } from './cluster-options.js';
+import { loadNodeLink } from './transports/node-link.loader.js';
 import type { ClusterBootstrapOptions, ClusteredApp, ResolvedClusterOptions } from './interfaces/bootstrap-options.interface.js';
 import { availableCpus } from './primary/available-cpus.js';
 import { Supervisor } from './primary/supervisor.js';
@@ -58,29 +57,16 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
     }
     // Forked by another process manager's cluster (PM2 cluster mode): it already supervises us.
     logger.warn('started as a worker of another cluster manager; running this process standalone');
-    return (await new StandaloneRuntime(resolved).start(module)) as App;
+    return (await new StandaloneRuntime(resolved, await loadNodeLink(resolved, logger)).start(module)) as App;
   }
-  if (!resolved.enabled) return (await new StandaloneRuntime(resolved).start(module)) as App;
+  if (!resolved.enabled) return (await new StandaloneRuntime(resolved, await loadNodeLink(resolved, logger)).start(module)) as App;
 
   const why =
     resolved.workersSetting === 'auto'
       ? `auto: affinity ${budget.affinity} CPU(s), cgroup quota ${budget.quota === null ? 'none' : budget.quota.toFixed(2)}`
       : 'configured';
   logger.log(`primary pid ${process.pid}: starting ${resolved.workers} worker(s) (${why})`);
-  const link = resolved.redisUrl === undefined ? undefined : await redisLink(resolved, logger);
+  const link = await loadNodeLink(resolved, logger);
   const code = await new Supervisor(resolved, cluster, undefined, undefined, link).start();
   process.exit(code);
-}
-
-/** The link to the other nodes over Redis: loaded only when asked for, so `ioredis` stays an optional peer. */
-async function redisLink(options: ResolvedClusterOptions, logger: Logger): Promise<NodeLink> {
-  let redis: typeof import('./transports/redis/index.js');
-  try {
-    redis = await import('./transports/redis/index.js');
-  } catch (error) {
-    logger.error(`${CLUSTER_ENV.redisUrl} is set but the Redis client could not be loaded (npm install ioredis): ${describeError(error)}`);
-    process.exit(EXIT_CODES.badConfig);
-  }
-  const { nodeId: node, name, serialization, messaging } = options;
-  return new redis.RedisLink({ url: options.redisUrl!, name, node, serialization, maxMessageBytes: messaging.maxMessageBytes });
 }

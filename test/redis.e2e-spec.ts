@@ -267,6 +267,44 @@ describe('faults between nodes', () => {
     );
   });
 
+  it('a standalone process (enabled: false) is a node of one worker: it and a clustered node reach each other', async () => {
+    redis = await RedisServer.start();
+    const { app, control } = await startMessagingCluster(1, { CLUSTER_ENABLED: 'false', CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: 'node-s' });
+    const s: Node = { name: 'node-s', app, control };
+    const t = await startNode('node-t', redis);
+    nodes.push(s, t);
+    const lists = (node: Node, expected: string[]) =>
+      pollUntil(
+        async () => {
+          const workers: Array<{ node: string; slot: number; state: string }> = await node.control(0, '/workers');
+          const ready = workers.filter((w) => w.state === 'ready').map((w) => `${w.node}/${w.slot}`);
+          return expected.every((x) => ready.includes(x)) && workers.length === expected.length;
+        },
+        `${node.name} to list ${expected.join(', ')}`,
+      );
+    await lists(s, ['node-s/0', 'node-t/0', 'node-t/1']);
+    await lists(t, ['node-s/0', 'node-t/0', 'node-t/1']);
+
+    expect((await s.control(0, `/request?topic=whoami&to=1&node=node-t&timeoutMs=5000`)).value).toMatchObject({ slot: 1 });
+    expect((await t.control(1, `/request?topic=whoami&to=0&node=node-s&timeoutMs=5000`)).value).toEqual({ slot: 0, pid: s.app.pid });
+    const all = await s.control(0, `/request-all?topic=whoami&timeoutMs=5000`);
+    expect(all.replies.map((r: { node: string; slot: number }) => `${r.node}/${r.slot}`)).toEqual(['node-s/0', 'node-t/0', 'node-t/1']);
+    const tag = `standalone-${Date.now()}`;
+    await t.control(0, `/publish?topic=note&data=${q(tag)}`);
+    await pollUntil(
+      async () => (await s.control(0, '/received')).notes.some((n: { data: unknown; node?: string }) => n.data === tag && n.node === 'node-t'),
+      'the publish',
+    );
+
+    s.app.signal('SIGTERM');
+    expect((await s.app.exited).code).toBe(0);
+    await t.app.waitForEvents(
+      (events) => events.find((x) => x.event.type === 'node-left' && x.event.node === 'node-s' && x.event.reason === 'bye'),
+      'bye',
+      5_000,
+    );
+  });
+
   it('exits 78 with one line naming a bad CLUSTER_REDIS_URL', async () => {
     const app = ClusterProcess.start({ CLUSTER_REDIS_URL: 'http://127.0.0.1:6379', CLUSTER_WORKERS: '1' });
     const exit = await app.exited;

@@ -16,7 +16,7 @@ import { MembershipTransport } from './membership.transport.js';
  */
 export class LocalTransport extends MembershipTransport {
   readonly role = 'standalone' as const;
-  private handled: ReadonlySet<string> = new Set();
+  protected handled: ReadonlySet<string> = new Set();
 
   constructor(
     self: WorkerIdentity = { node: processNodeId(), id: 0, slot: 0, pid: process.pid },
@@ -54,7 +54,7 @@ export class LocalTransport extends MembershipTransport {
     return to !== undefined && to.node === this.self.node && to.slot === this.self.slot;
   }
 
-  private route(message: MessageEnvelope): void {
+  protected route(message: MessageEnvelope): void {
     switch (message.kind) {
       case 'publish':
         return; // no other member

@@ -4,7 +4,9 @@ import { EXIT_CODES } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+import { LinkedLocalTransport } from '../transports/linked-local.transport.js';
 import { LocalTransport } from '../transports/local.transport.js';
+import type { NodeLink } from '../transports/node-link.interface.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
@@ -12,20 +14,26 @@ import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecy
 
 /**
  * Runs the app in this one process (`enabled: false`): no fork, the same graceful shutdown as a
- * clustered worker, and a `ClusterService` whose cluster is this process.
+ * clustered worker, and a `ClusterService` whose cluster is this process, or, with a link to other
+ * nodes (`CLUSTER_REDIS_URL`), a node of one worker in a cluster of several.
  */
 export class StandaloneRuntime {
   private readonly logger = new Logger('ClusterStandalone');
   private readonly self: WorkerIdentity;
   private readonly transport: LocalTransport;
+  private readonly linked: LinkedLocalTransport | undefined;
   private readonly startedAt = Date.now();
   private readyAt: number | null = null;
   private started: StartedApp | undefined;
   private readonly stopping: ShutdownSequence;
 
-  constructor(private readonly options: ResolvedClusterOptions) {
+  constructor(
+    private readonly options: ResolvedClusterOptions,
+    link?: NodeLink,
+  ) {
     this.self = { node: options.nodeId, id: 0, slot: 0, pid: process.pid };
-    this.transport = new LocalTransport(this.self, options.serialization, options.messaging);
+    this.linked = link && new LinkedLocalTransport(this.self, options.serialization, options.messaging, link);
+    this.transport = this.linked ?? new LocalTransport(this.self, options.serialization, options.messaging);
     const { timeoutMs } = options.shutdown;
     // The deadline does not keep the process alive: it exits on its own once the drain is done.
     this.stopping = new ShutdownSequence({
@@ -40,6 +48,7 @@ export class StandaloneRuntime {
 
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
     setProcessTransport(this.transport);
+    this.linked?.start();
     this.publish('starting');
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => void this.shutdown(signal));
     try {
@@ -67,6 +76,8 @@ export class StandaloneRuntime {
     this.publish('draining', { type: 'shutdown', node: this.self.node, reason: signal, at: Date.now() });
     this.logger.log(`${signal}: draining`);
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options)) : { clean: true };
+    // The other nodes forget this one now, rather than once it has been silent long enough.
+    await this.linked?.close().catch(() => undefined);
     process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.workersKilled);
   }
 

@@ -1,0 +1,117 @@
+import { NoHandlerError, TransportUnavailableError, WorkerUnavailableError } from '../cluster.errors.js';
+import type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
+import type { Serialization } from '../messaging/payload-codec.js';
+import { errorReply } from '../messaging/remote-error.js';
+import type { MessageLimits } from './cluster-transport.interface.js';
+import { LocalTransport } from './local.transport.js';
+import type { NodeLink } from './node-link.interface.js';
+
+/**
+ * A standalone process (`enabled: false`, one pod = one process) that is a node of a cluster of
+ * several: a node of one worker, which talks to the other nodes itself through its own link. What
+ * is for this process loops back as in `LocalTransport`; the rest goes over the link.
+ */
+export class LinkedLocalTransport extends LocalTransport {
+  private local: readonly WorkerInfo[];
+  /** Requests of this process waiting on another node: they fail when it leaves. */
+  private readonly waiting = new Map<string, { readonly node: string; readonly request: MessageEnvelope; readonly forgetAt: number }>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    self: WorkerIdentity,
+    serialization: Serialization,
+    limits: MessageLimits,
+    private readonly link: NodeLink,
+  ) {
+    super(self, serialization, limits);
+    this.local = this.workers();
+  }
+
+  /** Connects the link; until it is up this node is a cluster of one. */
+  start(): void {
+    this.link.start({
+      workers: () => this.local,
+      topics: () => [...this.handled],
+      message: (_node, message) => this.fromNode(message),
+      changed: (event) => this.refresh(event),
+      gone: (node) => this.gone(node),
+    });
+    // A request whose reply never came is forgotten once its requester has given up.
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [id, entry] of this.waiting) if (entry.forgetAt <= now) this.waiting.delete(id);
+    }, 1_000).unref();
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.sweeper);
+    return this.link.close();
+  }
+
+  /** This process's own lifecycle (the standalone runtime calls it), with the other nodes' workers after it. */
+  override apply(workers: readonly WorkerInfo[], event?: ClusterEvent): void {
+    this.local = workers;
+    this.refresh(event);
+    if (event) this.link.announce(event);
+  }
+
+  protected override route(message: MessageEnvelope): void {
+    const { to } = message;
+    if (message.kind === 'publish') return void this.link.publish(message);
+    if (to !== undefined && to.node !== this.self.node) return this.toNode(to.node, message);
+    if (message.kind === 'request' && to === undefined && !this.handled.has(message.topic)) {
+      const node = this.link.handlersOf(message.topic)[0];
+      if (node !== undefined) return this.toNode(node, message);
+      return this.messages.next(errorReply(message, this.self, new NoHandlerError(message.topic)));
+    }
+    super.route(message);
+  }
+
+  private toNode(node: string, message: MessageEnvelope): void {
+    const sent = (message.kind !== 'request' || message.to === undefined || this.link.serves(message.to)) && this.link.sendTo(node, message);
+    if (message.kind !== 'request') return;
+    if (sent) return void this.waiting.set(message.id!, { node, request: message, forgetAt: Date.now() + (message.timeoutMs ?? 0) + 1_000 });
+    const error = !this.link.up
+      ? new TransportUnavailableError(message.topic, node, 'the link to the other nodes is down')
+      : new WorkerUnavailableError(
+          message.topic,
+          message.to?.slot,
+          this.link.knows(node) ? 'no ready worker in that slot' : 'no such node in the cluster',
+          node,
+        );
+    this.messages.next(errorReply(message, this.self, error));
+  }
+
+  private fromNode(message: MessageEnvelope): void {
+    if (message.kind === 'reply') this.waiting.delete(message.id!);
+    if (message.kind === 'request' && (message.to === undefined || isAt(message.to, this.self)) && !this.handled.has(message.topic)) {
+      return void this.link.sendTo(message.from.node, errorReply(message, this.self, new NoHandlerError(message.topic, this.self.slot)));
+    }
+    if (message.kind !== 'send' || isAt(message.to!, this.self)) this.messages.next(message);
+  }
+
+  private gone(node: string): void {
+    for (const [id, { node: target, request }] of this.waiting) {
+      if (target !== node) continue;
+      this.waiting.delete(id);
+      this.messages.next(
+        errorReply(
+          request,
+          this.self,
+          new WorkerUnavailableError(request.topic, request.to?.slot, `node ${node} left the cluster or cannot be reached`, node),
+        ),
+      );
+    }
+  }
+
+  private refresh(event?: ClusterEvent): void {
+    const transport = this.link.up ? 'up' : 'down';
+    this.view.apply([...this.local, ...this.link.workers()], event, { ...this.view.state(), transport });
+  }
+}
+
+function isAt(to: WorkerAddress, self: WorkerAddress): boolean {
+  return to.node === self.node && to.slot === self.slot;
+}
