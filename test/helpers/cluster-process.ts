@@ -65,13 +65,15 @@ export class ClusterProcess {
     });
   }
 
-  static start(env: Record<string, string | undefined>, script = FIXTURE_APP): ClusterProcess {
+  /** `prefix`: a command the script runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, keeping the pid). */
+  static start(env: Record<string, string | undefined>, script = FIXTURE_APP, prefix: readonly string[] = []): ClusterProcess {
     const base = { ...process.env };
     delete base.NODE_OPTIONS; // Jest's --experimental-vm-modules is not the app's business
     delete base.CLUSTER_WORKERS;
     delete base.CLUSTER_ENABLED;
     delete base.PORT;
-    const child = spawn(process.execPath, [script], {
+    const [command, ...args] = [...prefix, process.execPath, script];
+    const child = spawn(command!, args, {
       env: { ...base, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -1,0 +1,100 @@
+/**
+ * A partition, as between real hosts: two nodes and Redis, each in its own network namespace with
+ * its own address; cutting one node's link makes it expire on the other, restoring it lets it rejoin.
+ * Needs root and iproute2 (CI has both); elsewhere the suite is skipped with the reason printed.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { ClusterProcess } from './helpers/cluster-process.js';
+import { MESSAGING_APP, pollUntil } from './helpers/messaging-cluster.js';
+import { NetworkNamespaces } from './helpers/network-namespaces.js';
+
+const unavailable = NetworkNamespaces.unavailable();
+if (unavailable) console.log(`partition test skipped: ${unavailable}`);
+const describeWithNamespaces = unavailable ? describe.skip : describe;
+
+const REDIS_PORT = 6390;
+const CONTROL = 'http://127.0.0.1:4001';
+
+describeWithNamespaces('a partition between two nodes on separate hosts', () => {
+  const nets = new NetworkNamespaces();
+  const nodes: ClusterProcess[] = [];
+  let redis: ChildProcess | undefined;
+  let ns: { redis: string; one: string; two: string };
+
+  beforeAll(async () => {
+    ns = { redis: nets.add('redis'), one: nets.add('one'), two: nets.add('two') };
+    nets.connect({ ns: ns.redis, device: 'to-one', ip: '10.77.1.1' }, { ns: ns.one, device: 'uplink', ip: '10.77.1.2' });
+    nets.connect({ ns: ns.redis, device: 'to-two', ip: '10.77.2.1' }, { ns: ns.two, device: 'uplink', ip: '10.77.2.2' });
+    const [command, ...args] = [
+      ...nets.exec(ns.redis),
+      'redis-server',
+      '--port',
+      String(REDIS_PORT),
+      '--bind',
+      '0.0.0.0',
+      '--protected-mode',
+      'no',
+      '--save',
+      '',
+    ];
+    redis = spawn(command!, args, { stdio: 'ignore', detached: true });
+    await pollUntil(
+      async () =>
+        spawnSync('ip', ['netns', 'exec', ns.one, 'redis-cli', '-h', '10.77.1.1', '-p', String(REDIS_PORT), 'ping'])
+          .stdout?.toString()
+          .trim() === 'PONG',
+      'redis-server in its namespace',
+    );
+    for (const [name, space, redisIp] of [
+      ['host-one', ns.one, '10.77.1.1'],
+      ['host-two', ns.two, '10.77.2.1'],
+    ] as const) {
+      const env = {
+        PORT: '3000',
+        CLUSTER_WORKERS: '2',
+        CONTROL_PORTS: '4001,4002',
+        CLUSTER_REDIS_URL: `redis://${redisIp}:${REDIS_PORT}`,
+        CLUSTER_NODE_ID: name,
+      };
+      nodes.push(ClusterProcess.start(env, MESSAGING_APP, nets.exec(space)));
+    }
+  });
+
+  afterAll(async () => {
+    for (const node of nodes) node.killGroup();
+    await Promise.all(nodes.map((node) => node.exited));
+    if (redis?.pid && redis.exitCode === null) {
+      const exited = new Promise((resolve) => redis!.once('exit', resolve));
+      process.kill(-redis.pid, 'SIGKILL');
+      await exited;
+    }
+    nets.removeAll();
+  });
+
+  /** The ready workers `space`'s node lists, as `node/slot`. */
+  const listed = (space: string): string[] => {
+    try {
+      const workers = nets.getJson(space, `${CONTROL}/workers`) as Array<{ node: string; slot: number; state: string }>;
+      return workers.filter((w) => w.state === 'ready').map((w) => `${w.node}/${w.slot}`);
+    } catch {
+      return []; // not listening yet
+    }
+  };
+  const sees = (space: string, node: string) => listed(space).filter((w) => w.startsWith(`${node}/`)).length === 2;
+
+  it('expires the cut-off node on the other within the heartbeat bounds, and takes it back when the link returns', async () => {
+    await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), 'both nodes to see each other', 60_000);
+
+    nets.setLink(ns.redis, 'to-two', 'down');
+    const cut = Date.now();
+    await pollUntil(async () => !sees(ns.one, 'host-two'), 'host-two to expire on host-one', 30_000);
+    const expiredAfter = Date.now() - cut;
+    // Silent for 6 s, checked every 250 ms: not before a few heartbeats went missing, not much later.
+    expect(expiredAfter).toBeGreaterThanOrEqual(4_000);
+    expect(expiredAfter).toBeLessThan(15_000);
+    expect(sees(ns.one, 'host-one')).toBe(true);
+
+    nets.setLink(ns.redis, 'to-two', 'up');
+    await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), 'host-two to rejoin', 60_000);
+  });
+});
