@@ -29,6 +29,8 @@ export interface RedisLinkOptions {
 
 const WARN_EVERY_MS = 5_000;
 const EXPIRY_CHECK_MS = 250;
+/** How long a draining node waits for Redis to take its goodbye. */
+const BYE_WAIT_MS = 1_000;
 
 /**
  * The Redis link of a node's primary: one publisher and one subscriber connection. Heartbeats say
@@ -129,9 +131,12 @@ export class RedisLink implements NodeLink {
     if (this.up) {
       // What this node said last (its shutdown event) goes out before its goodbye.
       this.flush();
-      await this.publisher
-        .publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization))
-        .catch(() => undefined);
+      const bye = this.publisher.publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization));
+      // Cut off without knowing it (a partition), Redis would never answer: the node stops anyway.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((resolve) => (timer = setTimeout(resolve, BYE_WAIT_MS)));
+      await Promise.race([bye.catch(() => undefined), late]);
+      clearTimeout(timer);
     }
     this.closed = true;
     this.warnings.flush();
