@@ -4,7 +4,7 @@ import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { firstValueFrom, filter } from 'rxjs';
 import { bootstrapClustered, ClusterModule, ClusterService } from 'nestjs-cluster';
-import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from './workload.js';
+import { BURST, payload, PINGS, timeBurstAndReport, timeRoundTrips } from './workload.js';
 
 @Injectable()
 class Bench {
@@ -22,12 +22,7 @@ class Bench {
     }
     await firstValueFrom(cluster.workers$.pipe(filter((ws) => ws.filter((w) => w.state === 'ready').length === 2)));
     const pings = await timeRoundTrips(PINGS, (i) => cluster.request('ping', payload(i), { to: 1 }));
-    const done = firstValueFrom(cluster.on('burst-done'));
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < BURST; i++) cluster.send(1, 'burst', payload(i));
-    await done;
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+    await timeBurstAndReport(pings, firstValueFrom(cluster.on('burst-done')), (i) => cluster.send(1, 'burst', payload(i)));
     process.kill(process.ppid, 'SIGTERM');
   }
 }

@@ -3,7 +3,7 @@
  * write it without a library. Worker 0 sends, the primary forwards, worker 1 receives.
  */
 import cluster from 'node:cluster';
-import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from './workload.js';
+import { BURST, payload, PINGS, timeBurstAndReport, timeRoundTrips } from './workload.js';
 
 type Msg = { to: number; kind: string; i?: number; data?: unknown };
 
@@ -42,12 +42,7 @@ if (cluster.isPrimary) {
         send({ to: 1, kind: 'ping', i, data: payload(i) });
         return pong;
       });
-      const done = waitFor('burst-done');
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < BURST; i++) send({ to: 1, kind: 'burst', i, data: payload(i) });
-      await done;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+      await timeBurstAndReport(pings, waitFor('burst-done'), (i) => send({ to: 1, kind: 'burst', i, data: payload(i) }));
       send({ to: 0, kind: 'finished' });
     });
   }

@@ -33,3 +33,15 @@ export async function timeRoundTrips(count: number, roundTrip: (i: number) => Pr
 export function report(result: MessagingResult): void {
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
+
+/**
+ * Times the burst (`send` called BURST times, over once `done` resolves) and reports it with the
+ * round-trip times measured before.
+ */
+export async function timeBurstAndReport(pings: readonly number[], done: Promise<unknown>, send: (i: number) => void): Promise<void> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < BURST; i++) send(i);
+  await done;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+}

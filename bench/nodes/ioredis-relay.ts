@@ -4,7 +4,7 @@
  * burst; role `a` measures.
  */
 import { Redis } from 'ioredis';
-import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from '../messaging/workload.js';
+import { BURST, payload, PINGS, timeBurstAndReport, timeRoundTrips } from '../messaging/workload.js';
 
 type Msg = { kind: string; i?: number; data?: unknown };
 const url = process.env.BENCH_REDIS_URL!;
@@ -38,12 +38,7 @@ if (role === 'b') {
     send({ kind: 'ping', i, data: payload(i) });
     return pong;
   });
-  const done = waitFor('burst-done');
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < BURST; i++) send({ kind: 'burst', i, data: payload(i) });
-  await done;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+  await timeBurstAndReport(pings, waitFor('burst-done'), (i) => send({ kind: 'burst', i, data: payload(i) }));
   publisher.disconnect();
   subscriber.disconnect();
 }

@@ -7,7 +7,7 @@ import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { filter, firstValueFrom } from 'rxjs';
 import { bootstrapClustered, ClusterModule, ClusterService } from 'nestjs-cluster';
-import { BURST, payload, percentile, PINGS, report, timeRoundTrips } from '../messaging/workload.js';
+import { BURST, payload, PINGS, timeBurstAndReport, timeRoundTrips } from '../messaging/workload.js';
 
 const role = process.env.BENCH_ROLE;
 const b = { node: 'bench-b', slot: 0 };
@@ -30,12 +30,7 @@ class Bench {
     }
     await firstValueFrom(cluster.workers$.pipe(filter((ws) => ws.some((w) => w.node === b.node && w.state === 'ready'))));
     const pings = await timeRoundTrips(PINGS, (i) => cluster.request('ping', payload(i), { to: b }));
-    const done = firstValueFrom(cluster.on('burst-done'));
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < BURST; i++) cluster.send(b, 'burst', payload(i));
-    await done;
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+    await timeBurstAndReport(pings, firstValueFrom(cluster.on('burst-done')), (i) => cluster.send(b, 'burst', payload(i)));
     process.kill(process.ppid, 'SIGTERM');
   }
 }
