@@ -93,6 +93,12 @@ describeWithNamespaces('a partition between two nodes on separate hosts', () => 
     expect(expiredAfter).toBeGreaterThanOrEqual(4_000);
     expect(expiredAfter).toBeLessThan(15_000);
     expect(sees(ns.one, 'host-one')).toBe(true);
+    // The cut-off node finds out too: Redis stops answering its PINGs, so its link goes down.
+    await pollUntil(
+      async () => (nets.getJson(ns.two, `${CONTROL}/state`) as { transport: string }).transport === 'down',
+      'host-two to see its link down',
+      30_000,
+    );
 
     nets.setLink(ns.redis, 'to-two', 'up');
     await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), 'host-two to rejoin', 60_000);

@@ -29,6 +29,8 @@ export interface RedisLinkOptions {
 
 const WARN_EVERY_MS = 5_000;
 const EXPIRY_CHECK_MS = 250;
+/** Longer than any answer from a Redis that works, shorter than the time a node takes to expire. */
+const PING_DEADLINE_MS = 3_000;
 /** How long a draining node waits for Redis to take its goodbye. */
 const BYE_WAIT_MS = 1_000;
 
@@ -55,6 +57,7 @@ export class RedisLink implements NodeLink {
   private connected = { publisher: false, subscriber: false };
   private wasUp = false;
   private closed = false;
+  private probing = false;
 
   constructor(
     private readonly options: RedisLinkOptions,
@@ -179,6 +182,29 @@ export class RedisLink implements NodeLink {
   private beat(): void {
     if (!this.up || !this.local) return;
     this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: this.local.workers(), topics: this.local.topics() });
+    this.probe();
+  }
+
+  /**
+   * A partition closes no connection: without an answer to PING within the deadline, the link is
+   * taken down (both connections dropped, reconnecting), so calls to other nodes fail at once instead
+   * of waiting for their timeouts.
+   */
+  private probe(): void {
+    if (this.probing) return;
+    this.probing = true;
+    const deadline = setTimeout(() => {
+      this.logger.warn(`Redis did not answer a PING within ${PING_DEADLINE_MS} ms: reconnecting`);
+      for (const connection of [this.publisher, this.subscriber]) connection.disconnect(true);
+    }, PING_DEADLINE_MS);
+    deadline.unref();
+    this.publisher
+      .ping()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(deadline);
+        this.probing = false;
+      });
   }
 
   /** Nodes gone silent leave; not while the link is down (nobody can be heard then). */
