@@ -12,6 +12,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { availabilityComplete, benchAvailability } from './availability.js';
 import { benchMessaging, type MessagingReport } from './messaging/run.js';
+import type { MessagingResult } from './messaging/workload.js';
 import { benchNodes } from './nodes/run.js';
 import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
 import { contenders } from './lib/contenders.js';
@@ -109,22 +110,20 @@ async function quiet(): Promise<void> {
   if (waited > 500) log(`  waited ${(waited / 1_000).toFixed(0)} s for other processes to go below ${settings.quiet.maxShare * 100}% of the CPU`);
 }
 
+/** Every figure of these messaging results is a number. */
+const messagingFinite = (results: readonly MessagingResult[]) => allFinite(results.flatMap((m) => [m.messagesPerSecond, m.pingP50Us, m.pingP99Us]));
+
 const serving = await section('serving', () => benchServing({ ...settings.serving, workers, loader, quiet, log }), servingComplete);
 const messaging = await section(
   'messaging',
   () => benchMessaging(settings.messaging.rounds, settings.messaging.env),
-  (r) =>
-    r.raw.length === r.rounds &&
-    r.library.length === r.rounds &&
-    allFinite([...r.raw, ...r.library].flatMap((m) => [m.messagesPerSecond, m.pingP50Us, m.pingP99Us])),
+  (r) => r.raw.length === r.rounds && r.library.length === r.rounds && messagingFinite([...r.raw, ...r.library]),
 );
 const nodes = await section(
   'nodes',
   () => benchNodes(settings.nodes.rounds, settings.nodes.env),
   (r) =>
-    r.relay.length === r.rounds &&
-    r.library.length === r.rounds &&
-    allFinite([...r.relay, ...r.library, ...r.sameNode.on, ...r.sameNode.off].flatMap((m) => [m.messagesPerSecond, m.pingP50Us, m.pingP99Us])),
+    r.relay.length === r.rounds && r.library.length === r.rounds && messagingFinite([...r.relay, ...r.library, ...r.sameNode.on, ...r.sameNode.off]),
 );
 const availability = await section(
   'availability',

@@ -67,6 +67,6 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
       : 'configured';
   logger.log(`primary pid ${process.pid}: starting ${resolved.workers} worker(s) (${why})`);
   const link = await loadNodeLink(resolved, logger);
-  const code = await new Supervisor(resolved, cluster, undefined, undefined, link).start();
+  const code = await new Supervisor(resolved, cluster, { link }).start();
   process.exit(code);
 }

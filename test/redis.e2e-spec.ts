@@ -24,6 +24,15 @@ async function startNode(name: string, redis: RedisServer, env: Record<string, s
   return { name, app, control };
 }
 
+/** Resolves once `observer` saw `node` leave with a goodbye (within 5 s: a `bye` is not a timeout). */
+function saidBye(observer: Node, node: string): Promise<unknown> {
+  return observer.app.waitForEvents(
+    (events) => events.find((x) => x.event.type === 'node-left' && x.event.node === node && x.event.reason === 'bye'),
+    'bye',
+    5_000,
+  );
+}
+
 /** Resolves once slot 0 of `node` lists every worker of `nodes` (2 each) as ready. */
 function seesAll(node: Node, nodes: readonly string[], timeoutMs = 30_000): Promise<void> {
   return pollUntil(
@@ -183,11 +192,7 @@ describe('faults between nodes', () => {
     await seesAll(e, ['node-e', 'node-f']);
     f.app.signal('SIGTERM');
     expect((await f.app.exited).code).toBe(0);
-    await e.app.waitForEvents(
-      (events) => events.find((x) => x.event.type === 'node-left' && x.event.node === 'node-f' && x.event.reason === 'bye'),
-      'bye',
-      5_000,
-    );
+    await saidBye(e, 'node-f');
     await seesAll(e, ['node-e'], 5_000);
   });
 
@@ -298,11 +303,7 @@ describe('faults between nodes', () => {
 
     s.app.signal('SIGTERM');
     expect((await s.app.exited).code).toBe(0);
-    await t.app.waitForEvents(
-      (events) => events.find((x) => x.event.type === 'node-left' && x.event.node === 'node-s' && x.event.reason === 'bye'),
-      'bye',
-      5_000,
-    );
+    await saidBye(t, 'node-s');
   });
 
   it('exits 78 with one line naming a bad CLUSTER_REDIS_URL', async () => {

@@ -233,7 +233,7 @@ export function startSupervisor(
 ): StartedSupervisor {
   const cluster = new FakeCluster();
   if (behaviour) cluster.behaviour = behaviour;
-  const supervisor = new Supervisor(resolvedOptions(options), cluster.asCluster(), silentLogger, rssMb);
+  const supervisor = new Supervisor(resolvedOptions(options), cluster.asCluster(), { logger: silentLogger, measureMemory: rssMb });
   let code: number | undefined;
   void supervisor.start().then((c) => (code = c));
   return { cluster, supervisor, exitCode: () => code };

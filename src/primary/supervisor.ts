@@ -47,7 +47,18 @@ interface SlotState {
  * memory guard), drains the cluster on SIGTERM/SIGINT, and relays every lifecycle event to all
  * workers. It never creates the Nest app and never touches a request.
  */
+/** What the Supervisor works with besides node:cluster; each has a default but the link. */
+export interface SupervisorDeps {
+  readonly logger?: Logger;
+  /** Resident memory of a worker in MB, for the memory guard. */
+  readonly measureMemory?: (pid: number) => number | undefined;
+  /** The other nodes of the cluster (Redis), if any. */
+  readonly link?: NodeLink;
+}
+
 export class Supervisor {
+  private readonly logger: Logger;
+  private readonly link: NodeLink | undefined;
   private readonly slots: SlotState[];
   private readonly records = new Map<number, WorkerProcess>();
   private readonly crashes: CrashWindow;
@@ -78,12 +89,10 @@ export class Supervisor {
   constructor(
     private readonly options: ResolvedClusterOptions,
     private readonly cluster: Cluster,
-    private readonly logger = new Logger('ClusterPrimary'),
-    /** Resident memory of a worker in MB, for the memory guard. */
-    measureMemory: (pid: number) => number | undefined = residentMemoryMb,
-    /** The other nodes of the cluster (Redis), if any. */
-    private readonly link?: NodeLink,
+    { logger = new Logger('ClusterPrimary'), measureMemory = residentMemoryMb, link }: SupervisorDeps = {},
   ) {
+    this.logger = logger;
+    this.link = link;
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     const { timeoutMs } = options.shutdown;
     this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });

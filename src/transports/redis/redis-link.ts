@@ -160,7 +160,7 @@ export class RedisLink implements NodeLink {
     connection.on('error', () => undefined);
   }
 
-  private updateStatus(reason?: string): void {
+  private updateStatus(): void {
     const up = this.up;
     if (up === this.wasUp || this.closed) return;
     this.wasUp = up;
@@ -176,7 +176,7 @@ export class RedisLink implements NodeLink {
       for (const node of this.remote.nodes()) this.local?.gone(node);
       this.logger.warn(`lost Redis: messages to other nodes fail until it is back; this node serves on its own`);
     }
-    this.local?.changed({ type: 'transport', node: this.options.node, status: up ? 'up' : 'down', reason, at: now });
+    this.local?.changed({ type: 'transport', node: this.options.node, status: up ? 'up' : 'down', at: now });
   }
 
   private beat(): void {
