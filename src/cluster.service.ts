@@ -13,6 +13,7 @@ import type {
 } from './interfaces/cluster-message.interface.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
 import type { ClusterState, NodeInfo, WorkerInfo } from './interfaces/worker-info.interface.js';
+import { isLeaderOf, type Leader } from './leadership/leader.interface.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './cluster.constants.js';
 import type { MessageBus } from './messaging/message-bus.js';
 import { acquireBus, releaseBus } from './messaging/shared-bus.js';
@@ -38,6 +39,7 @@ export class ClusterService implements OnApplicationShutdown {
   private readonly events = new Subject<ClusterEvent>();
   private readonly membership: BehaviorSubject<readonly WorkerInfo[]>;
   private readonly nodeList: BehaviorSubject<readonly NodeInfo[]>;
+  private readonly leading: BehaviorSubject<Leader | null>;
   private readonly subscriptions: Subscription[] = [];
   /** Shared by every `ClusterService` of this process (see `acquireBus`). */
   private readonly bus: MessageBus;
@@ -50,10 +52,12 @@ export class ClusterService implements OnApplicationShutdown {
   ) {
     this.membership = new BehaviorSubject(transport.workers());
     this.nodeList = new BehaviorSubject(transport.nodes());
+    this.leading = new BehaviorSubject(transport.leader());
     this.subscriptions.push(
       transport.events$.subscribe(this.events),
       transport.workers$.subscribe((workers) => this.membership.next(workers)),
       transport.nodes$.subscribe((nodes) => this.nodeList.next(nodes)),
+      transport.leader$.subscribe((leader) => this.leading.next(leader)),
     );
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.bus = acquireBus(transport);
@@ -105,6 +109,29 @@ export class ClusterService implements OnApplicationShutdown {
   /** Expected number of workers and whether the crash-loop cap was reached. */
   state(): ClusterState {
     return this.transport.state();
+  }
+
+  /**
+   * The one worker of the cluster that runs what must run once: `{ node, slot, pid, epoch }`, or
+   * `null` while there is none (during a handover, or while the nodes cannot reach Redis). Replays the
+   * current leader to each subscriber. Completes when the app shuts down.
+   *
+   * On one node the primary appoints the lowest ready slot and keeps it until that worker exits or
+   * begins to drain; across nodes, the node holding the Redis lease appoints. `epoch` grows with every
+   * appointment: stamp side effects with it to refuse a former leader's late writes.
+   */
+  get leader$(): Observable<Leader | null> {
+    return this.leading.asObservable();
+  }
+
+  /** The current leader, or `null`. */
+  leader(): Leader | null {
+    return this.leading.value;
+  }
+
+  /** Whether this worker is the cluster's leader now. */
+  isLeader(): boolean {
+    return isLeaderOf(this.leading.value, this.transport.self);
   }
 
   /** `true` from the moment this process begins to drain: it should no longer be sent traffic. */
@@ -191,5 +218,6 @@ export class ClusterService implements OnApplicationShutdown {
     this.events.complete();
     this.membership.complete();
     this.nodeList.complete();
+    this.leading.complete();
   }
 }

@@ -19,6 +19,8 @@ export {
   WorkerUnavailableError,
 } from './cluster.errors.js';
 export { ClusterRequestHandler, OnClusterMessage } from './messaging/cluster-message.decorators.js';
+export { LeaderOnly } from './leadership/leader-only.decorator.js';
+export { isLeaderOf, type Leader } from './leadership/leader.interface.js';
 export type { ClusterEnvelope, MessageEnvelope, RemoteErrorInfo } from './messaging/envelope.js';
 export type { Payload, Serialization } from './messaging/payload-codec.js';
 export { CLUSTER_DEFAULTS, CLUSTER_ENV, resolveClusterOptions } from './cluster-options.js';

@@ -1,3 +1,5 @@
+import type { Leader } from '../leadership/leader.interface.js';
+
 /**
  * Where a worker serves: its node and its slot there. A message addressed to a slot reaches the worker
  * serving it now, whichever process that is.
@@ -141,6 +143,26 @@ export interface TransportEvent extends ClusterEventBase {
   readonly reason?: string;
 }
 
+/**
+ * Leadership changed hands (`node` is the node that appointed or dismissed). `leader` is the new
+ * leader, or `null` while there is none: the old one exited, began to drain or stopped answering, its
+ * node lost the lease, or the link to Redis went down. A handover shows as `null`, then the next.
+ */
+export interface LeaderEvent extends ClusterEventBase {
+  readonly type: 'leader';
+  readonly leader: Leader | null;
+  /** The leader before, if any. */
+  readonly previous: Leader | null;
+  readonly reason: LeaderChangeReason;
+}
+
+/**
+ * Why leadership changed: `appointed` (a worker was made leader), `exited`, `draining`,
+ * `unresponsive` (the leader's own state), `lease-lost` (its node could not renew the Redis lease in
+ * time, or another node holds it), `transport-down` (its node lost Redis), `shutdown` (its node stops).
+ */
+export type LeaderChangeReason = 'appointed' | 'exited' | 'draining' | 'unresponsive' | 'lease-lost' | 'transport-down' | 'shutdown';
+
 /** Lifecycle of every worker and node of the cluster, relayed by the primary; discriminated on `type`. */
 export type ClusterEvent =
   | WorkerForkEvent
@@ -157,7 +179,8 @@ export type ClusterEvent =
   | RollingRestartEvent
   | NodeJoinedEvent
   | NodeLeftEvent
-  | TransportEvent;
+  | TransportEvent
+  | LeaderEvent;
 
 /** Names of `ClusterEvent` types. */
 export type ClusterEventType = ClusterEvent['type'];

@@ -1,3 +1,4 @@
+import type { Leader } from '../leadership/leader.interface.js';
 import type { DropReason, WorkerIdentity } from './cluster-event.interface.js';
 
 /**
@@ -20,6 +21,8 @@ export interface ClusterState {
    * on its own), or `none` when the cluster is this node.
    */
   readonly transport?: 'up' | 'down' | 'none';
+  /** The cluster's leader as this node knows it, or `null` while there is none. */
+  readonly leader?: Leader | null;
 }
 
 /** One live worker, as the primary sees it. */

@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { Leader } from '../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 
@@ -57,6 +58,13 @@ export interface ClusterTransport {
   nodes(): readonly NodeInfo[];
   /** Expected size and crash-loop flag of the cluster, as of the latest snapshot. */
   state(): ClusterState;
+  /**
+   * The cluster's leader, or `null` while there is none; replays the current one to each new
+   * subscriber and emits on every change, the same value as `state().leader`.
+   */
+  readonly leader$: Observable<Leader | null>;
+  /** The current leader. */
+  leader(): Leader | null;
   /** Asks for a rolling restart of the whole cluster; progress shows as `rolling-restart` events. */
   requestRollingRestart(): void;
   /** Messages addressed to this process, in the order each sender sent them. */

@@ -6,7 +6,7 @@ import type { Serialization } from '../messaging/payload-codec.js';
 import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
 import { CLUSTER_DEFAULTS, processNodeId } from '../cluster-options.js';
 import type { MessageLimits } from './cluster-transport.interface.js';
-import { MembershipView } from './membership-view.js';
+import { MembershipView, NO_DROPS } from './membership-view.js';
 import { MembershipTransport } from './membership.transport.js';
 
 /**
@@ -23,10 +23,11 @@ export class LocalTransport extends MembershipTransport {
     serialization: Serialization = 'json',
     limits: MessageLimits = CLUSTER_DEFAULTS.messaging,
   ) {
-    // Until a runtime says otherwise, this process is the cluster's one ready member.
+    // Until a runtime says otherwise, this process is the cluster's one ready member, and its leader.
     const now = Date.now();
     const member: WorkerInfo = { ...self, state: 'ready', startedAt: now, readyAt: now, restarts: 0, congested: false };
-    super(self, serialization, limits, new MembershipView(self.node, [member]));
+    const leader = { node: self.node, slot: self.slot, pid: self.pid, epoch: 1 };
+    super(self, serialization, limits, new MembershipView(self.node, [member], { expectedWorkers: 1, crashLoop: false, dropped: NO_DROPS, leader }));
   }
 
   /** One process cannot be restarted without downtime: says so through `events$`. */

@@ -1,5 +1,6 @@
 import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable } from 'rxjs';
 import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
+import { sameLeader, type Leader } from '../leadership/leader.interface.js';
 import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
 
 /** No message dropped. */
@@ -14,6 +15,7 @@ export class MembershipView {
   private readonly events = new Subject<ClusterEvent>();
   private readonly snapshot: BehaviorSubject<readonly WorkerInfo[]>;
   private readonly seenAt = new Map<string, number>();
+  private readonly leading: BehaviorSubject<Leader | null>;
   private current: ClusterState;
 
   constructor(
@@ -24,7 +26,16 @@ export class MembershipView {
   ) {
     this.snapshot = new BehaviorSubject(initial);
     this.current = state;
+    this.leading = new BehaviorSubject(state.leader ?? null);
     this.seenAt.set(node, Date.now());
+  }
+
+  get leader$(): Observable<Leader | null> {
+    return this.leading.asObservable();
+  }
+
+  leader(): Leader | null {
+    return this.leading.value;
   }
 
   state(): ClusterState {
@@ -61,13 +72,18 @@ export class MembershipView {
     return [...byNode].map(([node, counts]) => ({ node, self: node === this.node, ...counts, seenAt: this.seen(node) }));
   }
 
-  /** Applies the snapshot first, so a subscriber reacting to the event reads the matching membership. */
+  /**
+   * Applies the snapshot first, so a subscriber reacting to the event reads the matching membership;
+   * then the leader, so one reacting to it reads the state that made it leader.
+   */
   apply(workers: readonly WorkerInfo[], event?: ClusterEvent, state?: ClusterState): void {
     if (state) this.current = state;
     // A node with no worker left is forgotten: seen again, it is a new sighting.
     const present = new Set(workers.map((w) => w.node));
     for (const node of this.seenAt.keys()) if (node !== this.node && !present.has(node)) this.seenAt.delete(node);
     this.snapshot.next(workers);
+    const leader = this.current.leader ?? null;
+    if (!sameLeader(leader, this.leading.value)) this.leading.next(leader);
     if (event) this.events.next(event);
   }
 

@@ -1,6 +1,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { Leader } from '../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import type { ClusterRole, ClusterTransport, MessageLimits } from './cluster-transport.interface.js';
@@ -54,6 +55,14 @@ export abstract class MembershipTransport implements ClusterTransport {
 
   state(): ClusterState {
     return this.view.state();
+  }
+
+  get leader$(): Observable<Leader | null> {
+    return this.view.leader$;
+  }
+
+  leader(): Leader | null {
+    return this.view.leader();
   }
 
   get messages$(): Observable<MessageEnvelope> {
