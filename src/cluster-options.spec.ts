@@ -68,6 +68,7 @@ describe('resolveClusterOptions defaults', () => {
       unresponsiveMs: 10_000,
       messaging: { maxMessageBytes: 1_048_576, maxQueueBytes: 67_108_864, maxPendingRequests: 10_000 },
       shutdown: { timeoutMs: 10_000 },
+      leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
       restart: {
         maxRestarts: 10,
         windowMs: 60_000,
@@ -130,6 +131,9 @@ describe('resolveClusterOptions environment', () => {
       maxRestarts: 'CLUSTER_MAX_RESTARTS',
       restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
       maxMemoryMb: 'CLUSTER_MAX_MEMORY_MB',
+      leaderTtlMs: 'CLUSTER_LEADER_TTL_MS',
+      leaderRenewMs: 'CLUSTER_LEADER_RENEW_MS',
+      leaderRetryMs: 'CLUSTER_LEADER_RETRY_MS',
     });
   });
 
@@ -225,6 +229,7 @@ describe('resolveClusterOptions environment', () => {
       unresponsiveMs: 10_000,
       messaging: CLUSTER_DEFAULTS.messaging,
       shutdown: { timeoutMs: 10_000 },
+      leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
       restart: { maxRestarts: 10, windowMs: 60_000 },
     });
   });
@@ -451,6 +456,24 @@ describe('resolveClusterOptions invalid options', () => {
     const err = configError(() => resolve({ restart: { initialDelayMs: 20_000 } }));
     expect(err.setting).toBe('options.restart.maxDelayMs');
     expect(err.value).toBe(15_000);
+  });
+
+  it('rejects a leadership renewMs above half the ttlMs, naming both', () => {
+    const err = configError(() => resolve({ leadership: { ttlMs: 5_000, renewMs: 3_000 } }));
+    expect(err.setting).toBe('leadership.renewMs (CLUSTER_LEADER_RENEW_MS)');
+    expect(err.value).toBe(3_000);
+    expect(err.message).toContain('half of leadership.ttlMs (CLUSTER_LEADER_TTL_MS), 5000');
+  });
+
+  it('rejects a leadership retryMs above renewMs, from the environment too', () => {
+    const err = configError(() => resolve({}, { CLUSTER_LEADER_RETRY_MS: '4000' }));
+    expect(err.setting).toBe('leadership.retryMs (CLUSTER_LEADER_RETRY_MS)');
+    expect(err.value).toBe(4_000);
+  });
+
+  it('takes the leadership timing from the environment', () => {
+    const env = { CLUSTER_LEADER_TTL_MS: '3000', CLUSTER_LEADER_RENEW_MS: '1000', CLUSTER_LEADER_RETRY_MS: '250' };
+    expect(resolve({}, env).leadership).toEqual({ ttlMs: 3_000, renewMs: 1_000, retryMs: 250 });
   });
 
   it('accepts maxDelayMs equal to initialDelayMs', () => {

@@ -30,6 +30,7 @@ export const CLUSTER_DEFAULTS = {
     maxPendingRequests: 10_000,
   },
   shutdown: { timeoutMs: 10_000 },
+  leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
   restart: {
     maxRestarts: 10,
     windowMs: 60_000,
@@ -60,6 +61,9 @@ export const CLUSTER_ENV = {
   maxRestarts: 'CLUSTER_MAX_RESTARTS',
   restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
   maxMemoryMb: 'CLUSTER_MAX_MEMORY_MB',
+  leaderTtlMs: 'CLUSTER_LEADER_TTL_MS',
+  leaderRenewMs: 'CLUSTER_LEADER_RENEW_MS',
+  leaderRetryMs: 'CLUSTER_LEADER_RETRY_MS',
 } as const;
 
 /** Below three heartbeats, one late timer in a busy but healthy worker would look like a hang. */
@@ -78,6 +82,8 @@ export function resolveClusterOptions<App extends ClusteredApp>(
   requireObject(options, 'options');
   requireObject(options.restart ?? {}, 'options.restart');
   requireObject(options.shutdown ?? {}, 'options.shutdown');
+  requireObject(options.leadership ?? {}, 'options.leadership');
+  const leadership = options.leadership ?? {};
   requireObject(options.messaging ?? {}, 'options.messaging');
   const workersSetting = pick(options.workers, 'options.workers', env, CLUSTER_ENV.workers, CLUSTER_DEFAULTS.workers, parseWorkers);
   const restart = options.restart ?? {};
@@ -150,6 +156,32 @@ export function resolveClusterOptions<App extends ClusteredApp>(
         integer(0, MAX_TIMER_MS),
       ),
     },
+    leadership: {
+      ttlMs: pick(
+        leadership.ttlMs,
+        'options.leadership.ttlMs',
+        env,
+        CLUSTER_ENV.leaderTtlMs,
+        CLUSTER_DEFAULTS.leadership.ttlMs,
+        integer(100, MAX_TIMER_MS),
+      ),
+      renewMs: pick(
+        leadership.renewMs,
+        'options.leadership.renewMs',
+        env,
+        CLUSTER_ENV.leaderRenewMs,
+        CLUSTER_DEFAULTS.leadership.renewMs,
+        integer(10, MAX_TIMER_MS),
+      ),
+      retryMs: pick(
+        leadership.retryMs,
+        'options.leadership.retryMs',
+        env,
+        CLUSTER_ENV.leaderRetryMs,
+        CLUSTER_DEFAULTS.leadership.retryMs,
+        integer(10, MAX_TIMER_MS),
+      ),
+    },
     restart: {
       maxRestarts: pick(
         restart.maxRestarts,
@@ -219,6 +251,22 @@ export function resolveClusterOptions<App extends ClusteredApp>(
       'options.restart.maxDelayMs',
       resolved.restart.maxDelayMs,
       `a whole number >= options.restart.initialDelayMs (${resolved.restart.initialDelayMs})`,
+    );
+  }
+  const { ttlMs, renewMs, retryMs } = resolved.leadership;
+  if (renewMs * 2 > ttlMs) {
+    // The holder lets go `ttlMs - renewMs` after its last renewal: that must leave room for a second try.
+    throw new ClusterConfigError(
+      `leadership.renewMs (${CLUSTER_ENV.leaderRenewMs})`,
+      renewMs,
+      `at most half of leadership.ttlMs (${CLUSTER_ENV.leaderTtlMs}), ${ttlMs}: a failed renewal must leave time to try again before the lease is let go`,
+    );
+  }
+  if (retryMs > renewMs) {
+    throw new ClusterConfigError(
+      `leadership.retryMs (${CLUSTER_ENV.leaderRetryMs})`,
+      retryMs,
+      `at most leadership.renewMs (${CLUSTER_ENV.leaderRenewMs}), ${renewMs}: a failed renewal is tried again after retryMs`,
     );
   }
   const { maxQueueBytes, maxMessageBytes } = resolved.messaging;

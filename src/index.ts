@@ -29,6 +29,7 @@ export { ClusterTransport, type ClusterRole, type MessageLimits } from './transp
 export { LocalTransport } from './transports/local.transport.js';
 export type {
   ClusterBootstrapOptions,
+  ClusterLeadershipOptions,
   ClusterMessagingOptions,
   ClusterRestartOptions,
   ClusterShutdownOptions,

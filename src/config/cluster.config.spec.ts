@@ -78,6 +78,7 @@ describe('clusterConfig', () => {
       unresponsiveMs: 10_000,
       messaging: CLUSTER_DEFAULTS.messaging,
       shutdown: { timeoutMs: 10_000 },
+      leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
       restart: CLUSTER_DEFAULTS.restart,
     });
   });

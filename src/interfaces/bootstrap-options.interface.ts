@@ -180,6 +180,8 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
   shutdown?: ClusterShutdownOptions;
   /** Restart and crash-loop policy. */
   restart?: ClusterRestartOptions;
+  /** Timing of the leadership lease the nodes share on Redis (unused on one node). */
+  leadership?: ClusterLeadershipOptions;
   /**
    * Creates the app in a worker; its return type is the type `configure` and `listen` see.
    * @default (module) => NestFactory.create(module)
@@ -194,6 +196,21 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    * @default by kind: `app.listen(port)`, `app.startAllMicroservices()` then `app.listen(port)`, `app.listen()`, `app.init()`
    */
   listen?: ListenAppHook<App>;
+}
+
+/**
+ * The leadership lease of a cluster of several nodes (Redis). The node holding it appoints the
+ * leader; it renews every `renewMs` and lets go on its own `ttlMs - renewMs` after its last successful
+ * renewal (at once if it loses Redis), before the lease can expire and be taken elsewhere. When the
+ * holder dies, another node leads within about `ttlMs + retryMs`.
+ */
+export interface ClusterLeadershipOptions {
+  /** Life of the lease in Redis. Env `CLUSTER_LEADER_TTL_MS`. @default 9000 */
+  ttlMs?: number;
+  /** The holder renews this often; at most half of `ttlMs`. Env `CLUSTER_LEADER_RENEW_MS`. @default 3000 */
+  renewMs?: number;
+  /** Nodes without the lease try to take it this often; at most `renewMs`. Env `CLUSTER_LEADER_RETRY_MS`. @default 1000 */
+  retryMs?: number;
 }
 
 /** Options after defaults, environment and validation were applied. */
@@ -213,6 +230,7 @@ export interface ResolvedClusterOptions {
   messaging: Required<ClusterMessagingOptions>;
   shutdown: Required<ClusterShutdownOptions>;
   restart: Required<ClusterRestartOptions>;
+  leadership: Required<ClusterLeadershipOptions>;
   createApp?: CreateAppHook<ClusteredApp>;
   configure?: ConfigureAppHook<ClusteredApp>;
   listen?: ListenAppHook<ClusteredApp>;

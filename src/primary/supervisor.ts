@@ -6,8 +6,9 @@ import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { ThrottledReport } from '../common/throttled-report.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
-import type { ClusterEvent, DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterEvent, DropReason, LeaderEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import { LeaderAppointment } from '../leadership/leader-appointment.js';
 import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
@@ -73,6 +74,7 @@ export class Supervisor {
   private clusterReady = false;
   private linkClosed: Promise<void> | undefined;
   private readonly restarts = new RestartQueue((run) => this.roll(run));
+  private readonly leadership: LeaderAppointment;
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -104,11 +106,21 @@ export class Supervisor {
         hello: (id) => this.withRecord(id, (record) => this.onHello(record)),
         ready: (id) => this.withRecord(id, (record) => this.onReady(record)),
         restart: (id) => this.withRecord(id, (record) => void this.restartWorkers(`requested by worker ${record.identity.slot}`)),
+        released: (id) => this.leadership.released(id),
         dropped: (worker, reason, detail) => this.onDropped({ worker, reason, detail }),
         congestion: (id, congested) => this.withRecord(id, (record) => this.onCongestion(record, congested)),
         failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),
       },
       link,
+    );
+    this.leadership = new LeaderAppointment(
+      options.nodeId,
+      {
+        candidates: () => this.slots.flatMap((s) => [s.current, s.replacement].filter((r) => r?.state === 'ready').map((r) => r!.identity)),
+        standing: (id) => this.records.get(id)?.state ?? 'exited',
+        changed: (event) => this.onLeaderChange(event),
+      },
+      link?.lease && { lease: link.lease, timing: options.leadership },
     );
     this.drops = new ThrottledReport(DROP_REPORT_EVERY_MS, (count, drop) => this.reportDrops(count, drop));
     if (options.unresponsiveMs > 0) {
@@ -141,8 +153,9 @@ export class Supervisor {
     this.link?.start({
       workers: () => this.localWorkers(),
       topics: () => this.router.topics(),
+      leader: () => this.leadership.own(),
       message: (node, message) => this.router.receiveFromNode(node, message),
-      changed: (event) => this.broadcast(event),
+      changed: (event) => this.onNodesChange(event),
       gone: (node) => this.router.nodeGone(node, `node ${node} left the cluster or cannot be reached`),
     });
     this.memoryGuard?.start();
@@ -165,7 +178,8 @@ export class Supervisor {
 
   state(): ClusterState {
     const transport = this.link ? (this.link.up ? 'up' : 'down') : 'none';
-    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached, dropped: { ...this.dropped }, transport };
+    const leader = this.leadership.leader();
+    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached, dropped: { ...this.dropped }, transport, leader };
   }
 
   /**
@@ -201,8 +215,10 @@ export class Supervisor {
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) record.stop('shutdown');
     this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
-    // The other nodes forget this one now, rather than once it has been silent long enough.
-    this.linkClosed = this.link?.close();
+    // The lease goes first, so another node leads at once; then the other nodes forget this one now,
+    // rather than once it has been silent long enough.
+    const released = this.leadership.close();
+    this.linkClosed = this.link && released.then(() => this.link!.close());
     for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));
     this.finishIfDone();
   }
@@ -244,6 +260,7 @@ export class Supervisor {
     slot.current = next;
     if (old && old.stop('replaced')) {
       this.logger.log(`worker ${slot.slot} (pid ${old.identity.pid}) replaced by pid ${next.identity.pid}; draining the old one`);
+      this.leadership.update();
       // Its replacement is ready: it can take over the open connections the old one hands off.
       this.router.sendTo(old.worker.id, controlEnvelope.shutdown(true));
       const killTimer = setTimeout(() => {
@@ -268,6 +285,7 @@ export class Supervisor {
       `worker ${index} (pid ${pid}) unresponsive: nothing heard from it for ${silentMs} ms (unresponsiveMs ${this.options.unresponsiveMs}); replacing it, then killing it`,
     );
     this.router.setUnavailable(record.worker.id, `slot ${index} (pid ${pid}) is unresponsive`);
+    this.leadership.update();
     // node:cluster's round robin would keep handing it connections that nobody answers.
     record.worker.disconnect();
     this.emit({ type: 'unresponsive', ...record.identity, silentMs, at: Date.now() });
@@ -372,6 +390,7 @@ export class Supervisor {
     const { slot, pid } = record.identity;
     this.logger.log(`worker ${slot} ready in ${bootMs} ms (pid ${pid})`);
     this.emit({ type: 'ready', ...record.identity, bootMs, at });
+    this.leadership.update();
     if (!this.clusterReady && this.slots.every((s) => s.current?.state === 'ready')) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
@@ -400,6 +419,7 @@ export class Supervisor {
     if (expected) this.logger.log(line);
     else this.logger.error(line);
     this.emit({ type: 'exit', ...record.identity, code, signal, expected, reason, at: Date.now() });
+    this.leadership.update();
 
     if (this.closing) {
       // A worker that was killed, cut requests at its drain deadline or failed its hooks: not clean.
@@ -460,6 +480,23 @@ export class Supervisor {
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     const code = this.exitCode;
     void Promise.resolve(this.linkClosed).then(() => this.finish(code));
+  }
+
+  private onLeaderChange(event?: LeaderEvent): void {
+    if (event) {
+      const { leader, previous, reason } = event;
+      if (leader) this.logger.log(`worker ${leader.slot} (pid ${leader.pid}) leads the cluster (epoch ${leader.epoch})`);
+      else if (previous) this.logger.log(`worker ${previous.slot} (pid ${previous.pid}) no longer leads (${reason})`);
+    }
+    this.emit(event);
+  }
+
+  /** The other nodes changed (or the link to them): leadership may follow. */
+  private onNodesChange(event?: ClusterEvent): void {
+    if (event?.type === 'transport') this.leadership.linkChanged(event.status === 'up');
+    if (event?.type === 'node-left') this.leadership.nodeLeft();
+    this.leadership.remoteChanged(this.link!.leader());
+    this.broadcast(event);
   }
 
   /** An event of this node (if any): to every worker here, and to the other nodes. */

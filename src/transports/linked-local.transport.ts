@@ -1,5 +1,7 @@
 import { NoHandlerError, TransportUnavailableError, WorkerUnavailableError } from '../cluster.errors.js';
-import type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterEvent, LeaderEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import { LeaderAppointment } from '../leadership/leader-appointment.js';
+import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../leadership/lease-keeper.js';
 import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
@@ -18,15 +20,28 @@ export class LinkedLocalTransport extends LocalTransport {
   /** Requests of this process waiting on another node: they fail when it leaves. */
   private readonly waiting = new Map<string, { readonly node: string; readonly request: MessageEnvelope; readonly forgetAt: number }>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** This process leads only while its node holds the lease the nodes share. */
+  private readonly leadership: LeaderAppointment;
 
   constructor(
     self: WorkerIdentity,
     serialization: Serialization,
     limits: MessageLimits,
     private readonly link: NodeLink,
+    timing: LeaseTiming = DEFAULT_LEASE_TIMING,
   ) {
     super(self, serialization, limits);
     this.local = this.workers();
+    this.leadership = new LeaderAppointment(
+      self.node,
+      {
+        candidates: () => this.local.filter((w) => w.state === 'ready'),
+        standing: () => this.local[0]?.state ?? 'exited',
+        changed: (event) => this.onLeaderChange(event),
+      },
+      link.lease && { lease: link.lease, timing },
+    );
+    this.refresh();
   }
 
   /** Connects the link; until it is up this node is a cluster of one. */
@@ -34,8 +49,9 @@ export class LinkedLocalTransport extends LocalTransport {
     this.link.start({
       workers: () => this.local,
       topics: () => [...this.handled],
+      leader: () => this.leadership.own(),
       message: (_node, message) => this.fromNode(message),
-      changed: (event) => this.refresh(event),
+      changed: (event) => this.onNodesChange(event),
       gone: (node) => this.gone(node),
     });
     // A request whose reply never came is forgotten once its requester has given up.
@@ -45,9 +61,10 @@ export class LinkedLocalTransport extends LocalTransport {
     }, 1_000).unref();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
-    return this.link.close();
+    await this.leadership.close();
+    await this.link.close();
   }
 
   /** This process's own lifecycle (the standalone runtime calls it), with the other nodes' workers after it. */
@@ -55,6 +72,22 @@ export class LinkedLocalTransport extends LocalTransport {
     this.local = workers;
     this.refresh(event);
     if (event) this.link.announce(event);
+    this.leadership.update();
+  }
+
+  private onLeaderChange(event?: LeaderEvent): void {
+    this.refresh(event);
+    if (!event) return;
+    this.link.announce(event);
+    // Whoever reacts to leader$ in this process did so inside refresh: the post is free at once.
+    if (event.leader === null) queueMicrotask(() => this.leadership.released(this.self.id));
+  }
+
+  private onNodesChange(event?: ClusterEvent): void {
+    if (event?.type === 'transport') this.leadership.linkChanged(event.status === 'up');
+    if (event?.type === 'node-left') this.leadership.nodeLeft();
+    this.leadership.remoteChanged(this.link.leader());
+    this.refresh(event);
   }
 
   protected override route(message: MessageEnvelope): void {
@@ -108,7 +141,8 @@ export class LinkedLocalTransport extends LocalTransport {
 
   private refresh(event?: ClusterEvent): void {
     const transport = this.link.up ? 'up' : 'down';
-    this.view.apply([...this.local, ...this.link.workers()], event, { ...this.view.state(), transport });
+    const leader = this.leadership.leader();
+    this.view.apply([...this.local, ...this.link.workers()], event, { ...this.view.state(), transport, leader });
   }
 }
 

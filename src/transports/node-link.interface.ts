@@ -1,5 +1,7 @@
 import type { ClusterEvent, WorkerAddress } from '../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { Leader } from '../leadership/leader.interface.js';
+import type { LeaderLease } from '../leadership/lease-keeper.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 
 /**
@@ -26,6 +28,10 @@ export interface NodeLink {
   handlersOf(topic: string): readonly string[];
   /** The workers of every other node. */
   workers(): readonly WorkerInfo[];
+  /** The leader another node announced (the latest epoch among the live nodes), or `null`. */
+  leader(): Leader | null;
+  /** The leadership lease the nodes share, when the link offers one. */
+  readonly lease?: LeaderLease;
   /** Says goodbye (the others forget this node at once) and disconnects. */
   close(): Promise<void>;
 }
@@ -36,6 +42,8 @@ export interface LocalNode {
   workers(): readonly WorkerInfo[];
   /** The request topics its ready workers handle, for the heartbeat. */
   topics(): readonly string[];
+  /** The leader it appointed, if any, for the heartbeat. */
+  leader(): Leader | null;
   /** A checked message from another node. */
   message(from: string, message: MessageEnvelope): void;
   /** The membership of the other nodes changed; `event` says how, when there is one to tell. */

@@ -32,7 +32,7 @@ export class StandaloneRuntime {
     link?: NodeLink,
   ) {
     this.self = { node: options.nodeId, id: 0, slot: 0, pid: process.pid };
-    this.linked = link && new LinkedLocalTransport(this.self, options.serialization, options.messaging, link);
+    this.linked = link && new LinkedLocalTransport(this.self, options.serialization, options.messaging, link, options.leadership);
     this.transport = this.linked ?? new LocalTransport(this.self, options.serialization, options.messaging);
     const { timeoutMs } = options.shutdown;
     // The deadline does not keep the process alive: it exits on its own once the drain is done.

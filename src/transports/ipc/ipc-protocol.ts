@@ -10,6 +10,8 @@
  * - `restart`: start a rolling restart.
  * - `heartbeat`: the worker's event loop runs (a timer, every `HEARTBEAT_INTERVAL_MS`).
  * - `credit`: the worker has handled this many bytes of messages (flow control, see `WorkerOutbox`).
+ * - `released`: the worker was leader and has stopped acting as one (it read a snapshot naming
+ *   another leader, or none); the primary appoints the next leader only then, or once it exited.
  * - `handoff`: a draining worker passes an open connection of its TCP transport on `port` (the handle
  *   rides along); the primary gives it to the worker now serving the slot, or destroys it.
  * Primary -> worker:
@@ -37,7 +39,7 @@ export interface LifecycleData {
 
 /** A control message from a worker, checked. */
 export type WorkerControl =
-  | { readonly kind: 'hello' | 'ready' | 'restart' | 'heartbeat' }
+  | { readonly kind: 'hello' | 'ready' | 'restart' | 'heartbeat' | 'released' }
   | { readonly kind: 'handlers'; readonly topics: readonly string[] }
   | { readonly kind: 'credit'; readonly bytes: number }
   | { readonly kind: 'handoff'; readonly port: number };
@@ -53,6 +55,7 @@ export const controlEnvelope = {
   ready: () => envelope('ready'),
   restart: () => envelope('restart'),
   heartbeat: () => envelope('heartbeat'),
+  released: () => envelope('released'),
   handlers: (topics: readonly string[]) => envelope('handlers', { data: topics }),
   credit: (bytes: number) => envelope('credit', { data: bytes }),
   lifecycle: (data: LifecycleData) => envelope('lifecycle', { data }),
@@ -92,6 +95,7 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
     case 'ready':
     case 'restart':
     case 'heartbeat':
+    case 'released':
       return { kind };
     case 'handlers': {
       const topics = raw.data;

@@ -36,6 +36,7 @@ function cluster(size: number, limits: Partial<RouterLimits> = {}, overrides: Pa
       hello: (id) => hellos.push(id),
       ready: () => undefined,
       restart: () => undefined,
+      released: () => undefined,
       dropped: (worker, reason, detail) => drops.push({ worker, reason, detail }),
       congestion: (id, congested) => congestion.push([id, congested]),
       failed: (error) => failures.push(error),

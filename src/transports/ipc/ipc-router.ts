@@ -68,6 +68,8 @@ export interface RouterCallbacks {
   ready(workerId: number): void;
   /** The worker asked for a rolling restart. */
   restart(workerId: number): void;
+  /** The worker, told it no longer leads, has stopped acting as leader. */
+  released(workerId: number): void;
   /** A message from `worker`, or for it, was dropped. */
   dropped(worker: WorkerIdentity, reason: DropReason, detail: string): void;
   /** The worker's queue filled up, or is down to half again. */
@@ -267,6 +269,8 @@ export class IpcRouter {
           return this.callbacks.ready(sender.worker.id);
         case 'restart':
           return this.callbacks.restart(sender.worker.id);
+        case 'released':
+          return this.callbacks.released(sender.worker.id);
         case 'handlers':
           sender.topics = new Set(read.topics);
           return;

@@ -11,7 +11,8 @@ import { creditReturn } from './flow-control.js';
 import type { WireLimits } from '../message-validation.js';
 import { MembershipTransport } from '../membership.transport.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
-import { controlEnvelope, readFromPrimary, unpack } from './ipc-protocol.js';
+import { isLeaderOf } from '../../leadership/leader.interface.js';
+import { controlEnvelope, readFromPrimary, unpack, type LifecycleData } from './ipc-protocol.js';
 import { WorkerInbox } from './worker-inbox.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
@@ -120,7 +121,7 @@ export class IpcWorkerTransport extends MembershipTransport {
         const read = readFromPrimary(item, this.wire);
         if (typeof read === 'string') this.warnings.note('malformed', read);
         else if (read.kind === 'shutdown') this.directives.shutdown(read.handOff);
-        else if (read.kind === 'lifecycle') this.view.apply(read.data.workers, read.data.event, read.data.state);
+        else if (read.kind === 'lifecycle') this.applyLifecycle(read.data);
         else if (read.kind === 'handoff') this.adopt(read.port, handle);
         else arrived.push(read);
       },
@@ -129,6 +130,13 @@ export class IpcWorkerTransport extends MembershipTransport {
     // Control acted at once, above; messages go through the inbox, in order.
     if (arrived.length > 0) this.inbox.receive(arrived);
   };
+
+  private applyLifecycle({ workers, event, state }: LifecycleData): void {
+    const wasLeader = isLeaderOf(this.view.leader(), this.self);
+    // Whoever reacts to leader$ (the scheduler stopping its jobs) does so inside this call.
+    this.view.apply(workers, event, state);
+    if (wasLeader && !isLeaderOf(this.view.leader(), this.self)) this.outbox.push(controlEnvelope.released());
+  }
 
   private adopt(port: number, handle: unknown): void {
     if (isSocket(handle)) this.directives.adopt(port, handle);

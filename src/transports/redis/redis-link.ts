@@ -4,11 +4,13 @@ import { describeError } from '../../common/describe-error.js';
 import { ThrottledReport } from '../../common/throttled-report.js';
 import type { ClusterEvent, WorkerAddress } from '../../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import type { Leader } from '../../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import type { WireLimits } from '../message-validation.js';
 import type { LocalNode, NodeLink } from '../node-link.interface.js';
 import { channels, decodeFrames, encodeFrames, MAX_FRAMES, type Frame } from './redis-protocol.js';
+import { RedisLease } from './redis-lease.js';
 import { RemoteNodes } from './remote-nodes.js';
 
 export interface RedisLinkOptions {
@@ -45,6 +47,7 @@ export class RedisLink implements NodeLink {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly remote: RemoteNodes;
+  readonly lease: RedisLease;
   private readonly channel: ReturnType<typeof channels>;
   private readonly wire: WireLimits;
   private readonly warnings: ThrottledReport<string>;
@@ -76,6 +79,7 @@ export class RedisLink implements NodeLink {
     };
     this.publisher = new Redis(options.url, { ...connection, connectionName: `ncl:${options.node}:pub` });
     this.subscriber = new Redis(options.url, { ...connection, connectionName: `ncl:${options.node}:sub` });
+    this.lease = new RedisLease(this.publisher, options.name, options.node);
   }
 
   get up(): boolean {
@@ -126,6 +130,10 @@ export class RedisLink implements NodeLink {
 
   workers(): readonly WorkerInfo[] {
     return this.remote.workers();
+  }
+
+  leader(): Leader | null {
+    return this.remote.leader();
   }
 
   async close(): Promise<void> {
@@ -181,7 +189,8 @@ export class RedisLink implements NodeLink {
 
   private beat(): void {
     if (!this.up || !this.local) return;
-    this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: this.local.workers(), topics: this.local.topics() });
+    const { workers, topics, leader } = this.local;
+    this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: workers(), topics: topics(), leader: leader() });
     this.probe();
   }
 
@@ -278,7 +287,9 @@ export class RedisLink implements NodeLink {
         if (this.remote.forget(frame.node)) this.left(frame.node, 'bye');
         return;
       case 'ev':
-        if (this.remote.knows(frame.node)) local.changed(frame.e);
+        if (!this.remote.knows(frame.node)) return;
+        if (frame.e.type === 'leader') this.remote.claimed(frame.node, frame.e.leader);
+        local.changed(frame.e);
         return;
       case 'pub':
       case 'msg':

@@ -19,7 +19,19 @@ describe('the Redis protocol', () => {
   it.each(['json', 'advanced'] as const)('round-trips a batch of frames with %s serialization', (serialization) => {
     const data = serialization === 'json' ? '"x"' : new Uint8Array([1, 2, 3]);
     const frames: Frame[] = [
-      { t: 'hb', node: 'b', workers: [{ ...from, state: 'ready', startedAt: 0, readyAt: 0, restarts: 0, congested: false }], topics: ['t'] },
+      {
+        t: 'hb',
+        node: 'b',
+        workers: [{ ...from, state: 'ready', startedAt: 0, readyAt: 0, restarts: 0, congested: false }],
+        topics: ['t'],
+        leader: null,
+      },
+      { t: 'hb', node: 'b', workers: [], topics: [], leader: { node: 'b', slot: 0, pid: 7, epoch: 3 } },
+      {
+        t: 'ev',
+        node: 'b',
+        e: { type: 'leader', node: 'b', leader: null, previous: { node: 'b', slot: 0, pid: 7, epoch: 3 }, reason: 'draining', at: 1 },
+      },
       { t: 'pub', node: 'b', m: messageEnvelope('publish', { topic: 't', from, data }) },
       { t: 'msg', node: 'b', m: messageEnvelope('send', { topic: 't', from, to: { node: 'a', slot: 1 }, data }) },
       { t: 'bye', node: 'b' },
@@ -43,6 +55,15 @@ describe('the Redis protocol', () => {
     ['a publish in a msg frame', { t: 'msg', node: 'b', m: messageEnvelope('publish', { topic: 't', from }) }],
     ['a message over the size limit', { t: 'pub', node: 'b', m: messageEnvelope('publish', { topic: 't', from, data: 'x'.repeat(2_000) }) }],
     ['an event of another node', { t: 'ev', node: 'b', e: { type: 'ready', node: 'c' } }],
+    [
+      'a heartbeat naming a leader of another node',
+      { t: 'hb', node: 'b', workers: [], topics: [], leader: { node: 'c', slot: 0, pid: 1, epoch: 1 } },
+    ],
+    ['a heartbeat with a leader without an epoch', { t: 'hb', node: 'b', workers: [], topics: [], leader: { node: 'b', slot: 0, pid: 1 } }],
+    [
+      'a leader event naming a worker of another node',
+      { t: 'ev', node: 'b', e: { type: 'leader', node: 'b', leader: { node: 'c', slot: 0, pid: 1, epoch: 2 } } },
+    ],
     ['a frame with no message', { t: 'pub', node: 'b' }],
   ])('drops %s, saying why', (_, frame) => {
     const { frames, malformed } = decode(frame);

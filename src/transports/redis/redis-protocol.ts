@@ -10,6 +10,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { ClusterEvent } from '../../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import { isLeader, type Leader } from '../../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import { isIdentity, isNodeId, isTopic, readMessage, show, type Unchecked, type WireLimits } from '../message-validation.js';
@@ -71,16 +72,19 @@ function readFrame(item: unknown, limits: WireLimits): Frame | string {
     case 'bye':
       return { t, node };
     case 'hb': {
-      const { workers, topics } = item as Unchecked;
+      const { workers, topics, leader } = item as Unchecked;
       if (!Array.isArray(workers) || workers.length > MAX_WORKERS || !workers.every((w) => isWorkerOf(w, node))) {
         return `hb of ${node}: workers is not a list of its workers`;
       }
       if (!Array.isArray(topics) || topics.length > MAX_TOPICS || !topics.every(isTopic)) return `hb of ${node}: topics is not a list of topics`;
-      return { t, node, workers: workers as WorkerInfo[], topics: topics as string[] };
+      if (leader != null && !(isLeader(leader) && leader.node === node)) return `hb of ${node}: leader is not one of its workers`;
+      return { t, node, workers: workers as WorkerInfo[], topics: topics as string[], leader: (leader as Leader | null | undefined) ?? null };
     }
     case 'ev': {
       const e = (item as Unchecked).e as Unchecked | null;
       if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || e.node !== node) return `ev of ${node}: not an event of that node`;
+      if (e.type === 'leader' && e.leader !== null && !(isLeader(e.leader) && e.leader.node === node))
+        return `ev of ${node}: leader is not one of its workers`;
       return { t, node, e: e as unknown as ClusterEvent };
     }
     case 'pub':

@@ -1,16 +1,20 @@
 import type { WorkerAddress } from '../../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import { sameLeader, type Leader } from '../../leadership/leader.interface.js';
 
 /** What a node says of itself in each heartbeat. */
 export interface NodeHeartbeat {
   readonly node: string;
   readonly workers: readonly WorkerInfo[];
   readonly topics: readonly string[];
+  /** The leader it appointed (it holds the lease), or `null`. */
+  readonly leader?: Leader | null;
 }
 
 interface Member {
   workers: readonly WorkerInfo[];
   topics: ReadonlySet<string>;
+  leader: Leader | null;
   lastSeen: number;
 }
 
@@ -28,9 +32,28 @@ export class RemoteNodes {
   heard(beat: NodeHeartbeat, now: number): 'joined' | 'changed' | 'same' {
     const known = this.members.get(beat.node);
     const topics = new Set(beat.topics);
-    this.members.set(beat.node, { workers: beat.workers, topics, lastSeen: now });
+    const leader = beat.leader ?? null;
+    this.members.set(beat.node, { workers: beat.workers, topics, leader, lastSeen: now });
     if (!known) return 'joined';
-    return sameWorkers(known.workers, beat.workers) && sameSet(known.topics, topics) ? 'same' : 'changed';
+    return sameWorkers(known.workers, beat.workers) && sameSet(known.topics, topics) && sameLeader(known.leader, leader) ? 'same' : 'changed';
+  }
+
+  /** A node announced a change of its leader between heartbeats; `false` if it is not known or nothing changed. */
+  claimed(node: string, leader: Leader | null): boolean {
+    const member = this.members.get(node);
+    if (!member || sameLeader(member.leader, leader)) return false;
+    member.leader = leader;
+    return true;
+  }
+
+  /**
+   * The leader the live nodes announce: the one of the latest epoch. Two claims can meet only for a
+   * moment (a holder that let go has not said so yet); the later epoch is the one that counts.
+   */
+  leader(): Leader | null {
+    let latest: Leader | null = null;
+    for (const { leader } of this.members.values()) if (leader && (!latest || leader.epoch > latest.epoch)) latest = leader;
+    return latest;
   }
 
   /** Forgets a node; `false` if it was not known. */
