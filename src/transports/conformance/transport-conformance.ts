@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { filter, firstValueFrom, take, timeout } from 'rxjs';
+import { combineLatest, filter, firstValueFrom, take, timeout } from 'rxjs';
 import { NoHandlerError, RequestTimeoutError, WorkerUnavailableError } from '../../cluster.errors.js';
 import type { WorkerAddress } from '../../interfaces/cluster-event.interface.js';
 import type { ClusterMessage } from '../../interfaces/cluster-message.interface.js';
+import { sameLeader } from '../../leadership/leader.interface.js';
 import { messageEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
 import { MessageBus } from '../../messaging/message-bus.js';
 import { addressOf } from '../../messaging/remote-error.js';
@@ -117,6 +118,32 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
           `member ${key(member.self)} does not list its own node`,
         );
       }
+    },
+  },
+  {
+    name: 'every member names the same leader, a ready member, or none; leader$ replays it',
+    members: 3,
+    minMembers: 1,
+    async run({ members }) {
+      // Snapshots reach the members one after the other: wait until they agree.
+      const agreed = await firstValueFrom(
+        combineLatest(members.map((m) => m.leader$)).pipe(
+          filter((leaders) => leaders.every((l) => sameLeader(l, leaders[0]))),
+          take(1),
+          timeout({
+            first: CASE_TIMEOUT_MS / 2,
+            with: () => Promise.reject(new ConformanceError(`the members name different leaders: ${JSON.stringify(members.map((m) => m.leader()))}`)),
+          }),
+        ),
+      );
+      const leader = agreed[0] ?? null;
+      for (const member of members) {
+        expect(sameLeader(member.leader(), leader), `member ${key(member.self)}: leader() differs from what leader$ replays`);
+        expect(sameLeader(member.state().leader, leader), `member ${key(member.self)}: state().leader differs from leader()`);
+      }
+      if (leader === null) return;
+      const listed = members[0]!.workers().find((w) => w.node === leader.node && w.slot === leader.slot && w.pid === leader.pid);
+      expect(listed?.state === 'ready', `the leader ${JSON.stringify(leader)} is not a ready member`);
     },
   },
   {
