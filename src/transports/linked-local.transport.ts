@@ -86,7 +86,8 @@ export class LinkedLocalTransport extends LocalTransport {
   private onNodesChange(event?: ClusterEvent): void {
     if (event?.type === 'transport') this.leadership.linkChanged(event.status === 'up');
     if (event?.type === 'node-left') this.leadership.nodeLeft();
-    this.leadership.remoteChanged(this.link.leader());
+    // Cut off from the others, this node cannot know who leads there: it names nobody.
+    this.leadership.remoteChanged(this.link.up ? this.link.leader() : null);
     this.refresh(event);
   }
 
