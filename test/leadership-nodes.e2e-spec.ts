@@ -311,5 +311,7 @@ describe('leadership across two nodes on Redis', () => {
     expect(missing(after)).toEqual([]);
     const leader = await agreedLeader([a, b], 15_000);
     expect(after.every((t) => sameWorker(t, leader))).toBe(true);
+    // Redis came back empty: the epoch still grows, from what the nodes remember.
+    expect(leader.epoch).toBeGreaterThan(old.epoch);
   });
 });

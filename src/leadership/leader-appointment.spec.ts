@@ -142,6 +142,27 @@ describe('LeaderAppointment across nodes (a shared lease)', () => {
     expect(a.leaders()).toEqual(['0@1', 'none:transport-down', '0@2']);
   });
 
+  it('appoints above the epoch another node announced, even from a store that lost its counter', async () => {
+    const store = new MemoryLeaseStore();
+    const [a, b] = [node('a', store), node('b', store)];
+    for (const n of [a, b]) n.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    a.set(2, 1, 'ready');
+    await tick();
+    a.set(1, 0, 'exited');
+    await tick();
+    b.set(1, 0, 'ready');
+    b.appointment.remoteChanged(a.appointment.own());
+    expect(b.appointment.leader()).toMatchObject({ node: 'a', epoch: 2 });
+    // Redis restarts empty, and `a` is gone with it.
+    for (const n of [a, b]) n.appointment.linkChanged(false);
+    store.hang('a', true);
+    store.wipe();
+    b.appointment.linkChanged(true);
+    await tick(DEFAULT_LEASE_TIMING.retryMs);
+    expect(b.leaders()).toEqual(['0@3']);
+  });
+
   it('ignores what other nodes announce while it holds the lease', async () => {
     const store = new MemoryLeaseStore();
     const a = node('a', store);

@@ -88,6 +88,7 @@ export class LeaderAppointment {
 
   /** The leader the other nodes announce changed (`null`: none of them has one). */
   remoteChanged(claim: Leader | null): void {
+    if (claim) this.keeper?.seen(claim.epoch);
     const before = this.leader();
     this.remote = claim;
     if (before !== this.leader()) this.host.changed();
