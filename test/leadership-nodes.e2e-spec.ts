@@ -272,6 +272,33 @@ describe('leadership across two nodes on Redis', () => {
     );
   });
 
+  it('hands over on SIGTERM only once a leader stuck in a long job has let go: no second runs twice', async () => {
+    const [a, b] = await startNodes();
+    const old = await agreedLeader([a, b]);
+    const [leaving, staying] = old.node === a.name ? [a, b] : [b, a];
+    await ticksUntil((l) => l.filter((t) => t.node === leaving.name).length >= 2, 'two ticks of the first leader', 10_000);
+
+    // The leader blocks its event loop for 3 s (its answer never comes in time); its node is told to stop meanwhile.
+    void leaving.control(old.slot, '/busy?ms=3000').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalledAt = Date.now();
+    leaving.app.signal('SIGTERM');
+    const event = await leaderEvent(
+      staying,
+      (e) => e.node === staying.name && e.reason === 'appointed' && e.at >= signalledAt,
+      'the other node to lead',
+      15_000,
+    );
+    expect(await leaving.app.exited).toEqual({ code: 0, signal: null });
+    const list = await ticksUntil((l) => l.filter((t) => t.node === staying.name).length >= 2, 'two ticks of the new leader', 10_000);
+    console.log(`failover after SIGTERM of a node whose leader was busy for 3 s: ${seconds(event.at - signalledAt)} to the new leader event`);
+
+    expect(doubled(list)).toEqual([]);
+    const firstNew = list.find((t) => t.node === staying.name)!;
+    expect(list.filter((t) => t.node === leaving.name && t.second >= firstNew.second)).toEqual([]);
+    expect(event.leader!.epoch).toBeGreaterThan(old.epoch);
+  });
+
   it('steps down when Redis dies, runs nothing while it is down, and leads again once it is back', async () => {
     const [a, b] = await startNodes();
     const old = await agreedLeader([a, b]);

@@ -163,6 +163,50 @@ describe('LeaderAppointment across nodes (a shared lease)', () => {
     expect(b.leaders()).toEqual(['0@3']);
   });
 
+  it('on shutdown, gives the lease up only once the dismissed leader confirmed it stopped', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node('a', store);
+    a.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    await tick();
+    let closed = false;
+    void a.appointment.close().then(() => (closed = true));
+    expect(a.leaders()).toEqual(['0@1', 'none:shutdown']);
+    // Still at its job (a long one): the lease stays this node's, renewed.
+    await tick(2 * DEFAULT_LEASE_TIMING.ttlMs);
+    expect([closed, store.heldBy()]).toEqual([false, 'a']);
+    a.appointment.released(1);
+    await tick();
+    expect([closed, store.heldBy()]).toEqual([true, undefined]);
+  });
+
+  it('on shutdown, gives the lease up once the dismissed leader exits without confirming', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node('a', store);
+    a.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    await tick();
+    const closed = a.appointment.close();
+    a.set(1, 0, 'exited');
+    await closed;
+    expect(store.heldBy()).toBeUndefined();
+  });
+
+  it('keeps the lease while a dismissed leader may still act, even with no worker left that may lead', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node('a', store);
+    a.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    await tick();
+    a.set(1, 0, 'unresponsive');
+    await tick(2 * DEFAULT_LEASE_TIMING.ttlMs);
+    expect(store.heldBy()).toBe('a');
+    a.set(1, 0, 'exited');
+    await tick();
+    expect(store.heldBy()).toBeUndefined();
+    expect(a.leaders()).toEqual(['0@1', 'none:unresponsive']);
+  });
+
   it('ignores what other nodes announce while it holds the lease', async () => {
     const store = new MemoryLeaseStore();
     const a = node('a', store);
