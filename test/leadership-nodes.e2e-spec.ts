@@ -327,6 +327,10 @@ describe('leadership across two nodes on Redis', () => {
     // Nobody leads while Redis is down: nothing is written for a few seconds.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(ticks().slice(atStepDown)).toEqual([]);
+    // And no worker of either node takes anybody for the leader.
+    expect((await views([a, b])).map((v) => `${v.worker}: ${key(v.leader)}`)).toEqual(
+      ['node-a/0', 'node-a/1', 'node-b/0', 'node-b/1'].map((w) => `${w}: none`),
+    );
 
     const restartedAt = Date.now();
     await redis!.restart();
