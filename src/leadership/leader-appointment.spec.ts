@@ -142,6 +142,71 @@ describe('LeaderAppointment across nodes (a shared lease)', () => {
     expect(a.leaders()).toEqual(['0@1', 'none:transport-down', '0@2']);
   });
 
+  it('appoints above the epoch another node announced, even from a store that lost its counter', async () => {
+    const store = new MemoryLeaseStore();
+    const [a, b] = [node('a', store), node('b', store)];
+    for (const n of [a, b]) n.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    a.set(2, 1, 'ready');
+    await tick();
+    a.set(1, 0, 'exited');
+    await tick();
+    b.set(1, 0, 'ready');
+    b.appointment.remoteChanged(a.appointment.own());
+    expect(b.appointment.leader()).toMatchObject({ node: 'a', epoch: 2 });
+    // Redis restarts empty, and `a` is gone with it.
+    for (const n of [a, b]) n.appointment.linkChanged(false);
+    store.hang('a', true);
+    store.wipe();
+    b.appointment.linkChanged(true);
+    await tick(DEFAULT_LEASE_TIMING.retryMs);
+    expect(b.leaders()).toEqual(['0@3']);
+  });
+
+  it('on shutdown, gives the lease up only once the dismissed leader confirmed it stopped', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node('a', store);
+    a.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    await tick();
+    let closed = false;
+    void a.appointment.close().then(() => (closed = true));
+    expect(a.leaders()).toEqual(['0@1', 'none:shutdown']);
+    // Still at its job (a long one): the lease stays this node's, renewed.
+    await tick(2 * DEFAULT_LEASE_TIMING.ttlMs);
+    expect([closed, store.heldBy()]).toEqual([false, 'a']);
+    a.appointment.released(1);
+    await tick();
+    expect([closed, store.heldBy()]).toEqual([true, undefined]);
+  });
+
+  it('on shutdown, gives the lease up once the dismissed leader exits without confirming', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node('a', store);
+    a.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    await tick();
+    const closed = a.appointment.close();
+    a.set(1, 0, 'exited');
+    await closed;
+    expect(store.heldBy()).toBeUndefined();
+  });
+
+  it('keeps the lease while a dismissed leader may still act, even with no worker left that may lead', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node('a', store);
+    a.appointment.linkChanged(true);
+    a.set(1, 0, 'ready');
+    await tick();
+    a.set(1, 0, 'unresponsive');
+    await tick(2 * DEFAULT_LEASE_TIMING.ttlMs);
+    expect(store.heldBy()).toBe('a');
+    a.set(1, 0, 'exited');
+    await tick();
+    expect(store.heldBy()).toBeUndefined();
+    expect(a.leaders()).toEqual(['0@1', 'none:unresponsive']);
+  });
+
   it('ignores what other nodes announce while it holds the lease', async () => {
     const store = new MemoryLeaseStore();
     const a = node('a', store);

@@ -40,6 +40,8 @@ export class LeaderAppointment {
   private remote: Leader | null = null;
   private appointing = false;
   private closed = false;
+  /** Resolves `close()`'s wait for the leader it dismissed. */
+  private letGo: (() => void) | undefined;
 
   constructor(
     private readonly node: string,
@@ -62,22 +64,23 @@ export class LeaderAppointment {
 
   /** A worker of this node changed state (ready, draining, unresponsive, exited): appoints or dismisses. */
   update(): void {
+    if (this.releasing !== undefined && this.host.standing(this.releasing) === 'exited') this.stoppedLeading();
     if (this.closed) return;
     const appointed = this.appointed;
     if (appointed) {
       const standing = this.host.standing(appointed.id);
       if (standing !== 'ready') this.dismiss(standing === 'exited' ? 'exited' : standing === 'unresponsive' ? 'unresponsive' : 'draining', standing);
     }
-    if (this.releasing !== undefined && this.host.standing(this.releasing) === 'exited') this.releasing = undefined;
     const candidates = this.host.candidates();
-    this.keeper?.want(candidates.length > 0);
+    // A dismissed leader that may still be at it keeps the lease held: another node would lead alongside it.
+    this.keeper?.want(candidates.length > 0 || (this.releasing !== undefined && this.keeper.held));
     if (!this.appointed && this.releasing === undefined && candidates.length > 0 && (!this.keeper || this.keeper.held)) void this.appoint();
   }
 
   /** The worker told to stop leading confirmed it has. */
   released(id: number): void {
     if (this.releasing !== id) return;
-    this.releasing = undefined;
+    this.stoppedLeading();
     this.update();
   }
 
@@ -88,6 +91,7 @@ export class LeaderAppointment {
 
   /** The leader the other nodes announce changed (`null`: none of them has one). */
   remoteChanged(claim: Leader | null): void {
+    if (claim) this.keeper?.seen(claim.epoch);
     const before = this.leader();
     this.remote = claim;
     if (before !== this.leader()) this.host.changed();
@@ -98,11 +102,15 @@ export class LeaderAppointment {
     this.keeper?.tryNow();
   }
 
-  /** The node stops: its leader is dismissed and the lease given up, so another node can take over at once. */
+  /**
+   * The node stops: its leader is dismissed and, once it has stopped leading (confirmed or exited),
+   * the lease is given up, so another node can take over at once and never alongside it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.appointed) this.dismiss('shutdown', 'draining');
     this.closed = true;
+    if (this.keeper?.held && this.releasing !== undefined) await new Promise<void>((resolve) => (this.letGo = resolve));
     await this.keeper?.stop();
   }
 
@@ -125,6 +133,13 @@ export class LeaderAppointment {
     const previous = this.last;
     this.last = leader;
     this.host.changed({ type: 'leader', node: this.node, leader, previous, reason: 'appointed', at: Date.now() });
+  }
+
+  /** The dismissed leader no longer acts as one. */
+  private stoppedLeading(): void {
+    this.releasing = undefined;
+    this.letGo?.();
+    this.letGo = undefined;
   }
 
   private dismiss(reason: LeaderChangeReason, standing: WorkerState | 'exited'): void {

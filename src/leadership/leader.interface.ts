@@ -3,7 +3,9 @@ import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 /**
  * The one worker of the whole cluster that runs what must run once (`@Cron` jobs, `@LeaderOnly()`
  * methods). `epoch` grows with every appointment, cluster-wide when the nodes share Redis: a side
- * effect stamped with it can be refused once a later leader has written.
+ * effect stamped with it can be refused once a later leader has written. A Redis that comes back
+ * without its data does not set it back: the next holder of the lease takes it past the highest
+ * epoch its node has seen (only a cluster that restarts with Redis starts again from 1).
  */
 export interface Leader {
   readonly node: string;

@@ -135,6 +135,31 @@ describe('LeaseKeeper', () => {
     expect(a.changes.at(-1)).toEqual({ held: false, reason: 'lease-lost' });
   });
 
+  it('keeps the epoch growing when the store comes back empty (a Redis restarted without its data)', async () => {
+    const store = new MemoryLeaseStore();
+    const a = node(store, 'a');
+    a.keeper.link(true);
+    a.keeper.want(true);
+    await tick();
+    await expect(a.keeper.bump()).resolves.toBe(2);
+    a.keeper.link(false);
+    store.wipe();
+    a.keeper.link(true);
+    await tick();
+    expect(a.changes.at(-1)).toEqual({ held: true, epoch: 3 });
+  });
+
+  it('takes its next epoch above the ones other nodes announced', async () => {
+    const store = new MemoryLeaseStore();
+    const b = node(store, 'b');
+    b.keeper.seen(7); // another node led with epoch 7; then the store lost everything
+    b.keeper.seen(4);
+    b.keeper.link(true);
+    b.keeper.want(true);
+    await tick();
+    expect(b.changes).toEqual([{ held: true, epoch: 8 }]);
+  });
+
   it('bumps the epoch only while holding the lease', async () => {
     const store = new MemoryLeaseStore();
     const a = node(store, 'a');

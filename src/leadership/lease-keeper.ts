@@ -3,8 +3,12 @@
  * it may appoint a leader. Every call may reject when the store cannot be reached.
  */
 export interface LeaderLease {
-  /** Takes the lease for `ttlMs` if nobody holds it (or this node still does): the new epoch, or `null` if another node holds it. */
-  acquire(ttlMs: number): Promise<number | null>;
+  /**
+   * Takes the lease for `ttlMs` if nobody holds it (or this node still does): the new epoch, or `null`
+   * if another node holds it. The epoch is above `after`, the highest this node has seen: a store
+   * that lost its counter (restarted empty, failed over) goes on from there rather than from 1.
+   */
+  acquire(ttlMs: number, after: number): Promise<number | null>;
   /** Extends the lease to `ttlMs` from now if this node still holds it; `false` if it does not. */
   renew(ttlMs: number): Promise<boolean>;
   /** A new epoch while this node holds the lease (a leader change inside the node), or `null` if it does not. */
@@ -46,6 +50,8 @@ export class LeaseKeeper {
   /** Results of calls made before the last change of state are ignored. */
   private generation = 0;
   private busy = false;
+  /** The highest epoch this node has seen, its own or another node's. */
+  private highest = 0;
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
 
@@ -86,6 +92,11 @@ export class LeaseKeeper {
     } else this.tryNow();
   }
 
+  /** An epoch another node announced: the next one this node takes is above it. */
+  seen(epoch: number): void {
+    this.highest = Math.max(this.highest, epoch);
+  }
+
   /** Tries to take the lease now rather than at the next retry (another node just left). */
   tryNow(): void {
     if (!this.wanted || !this.linkUp || this.holding || this.stopped) return;
@@ -99,6 +110,7 @@ export class LeaseKeeper {
     if (!this.holding) return null;
     const generation = this.generation;
     const epoch = await this.lease.bump().catch(() => null);
+    if (epoch !== null) this.seen(epoch);
     if (generation !== this.generation || !this.holding) return null;
     if (epoch === null) {
       this.stepDown('lease-lost');
@@ -125,11 +137,12 @@ export class LeaseKeeper {
     const sentAt = this.now();
     let epoch: number | null = null;
     try {
-      epoch = await this.lease.acquire(this.timing.ttlMs);
+      epoch = await this.lease.acquire(this.timing.ttlMs, this.highest);
     } catch {
       // unreachable: tried again below
     }
     this.busy = false;
+    if (epoch !== null) this.seen(epoch);
     if (generation !== this.generation) return;
     if (epoch === null) return this.retryLater();
     if (!this.wanted || this.stopped) return void this.lease.release().catch(() => undefined);

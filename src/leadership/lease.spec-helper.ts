@@ -18,12 +18,13 @@ export class MemoryLeaseStore {
       return Promise.resolve(act());
     };
     return {
-      acquire: (ttlMs) =>
+      acquire: (ttlMs, after) =>
         call(() => {
           if (this.heldBy() !== undefined && this.heldBy() !== token) return null;
           this.holder = token;
           this.expiresAt = Date.now() + ttlMs;
-          return ++this.epoch;
+          this.epoch = Math.max(this.epoch, after) + 1;
+          return this.epoch;
         }),
       renew: (ttlMs) =>
         call(() => {
@@ -42,6 +43,13 @@ export class MemoryLeaseStore {
   /** The token holding an unexpired lease. */
   heldBy(): string | undefined {
     return this.holder !== undefined && Date.now() < this.expiresAt ? this.holder : undefined;
+  }
+
+  /** The store loses everything, as a Redis without persistence does when it restarts. */
+  wipe(): void {
+    this.holder = undefined;
+    this.expiresAt = 0;
+    this.epoch = 0;
   }
 
   reachable(token: string, reachable: boolean): void {

@@ -215,8 +215,8 @@ export class Supervisor {
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
     for (const record of this.records.values()) record.stop('shutdown');
     this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
-    // The lease goes first, so another node leads at once; then the other nodes forget this one now,
-    // rather than once it has been silent long enough.
+    // The lease goes first, as soon as the leader here has let go, so another node leads at once; then
+    // the other nodes forget this one now, rather than once it has been silent long enough.
     const released = this.leadership.close();
     this.linkClosed = this.link && released.then(() => this.link!.close());
     for (const record of this.records.values()) this.router.sendTo(record.worker.id, controlEnvelope.shutdown(false));

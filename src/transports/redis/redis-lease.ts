@@ -4,15 +4,24 @@ import type { LeaderLease } from '../../leadership/lease-keeper.js';
 
 /**
  * Takes the lease if it is free (`SET NX PX`) or still this node's (a renewal that came late), and
- * returns the new epoch from an `INCR` done in the same step; 0 if another node holds it.
+ * returns the new epoch from an `INCR` done in the same step; 0 if another node holds it. A counter
+ * at or below ARGV[3] (the highest epoch the node has seen: Redis lost its data) is raised past it.
  */
 const ACQUIRE = `
+local function nextEpoch()
+  local epoch = redis.call('INCR', KEYS[2])
+  if epoch <= tonumber(ARGV[3]) then
+    redis.call('SET', KEYS[2], ARGV[3])
+    epoch = redis.call('INCR', KEYS[2])
+  end
+  return epoch
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+  return nextEpoch()
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return redis.call('INCR', KEYS[2])
+  return nextEpoch()
 end
 return 0`;
 
@@ -58,8 +67,8 @@ export class RedisLease implements LeaderLease {
     this.token = `${node}:${randomBytes(8).toString('hex')}`;
   }
 
-  async acquire(ttlMs: number): Promise<number | null> {
-    const epoch = Number(await this.redis.eval(ACQUIRE, 2, ...this.keys, this.token, ttlMs));
+  async acquire(ttlMs: number, after: number): Promise<number | null> {
+    const epoch = Number(await this.redis.eval(ACQUIRE, 2, ...this.keys, this.token, ttlMs, after));
     return epoch > 0 ? epoch : null;
   }
 

@@ -180,6 +180,8 @@ export class RedisLink implements NodeLink {
       this.beat();
     } else {
       this.pending = [];
+      // Whoever led elsewhere may have stepped down meanwhile: no leader counts until heard again.
+      this.remote.forgetLeaders();
       // Their replies could not reach us now: what waits on another node fails at once.
       for (const node of this.remote.nodes()) this.local?.gone(node);
       this.logger.warn(`lost Redis: messages to other nodes fail until it is back; this node serves on its own`);

@@ -32,6 +32,19 @@ describe('RemoteNodes', () => {
     expect(nodes.nodes()).toEqual(['c']);
   });
 
+  it('takes the leader of the latest epoch, and none heard before the link went down until heard again', () => {
+    const nodes = new RemoteNodes(6_000);
+    const leader = (node: string, epoch: number) => ({ node, slot: 0, pid: 100, epoch });
+    nodes.heard({ node: 'b', workers: [worker('b', 0)], topics: [], leader: leader('b', 3) }, 0);
+    nodes.heard({ node: 'c', workers: [worker('c', 0)], topics: [], leader: leader('c', 2) }, 0);
+    expect(nodes.leader()).toEqual(leader('b', 3));
+    nodes.forgetLeaders();
+    expect(nodes.leader()).toBeNull();
+    expect(nodes.nodes()).toEqual(['b', 'c']); // the members stay as they were
+    expect(nodes.heard({ node: 'b', workers: [worker('b', 0)], topics: [], leader: leader('b', 3) }, 2_000)).toBe('changed');
+    expect(nodes.leader()).toEqual(leader('b', 3));
+  });
+
   it('starts every silence over when the link comes back', () => {
     const nodes = new RemoteNodes(6_000);
     nodes.heard({ node: 'b', workers: [], topics: [] }, 0);

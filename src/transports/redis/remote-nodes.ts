@@ -73,6 +73,14 @@ export class RemoteNodes {
     return expired;
   }
 
+  /**
+   * The link went down: the leaders heard before no longer count. Every node steps down when it
+   * loses Redis, so a claim heard before may be over; it counts again once heard over the link.
+   */
+  forgetLeaders(): void {
+    for (const member of this.members.values()) member.leader = null;
+  }
+
   /** While the link was down nobody could be heard: every node's silence starts over from `now`. */
   restartClocks(now: number): void {
     for (const member of this.members.values()) member.lastSeen = now;

@@ -1,0 +1,348 @@
+/**
+ * One leader for two nodes: real primaries with 2 workers each on a redis-server of the test's own.
+ * Every worker of both nodes calls a `@LeaderOnly()` method at each wall-clock second; the one call
+ * that runs appends a line to a file both nodes share, so the file shows who led each second.
+ * Leadership timing is the default one: lease ttl 9 s, renewal every 3 s, retry every 1 s.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterProcess, freePort, get, type ObservedEventBody } from './helpers/cluster-process.js';
+import { pollUntil } from './helpers/messaging-cluster.js';
+import { RedisServer } from './helpers/redis-server.js';
+
+const LEADER_TICK_APP = fileURLToPath(new URL('./fixtures/dist/leader-tick-app.js', import.meta.url));
+const TTL_MS = 9_000;
+const RETRY_MS = 1_000;
+
+interface Leader {
+  node: string;
+  slot: number;
+  pid: number;
+  epoch: number;
+}
+
+/** A line of the tick file: the second it ran for, and the worker (and its epoch) that ran it. */
+interface Tick extends Leader {
+  second: number;
+}
+
+interface Node {
+  readonly name: string;
+  readonly app: ClusterProcess;
+  /** What a worker of this node answers on its control port. */
+  control(slot: number, path: string): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+interface LeaderEventBody extends ObservedEventBody {
+  type: 'leader';
+  node: string;
+  leader: Leader | null;
+  previous: Leader | null;
+  reason: string;
+  at: number;
+}
+
+let redis: RedisServer | undefined;
+let nodes: Node[] = [];
+let dir: string;
+let tickFile: string;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ncl-leader-'));
+  tickFile = join(dir, 'ticks.jsonl');
+  redis = await RedisServer.start();
+});
+
+afterEach(async () => {
+  for (const node of nodes) node.app.killGroup();
+  nodes = [];
+  await redis?.kill();
+  redis = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A node of the fixture on the test's Redis, once both its workers are ready. */
+async function startNode(name: string): Promise<Node> {
+  const controlPorts = [await freePort(), await freePort()];
+  const app = ClusterProcess.start(
+    {
+      PORT: String(await freePort()),
+      CLUSTER_WORKERS: '2',
+      CONTROL_PORTS: controlPorts.join(','),
+      CLUSTER_REDIS_URL: redis!.url,
+      CLUSTER_NODE_ID: name,
+      FIXTURE_TICK_FILE: tickFile,
+    },
+    LEADER_TICK_APP,
+  );
+  const node: Node = { name, app, control: async (slot, path) => (await get(controlPorts[slot]!, path, 2_000)).body };
+  nodes.push(node);
+  await pollUntil(
+    async () => {
+      if (app.exitStatus) throw new Error(`node ${name} exited (${JSON.stringify(app.exitStatus)}):\n${app.output()}`);
+      const workers: Array<{ node: string; state: string }> = await node.control(0, '/workers').catch(() => []);
+      return workers.filter((w) => w.node === name && w.state === 'ready').length === 2;
+    },
+    `node ${name} to be ready`,
+    30_000,
+  );
+  return node;
+}
+
+/** Two nodes, started together. */
+function startNodes(): Promise<[Node, Node]> {
+  return Promise.all([startNode('node-a'), startNode('node-b')]);
+}
+
+/** The lines of the tick file so far. */
+function ticks(): Tick[] {
+  let text = '';
+  try {
+    text = readFileSync(tickFile, 'utf8');
+  } catch {
+    // nothing written yet
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Tick);
+}
+
+function describeTicks(list: readonly Tick[]): string {
+  return list.map((t) => `${t.second} ${t.node}/${t.slot} pid ${t.pid} epoch ${t.epoch}`).join('\n');
+}
+
+/** Resolves with the ticks once `check` holds for them. */
+async function ticksUntil(check: (list: Tick[]) => boolean, what: string, timeoutMs: number): Promise<Tick[]> {
+  await pollUntil(async () => check(ticks()), `${what}; ticks so far:\n${describeTicks(ticks())}`, timeoutMs);
+  return ticks();
+}
+
+/** Whom every worker of every node takes for the leader, and which workers say they are it. */
+async function views(of: readonly Node[]): Promise<Array<{ worker: string; leader: Leader | null; isLeader: boolean }>> {
+  const answers = await Promise.all(
+    of.flatMap((node) =>
+      [0, 1].map(async (slot) => {
+        const { leader, isLeader } = (await node.control(slot, '/leader')) as { leader: Leader | null; isLeader: boolean };
+        return { worker: `${node.name}/${slot}`, leader, isLeader };
+      }),
+    ),
+  );
+  return answers;
+}
+
+const key = (leader: Leader | null) => (leader ? `${leader.node}/${leader.slot} pid ${leader.pid} epoch ${leader.epoch}` : 'none');
+
+/** Resolves with the leader once every worker of `of` names the same one, and that one alone says it leads. */
+async function agreedLeader(of: readonly Node[], timeoutMs = 30_000): Promise<Leader> {
+  let agreed: Leader | undefined;
+  await pollUntil(
+    async () => {
+      const seen = await views(of).catch(() => []);
+      const leaders = new Set(seen.map((v) => key(v.leader)));
+      const leading = seen.filter((v) => v.isLeader);
+      if (seen.length !== of.length * 2 || leaders.size !== 1 || !seen[0]!.leader || leading.length !== 1) return false;
+      agreed = seen[0]!.leader;
+      return true;
+    },
+    'every worker to agree on one leader',
+    timeoutMs,
+  );
+  return agreed!;
+}
+
+/** The first `leader` event (past or future) `node`'s workers saw that `match` accepts. */
+function leaderEvent(node: Node, match: (event: LeaderEventBody) => boolean, what: string, timeoutMs: number): Promise<LeaderEventBody> {
+  return node.app.waitForEvent((event) => event.type === 'leader' && match(event as LeaderEventBody), what, timeoutMs) as Promise<LeaderEventBody>;
+}
+
+/** Seconds that appear more than once in the file. */
+function doubled(list: readonly Tick[]): number[] {
+  const seen = new Set<number>();
+  return list.filter((t) => (seen.has(t.second) ? true : (seen.add(t.second), false))).map((t) => t.second);
+}
+
+/** Seconds missing between the first and the last tick of `list`. */
+function missing(list: readonly Tick[]): number[] {
+  const seconds = new Set(list.map((t) => t.second));
+  const [first, last] = [Math.min(...seconds), Math.max(...seconds)];
+  const gaps: number[] = [];
+  for (let s = first; s <= last; s++) if (!seconds.has(s)) gaps.push(s);
+  return gaps;
+}
+
+const sameWorker = (a: Leader, b: Leader) => a.node === b.node && a.slot === b.slot && a.pid === b.pid && a.epoch === b.epoch;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+describe('leadership across two nodes on Redis', () => {
+  it('has exactly one leader: every worker of both nodes agrees, and each second runs once', async () => {
+    const [a, b] = await startNodes();
+    const leader = await agreedLeader([a, b]);
+    const leaderNode = leader.node === a.name ? a : b;
+    const appointed = await leaderEvent(
+      leaderNode,
+      (e) => e.reason === 'appointed' && !!e.leader && sameWorker(e.leader, leader),
+      'the appointment',
+      5_000,
+    );
+    // Eight seconds of ticks, whoever led them.
+    const list = await ticksUntil((l) => l.length > 0 && l.at(-1)!.second - l[0]!.second >= 8, '8 s of ticks', 20_000);
+    expect(doubled(list)).toEqual([]);
+    expect(missing(list)).toEqual([]);
+    expect(list.every((t) => sameWorker(t, leader))).toBe(true);
+    // The first second after the appointment may be the leader's first.
+    expect(list[0]!.second * 1000).toBeLessThanOrEqual(appointed.at + 2_000);
+    // And they still agree.
+    expect(await agreedLeader([a, b], 5_000)).toEqual(leader);
+  });
+
+  it('moves to the other node within ttlMs + retryMs when the leader node is SIGKILLed, never doubling a second', async () => {
+    const [a, b] = await startNodes();
+    const old = await agreedLeader([a, b]);
+    const [dead, survivor] = old.node === a.name ? [a, b] : [b, a];
+    await ticksUntil((l) => l.filter((t) => t.node === dead.name).length >= 2, 'two ticks of the first leader', 10_000);
+
+    const killedAt = Date.now();
+    dead.app.killGroup();
+    const event = await leaderEvent(
+      survivor,
+      (e) => e.node === survivor.name && e.reason === 'appointed' && e.at >= killedAt,
+      'the survivor to lead',
+      20_000,
+    );
+    const list = await ticksUntil((l) => l.filter((t) => t.node === survivor.name).length >= 2, 'two ticks of the new leader', 20_000);
+    const firstNew = list.find((t) => t.node === survivor.name)!;
+    const lastOld = list.filter((t) => t.node === dead.name).at(-1)!;
+    const tickMs = firstNew.second * 1000 - killedAt;
+    console.log(
+      `failover after SIGKILL of the leader node: ${seconds(tickMs)} to the first tick of the new leader, ${seconds(event.at - killedAt)} to its leader event ` +
+        `(ttlMs ${TTL_MS} + retryMs ${RETRY_MS}); ${firstNew.second - lastOld.second - 1} tick(s) missed`,
+    );
+
+    expect(event.at - killedAt).toBeLessThan(15_000);
+    expect(tickMs).toBeLessThan(15_000);
+    expect((firstNew.second - lastOld.second) * 1000).toBeLessThan(16_000);
+    expect(doubled(list)).toEqual([]);
+    expect(lastOld.second * 1000).toBeLessThanOrEqual(killedAt);
+    expect(event.leader!.epoch).toBeGreaterThan(old.epoch);
+    expect(firstNew.epoch).toBe(event.leader!.epoch);
+    // From the new leader's first tick on, no second is missing.
+    expect(missing(list.filter((t) => t.node === survivor.name))).toEqual([]);
+    expect(await agreedLeader([survivor], 5_000)).toEqual(event.leader);
+  });
+
+  it('moves to the other node at once when the leader node stops gracefully (SIGTERM): the lease is released', async () => {
+    const [a, b] = await startNodes();
+    const old = await agreedLeader([a, b]);
+    const [leaving, staying] = old.node === a.name ? [a, b] : [b, a];
+    await ticksUntil((l) => l.filter((t) => t.node === leaving.name).length >= 2, 'two ticks of the first leader', 10_000);
+
+    const signalledAt = Date.now();
+    leaving.app.signal('SIGTERM');
+    const event = await leaderEvent(
+      staying,
+      (e) => e.node === staying.name && e.reason === 'appointed' && e.at >= signalledAt,
+      'the other node to lead',
+      10_000,
+    );
+    const list = await ticksUntil((l) => l.filter((t) => t.node === staying.name).length >= 2, 'two ticks of the new leader', 10_000);
+    const firstNew = list.find((t) => t.node === staying.name)!;
+    const lastOld = list.filter((t) => t.node === leaving.name).at(-1)!;
+    const tickMs = firstNew.second * 1000 - signalledAt;
+    console.log(
+      `failover after SIGTERM of the leader node: ${seconds(event.at - signalledAt)} to the new leader event, ${seconds(tickMs)} to its first tick ` +
+        `(retryMs ${RETRY_MS}); ${firstNew.second - lastOld.second - 1} tick(s) missed`,
+    );
+
+    expect(event.at - signalledAt).toBeLessThan(5_000);
+    expect(tickMs).toBeLessThan(6_000);
+    expect(doubled(list)).toEqual([]);
+    expect(firstNew.second - lastOld.second - 1).toBeLessThanOrEqual(5);
+    expect(missing(list.filter((t) => t.node === staying.name))).toEqual([]);
+    expect(event.leader!.epoch).toBeGreaterThan(old.epoch);
+    expect(await leaving.app.exited).toEqual({ code: 0, signal: null });
+    // The leaving node said why its leader stopped.
+    await leaderEvent(
+      leaving,
+      (e) => e.leader === null && e.reason === 'shutdown' && !!e.previous && sameWorker(e.previous, old),
+      'the shutdown dismissal',
+      1_000,
+    );
+  });
+
+  it('hands over on SIGTERM only once a leader stuck in a long job has let go: no second runs twice', async () => {
+    const [a, b] = await startNodes();
+    const old = await agreedLeader([a, b]);
+    const [leaving, staying] = old.node === a.name ? [a, b] : [b, a];
+    await ticksUntil((l) => l.filter((t) => t.node === leaving.name).length >= 2, 'two ticks of the first leader', 10_000);
+
+    // The leader blocks its event loop for 3 s (its answer never comes in time); its node is told to stop meanwhile.
+    void leaving.control(old.slot, '/busy?ms=3000').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalledAt = Date.now();
+    leaving.app.signal('SIGTERM');
+    const event = await leaderEvent(
+      staying,
+      (e) => e.node === staying.name && e.reason === 'appointed' && e.at >= signalledAt,
+      'the other node to lead',
+      15_000,
+    );
+    expect(await leaving.app.exited).toEqual({ code: 0, signal: null });
+    const list = await ticksUntil((l) => l.filter((t) => t.node === staying.name).length >= 2, 'two ticks of the new leader', 10_000);
+    console.log(`failover after SIGTERM of a node whose leader was busy for 3 s: ${seconds(event.at - signalledAt)} to the new leader event`);
+
+    expect(doubled(list)).toEqual([]);
+    const firstNew = list.find((t) => t.node === staying.name)!;
+    expect(list.filter((t) => t.node === leaving.name && t.second >= firstNew.second)).toEqual([]);
+    expect(event.leader!.epoch).toBeGreaterThan(old.epoch);
+  });
+
+  it('steps down when Redis dies, runs nothing while it is down, and leads again once it is back', async () => {
+    const [a, b] = await startNodes();
+    const old = await agreedLeader([a, b]);
+    const leaderNode = old.node === a.name ? a : b;
+    await ticksUntil((l) => l.length >= 2, 'two ticks', 10_000);
+
+    const killedAt = Date.now();
+    await redis!.kill();
+    // Seen by the leader itself: from then on it runs nothing.
+    const down = await leaderEvent(
+      leaderNode,
+      (e) => e.node === old.node && e.leader === null && !!e.previous && sameWorker(e.previous, old) && e.at >= killedAt,
+      'the leader to step down',
+      15_000,
+    );
+    await leaderNode.app.waitForEvents(
+      (events) => events.find((x) => x.observer === old.slot && x.event.type === 'leader' && x.event.at === down.at),
+      'the leader worker to see it',
+      2_000,
+    );
+    const atStepDown = ticks().length;
+    console.log(`step-down after Redis was killed: ${seconds(down.at - killedAt)} (${down.reason})`);
+    expect(down.at - killedAt).toBeLessThan(8_000);
+    expect(['transport-down', 'lease-lost']).toContain(down.reason);
+
+    // Nobody leads while Redis is down: nothing is written for a few seconds.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(ticks().slice(atStepDown)).toEqual([]);
+    // And no worker of either node takes anybody for the leader.
+    expect((await views([a, b])).map((v) => `${v.worker}: ${key(v.leader)}`)).toEqual(
+      ['node-a/0', 'node-a/1', 'node-b/0', 'node-b/1'].map((w) => `${w}: none`),
+    );
+
+    const restartedAt = Date.now();
+    await redis!.restart();
+    const list = await ticksUntil((l) => l.filter((t) => t.second * 1000 > restartedAt).length >= 3, 'three ticks after Redis is back', 20_000);
+    const after = list.slice(atStepDown);
+    console.log(`ticks resumed ${seconds(after[0]!.second * 1000 - restartedAt)} after Redis was restarted`);
+    expect(after[0]!.second * 1000).toBeGreaterThan(restartedAt);
+    expect(doubled(list)).toEqual([]);
+    expect(missing(after)).toEqual([]);
+    const leader = await agreedLeader([a, b], 15_000);
+    expect(after.every((t) => sameWorker(t, leader))).toBe(true);
+    // Redis came back empty: the epoch still grows, from what the nodes remember.
+    expect(leader.epoch).toBeGreaterThan(old.epoch);
+  });
+});
