@@ -1,6 +1,7 @@
 /**
  * A partition, as between real hosts: two nodes and Redis, each in its own network namespace with
- * its own address; cutting one node's link makes it expire on the other, restoring it lets it rejoin.
+ * its own address; cutting the leading node's link makes it step down and expire on the other, which
+ * then leads; restoring the link lets it rejoin.
  * Needs root and iproute2 (CI has both); elsewhere the suite is skipped with the reason printed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -82,25 +83,47 @@ describeWithNamespaces('a partition between two nodes on separate hosts', () => 
   };
   const sees = (space: string, node: string) => listed(space).filter((w) => w.startsWith(`${node}/`)).length === 2;
 
-  it('expires the cut-off node on the other within the heartbeat bounds, and takes it back when the link returns', async () => {
-    await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), 'both nodes to see each other', 60_000);
+  /** The leader `space`'s node names, as its `/state` says (`undefined`: it does not answer). */
+  const leaderOf = (space: string): { node: string; epoch: number } | null | undefined => {
+    try {
+      return (nets.getJson(space, `${CONTROL}/state`) as { leader?: { node: string; epoch: number } | null }).leader ?? null;
+    } catch {
+      return undefined;
+    }
+  };
 
-    nets.setLink(ns.redis, 'to-two', 'down');
+  it('expires the cut-off node on the other within the heartbeat bounds, moves leadership, and takes the node back when the link returns', async () => {
+    await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), 'both nodes to see each other', 60_000);
+    await pollUntil(async () => !!leaderOf(ns.one) && leaderOf(ns.one)?.node === leaderOf(ns.two)?.node, 'both nodes to name one leader', 30_000);
+    // The node that leads is the one cut off: it must step down before the other may lead.
+    const leading = leaderOf(ns.one)!;
+    const [cutSpace, cutDevice, otherSpace, cutNode, otherNode] =
+      leading.node === 'host-one' ? [ns.one, 'to-one', ns.two, 'host-one', 'host-two'] : [ns.two, 'to-two', ns.one, 'host-two', 'host-one'];
+
+    nets.setLink(ns.redis, cutDevice, 'down');
     const cut = Date.now();
-    await pollUntil(async () => !sees(ns.one, 'host-two'), 'host-two to expire on host-one', 30_000);
+    await pollUntil(async () => leaderOf(cutSpace) === null, `${cutNode} to step down`, 30_000);
+    const steppedDownAfter = Date.now() - cut;
+    await pollUntil(async () => !sees(otherSpace, cutNode), `${cutNode} to expire on ${otherNode}`, 30_000);
     const expiredAfter = Date.now() - cut;
-    // Silent for 6 s, checked every 250 ms: not before a few heartbeats went missing, not much later.
     expect(expiredAfter).toBeGreaterThanOrEqual(4_000);
     expect(expiredAfter).toBeLessThan(15_000);
-    expect(sees(ns.one, 'host-one')).toBe(true);
-    // The cut-off node finds out too: Redis stops answering its PINGs, so its link goes down.
+    expect(sees(otherSpace, otherNode)).toBe(true);
     await pollUntil(
-      async () => (nets.getJson(ns.two, `${CONTROL}/state`) as { transport: string }).transport === 'down',
-      'host-two to see its link down',
+      async () => (nets.getJson(cutSpace, `${CONTROL}/state`) as { transport: string }).transport === 'down',
+      `${cutNode} to see its link down`,
       30_000,
     );
+    await pollUntil(async () => leaderOf(otherSpace)?.node === otherNode, `${otherNode} to lead`, 30_000);
+    const tookOverAfter = Date.now() - cut;
+    console.log(`partition: the cut-off leader stepped down after ${steppedDownAfter} ms, the other node led after ${tookOverAfter} ms`);
+    // Within the renewal deadline (ttlMs - renewMs = 6 s) of its last renewal, and before the other node could lead.
+    expect(steppedDownAfter).toBeLessThan(6_000 + 1_000);
+    expect(tookOverAfter).toBeGreaterThan(steppedDownAfter);
+    expect(leaderOf(otherSpace)!.epoch).toBeGreaterThan(leading.epoch);
 
-    nets.setLink(ns.redis, 'to-two', 'up');
-    await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), 'host-two to rejoin', 60_000);
+    nets.setLink(ns.redis, cutDevice, 'up');
+    await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), `${cutNode} to rejoin`, 60_000);
+    await pollUntil(async () => leaderOf(cutSpace)?.node === otherNode, `${cutNode} to name ${otherNode} as leader`, 30_000);
   });
 });
