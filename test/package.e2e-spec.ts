@@ -63,13 +63,22 @@ describe('the built package', () => {
     );
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
     expect(exportsOf('nestjs-cluster/redis')).toEqual(expect.arrayContaining(['RedisLink']));
-    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './redis', './package.json']);
+    expect(exportsOf('nestjs-cluster/schedule')).toEqual(['ClusterScheduleModule', 'LeaderScheduler']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './redis', './schedule', './package.json']);
   });
 
-  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, ioredis) out of the root entry', () => {
+  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, @nestjs/schedule, ioredis) out of the root entry', () => {
     const imports = bareImportsFrom(resolve(root, 'dist/index.js'));
     expect([...imports].filter((s) => s.startsWith('@nestjs/')).sort()).toEqual(['@nestjs/common', '@nestjs/core']);
     expect(imports.has('ioredis')).toBe(false);
+  });
+
+  it('builds the schedule subpath on @nestjs/schedule and the required peers only', () => {
+    const imports = [...bareImportsFrom(resolve(root, 'dist/schedule/index.js'))].filter((s) => !s.startsWith('node:'));
+    expect(imports.sort()).toEqual(['@nestjs/common', '@nestjs/schedule', 'rxjs']);
+    const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+    expect(pkg.peerDependencies['@nestjs/schedule']).toBe('^12.0.0');
+    expect(pkg.peerDependenciesMeta['@nestjs/schedule']).toEqual({ optional: true });
   });
 
   it('builds the transport kit and its conformance suite on the required peers only, no test runner', () => {
