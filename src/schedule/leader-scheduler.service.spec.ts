@@ -166,6 +166,32 @@ describe('LeaderScheduler: cron jobs', () => {
     expect(ticks.of('every-second')).toBe(2);
   });
 
+  it('does not start again a one-off job (a date) that ran here, or whose date passed while another worker led', async () => {
+    @Injectable()
+    class OneOffs {
+      @Cron(new Date(Date.now() + 1_500), { name: 'soon' })
+      soon(): void {
+        ticks.add('soon');
+      }
+
+      @Cron(new Date(Date.now() + 4_500), { name: 'later' })
+      later(): void {
+        ticks.add('later');
+      }
+    }
+    const leadership = new FakeLeadership(true);
+    app = await startApp(leadership, [OneOffs]);
+    await tick(2_000);
+    expect(ticks.of('soon')).toBe(1);
+    leadership.yieldTo(1);
+    await tick(3_000); // 'later' is due while held
+    leadership.lead();
+    expect([active('soon'), active('later')]).toEqual([false, false]);
+    await tick(5_000);
+    expect([ticks.of('soon'), ticks.of('later')]).toEqual([1, 0]);
+    expect(logged.filter((l) => l.startsWith('error:'))).toEqual([]);
+  });
+
   it('lets go of a job deleted from the registry', async () => {
     const leadership = new FakeLeadership(false);
     app = await startApp(leadership, [CronJobs]);
