@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ClusterService, type WorkerInfo } from 'nestjs-cluster';
+import { ClusterService, type Leader, type WorkerInfo } from 'nestjs-cluster';
 import type { ClusterConfig } from 'nestjs-cluster/config';
 import { HitsService, type HitsTotal } from './hits.service.js';
 
@@ -40,6 +40,12 @@ export class AppController {
   @Get('workers')
   workers(): readonly WorkerInfo[] {
     return this.cluster.workers();
+  }
+
+  /** The one worker of the cluster that runs the `@Cron` jobs, and whether it is this one. */
+  @Get('leader')
+  leader(): { leader: Leader | null; isLeader: boolean; pid: number } {
+    return { leader: this.cluster.leader(), isLeader: this.cluster.isLeader(), pid: process.pid };
   }
 
   /** Requests served by every worker, summed across the cluster. */

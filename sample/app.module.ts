@@ -1,13 +1,16 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClusterModule } from 'nestjs-cluster';
 import { clusterConfig } from 'nestjs-cluster/config';
 import { ClusterHealthModule } from 'nestjs-cluster/health';
+import { ClusterScheduleModule } from 'nestjs-cluster/schedule';
 import { AppController } from './app.controller.js';
 import { ClusterEventsLogger } from './cluster-events.logger.js';
 import { HealthController } from './health.controller.js';
 import { HitsService } from './hits.service.js';
+import { ReportJob } from './report.job.js';
 
 @Module({
   imports: [
@@ -15,8 +18,10 @@ import { HitsService } from './hits.service.js';
     ClusterModule.forRoot({ isGlobal: true }),
     TerminusModule,
     ClusterHealthModule,
+    ScheduleModule.forRoot(),
+    ClusterScheduleModule,
   ],
   controllers: [AppController, HealthController],
-  providers: [ClusterEventsLogger, HitsService],
+  providers: [ClusterEventsLogger, HitsService, ReportJob],
 })
 export class AppModule {}
