@@ -4,14 +4,19 @@
  * that runs appends a line to a file both nodes share, so the file shows who led each second.
  * Leadership timing is the default one: lease ttl 9 s, renewal every 3 s, retry every 1 s.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, type ObservedEventBody } from './helpers/cluster-process.js';
 import { pollUntil } from './helpers/messaging-cluster.js';
+import { doubled, missing, readTicks, ticksUntil as ticksOfFileUntil, type Tick as FileTick } from './helpers/tick-file.js';
 import { RedisServer } from './helpers/redis-server.js';
 
+/** A tick of this fixture names its worker's node and slot too. */
+type Tick = FileTick & Leader;
+const ticks = (): Tick[] => readTicks<Tick>(tickFile);
+const ticksUntil = (check: (list: Tick[]) => boolean, what: string, timeoutMs: number) => ticksOfFileUntil<Tick>(tickFile, check, what, timeoutMs);
 const LEADER_TICK_APP = fileURLToPath(new URL('./fixtures/dist/leader-tick-app.js', import.meta.url));
 const TTL_MS = 9_000;
 const RETRY_MS = 1_000;
@@ -21,11 +26,6 @@ interface Leader {
   slot: number;
   pid: number;
   epoch: number;
-}
-
-/** A line of the tick file: the second it ran for, and the worker (and its epoch) that ran it. */
-interface Tick extends Leader {
-  second: number;
 }
 
 interface Node {
@@ -96,30 +96,6 @@ function startNodes(): Promise<[Node, Node]> {
   return Promise.all([startNode('node-a'), startNode('node-b')]);
 }
 
-/** The lines of the tick file so far. */
-function ticks(): Tick[] {
-  let text = '';
-  try {
-    text = readFileSync(tickFile, 'utf8');
-  } catch {
-    // nothing written yet
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Tick);
-}
-
-function describeTicks(list: readonly Tick[]): string {
-  return list.map((t) => `${t.second} ${t.node}/${t.slot} pid ${t.pid} epoch ${t.epoch}`).join('\n');
-}
-
-/** Resolves with the ticks once `check` holds for them. */
-async function ticksUntil(check: (list: Tick[]) => boolean, what: string, timeoutMs: number): Promise<Tick[]> {
-  await pollUntil(async () => check(ticks()), `${what}; ticks so far:\n${describeTicks(ticks())}`, timeoutMs);
-  return ticks();
-}
-
 /** Whom every worker of every node takes for the leader, and which workers say they are it. */
 async function views(of: readonly Node[]): Promise<Array<{ worker: string; leader: Leader | null; isLeader: boolean }>> {
   const answers = await Promise.all(
@@ -156,21 +132,6 @@ async function agreedLeader(of: readonly Node[], timeoutMs = 30_000): Promise<Le
 /** The first `leader` event (past or future) `node`'s workers saw that `match` accepts. */
 function leaderEvent(node: Node, match: (event: LeaderEventBody) => boolean, what: string, timeoutMs: number): Promise<LeaderEventBody> {
   return node.app.waitForEvent((event) => event.type === 'leader' && match(event as LeaderEventBody), what, timeoutMs) as Promise<LeaderEventBody>;
-}
-
-/** Seconds that appear more than once in the file. */
-function doubled(list: readonly Tick[]): number[] {
-  const seen = new Set<number>();
-  return list.filter((t) => (seen.has(t.second) ? true : (seen.add(t.second), false))).map((t) => t.second);
-}
-
-/** Seconds missing between the first and the last tick of `list`. */
-function missing(list: readonly Tick[]): number[] {
-  const seconds = new Set(list.map((t) => t.second));
-  const [first, last] = [Math.min(...seconds), Math.max(...seconds)];
-  const gaps: number[] = [];
-  for (let s = first; s <= last; s++) if (!seconds.has(s)) gaps.push(s);
-  return gaps;
 }
 
 const sameWorker = (a: Leader, b: Leader) => a.node === b.node && a.slot === b.slot && a.pid === b.pid && a.epoch === b.epoch;

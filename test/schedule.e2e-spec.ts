@@ -4,25 +4,19 @@
  * second ran on one worker, the leader, and what happens when leadership moves (SIGKILL of the leader,
  * a rolling restart).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClusterProcess, freePort, get, type ObservedEventBody } from './helpers/cluster-process.js';
-import { pollUntil } from './helpers/messaging-cluster.js';
+import { ClusterProcess, freePort, type ObservedEventBody } from './helpers/cluster-process.js';
+import { describeTicks, doubled, missing, ticksUntil as ticksOfFileUntil, type Tick } from './helpers/tick-file.js';
 
+const ticksUntil = (check: (list: Tick[]) => boolean, what: string, timeoutMs: number) => ticksOfFileUntil(tickFile, check, what, timeoutMs);
 const SCHEDULE_APP = fileURLToPath(new URL('./fixtures/dist/schedule-app.js', import.meta.url));
 
 interface Leader {
   node: string;
   slot: number;
-  pid: number;
-  epoch: number;
-}
-
-/** A line of the tick file: the second the cron job ran for, the worker and the epoch it ran under. */
-interface Tick {
-  second: number;
   pid: number;
   epoch: number;
 }
@@ -74,44 +68,7 @@ function appointments(): LeaderEventBody[] {
   return [...seen.values()].sort((a, b) => a.leader!.epoch - b.leader!.epoch);
 }
 
-/** The lines of the tick file so far. */
-function ticks(): Tick[] {
-  let text = '';
-  try {
-    text = readFileSync(tickFile, 'utf8');
-  } catch {
-    // nothing written yet
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Tick);
-}
-
-const describeTicks = (list: readonly Tick[]) => list.map((t) => `${t.second} pid ${t.pid} epoch ${t.epoch}`).join('\n');
-
-/** Resolves with the ticks once `check` holds for them. */
-async function ticksUntil(check: (list: Tick[]) => boolean, what: string, timeoutMs: number): Promise<Tick[]> {
-  await pollUntil(async () => check(ticks()), `${what}; ticks so far:\n${describeTicks(ticks())}`, timeoutMs);
-  return ticks();
-}
-
-/** Seconds that appear more than once. */
-function doubled(list: readonly Tick[]): number[] {
-  const seen = new Set<number>();
-  return list.filter((t) => (seen.has(t.second) ? true : (seen.add(t.second), false))).map((t) => t.second);
-}
-
-/** Seconds missing between the first and the last tick of `list`. */
-function missing(list: readonly Tick[]): number[] {
-  const seconds = new Set(list.map((t) => t.second));
-  const [first, last] = [Math.min(...seconds), Math.max(...seconds)];
-  const gaps: number[] = [];
-  for (let s = first; s <= last; s++) if (!seconds.has(s)) gaps.push(s);
-  return gaps;
-}
-
-describe('@Cron, @Timeout and @LeaderOnly() in a cluster of 4 workers', () => {
+describe('@Cron and @Timeout in a cluster of 4 workers', () => {
   it('runs each second of a @Cron job once, on the leader, for 20 s; a @Timeout runs once, there too', async () => {
     const { leader } = await startCluster(4);
     const list = await ticksUntil((l) => l.length > 0 && l.at(-1)!.second - l[0]!.second >= 20, '20 s of ticks', 40_000);
@@ -155,15 +112,5 @@ describe('@Cron, @Timeout and @LeaderOnly() in a cluster of 4 workers', () => {
     // Each worker ran its seconds under its own epoch, one leader after the other.
     const runs = list.filter((t, i) => i === 0 || t.pid !== list[i - 1]!.pid).map((t) => t.epoch);
     expect(runs).toEqual([...new Set(runs)].sort((a, b) => a - b));
-  });
-
-  it('runs a @LeaderOnly() method that every worker calls once, on the leader', async () => {
-    const { port, leader } = await startCluster(4);
-    for (const tag of ['a', 'b', 'c']) {
-      const { body } = await get(port, `/once?tag=${tag}`);
-      expect((body as { workers: number }).workers).toBe(4);
-    }
-    const ran = app!.lines.filter((l) => l.startsWith('ONCE ')).map((l) => JSON.parse(l.slice(5)) as { tag: string; pid: number });
-    expect(ran).toEqual(['a', 'b', 'c'].map((tag) => ({ tag, pid: leader.pid })));
   });
 });
