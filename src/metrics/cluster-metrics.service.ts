@@ -16,6 +16,11 @@ export interface ScrapeResult {
   readonly body: string;
 }
 
+/** What the gathering worker asks each worker for: lines with this slot label (`per-worker`), or samples (`null`). */
+interface MetricsRequest {
+  readonly slotLabel?: string;
+}
+
 /** A worker of this node that did not answer the scrape, and why (a `ClusterError` code). */
 interface ScrapeFailure {
   readonly slot: number;
@@ -77,7 +82,7 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.unregister.push(this.cluster.handle(METRICS_TOPIC, () => this.collect()));
+    this.unregister.push(this.cluster.handle(METRICS_TOPIC, (request: MetricsRequest | null) => this.collect(request?.slotLabel)));
     if (this.options.mode === 'aggregate') this.unregister.push(this.cluster.handle(METRICS_SCRAPE_TOPIC, () => this.aggregateHere()));
     // Only for a transport whose state() does not count rolling restarts: this worker's own count.
     this.events = this.cluster.events$.subscribe((event) => {
@@ -103,16 +108,21 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
     return { contentType: PROMETHEUS_CONTENT_TYPE, body };
   }
 
-  /** This worker's own metrics, as it answers a scrape. */
-  async collect(): Promise<WorkerMetrics> {
+  /**
+   * This worker's own metrics, as it answers a scrape: with `slotLabel`, sample lines that carry it
+   * (`per-worker` mode); without, samples to merge (`aggregate` mode).
+   */
+  async collect(slotLabel?: string): Promise<WorkerMetrics> {
     const lists = await Promise.all(this.options.registries.map((registry) => registry.getMetricsAsJSON()));
-    return toWorkerMetrics(this.cluster.self.pid, (lists.length === 1 ? lists[0]! : lists.flat()) as MetricFamilyJson[]);
+    const { pid, slot } = this.cluster.self;
+    const json = (lists.length === 1 ? lists[0]! : lists.flat()) as MetricFamilyJson[];
+    return toWorkerMetrics(pid, json, typeof slotLabel === 'string' ? { name: slotLabel, value: slot } : undefined);
   }
 
   private async scrapePerWorker(): Promise<string> {
     const started = performance.now();
-    const gathered = await this.gather();
-    const merged = mergePerWorker(gathered.answers, this.options.slotLabel);
+    const gathered = await this.gather(this.options.slotLabel);
+    const merged = mergePerWorker(gathered.answers);
     const out = new Exposition();
     this.scrapeSeries(out, gathered, merged.errors, started);
     this.lifecycleSeries(out);
@@ -163,7 +173,7 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Asks every worker of this node for its metrics (this one answers in-process) and waits at most `timeoutMs`. */
-  private async gather(): Promise<Gathered> {
+  private async gather(slotLabel?: string): Promise<Gathered> {
     const self = this.cluster.self;
     const slots = new Set<number>();
     for (let slot = 0; slot < this.cluster.state().expectedWorkers; slot++) slots.add(slot);
@@ -171,10 +181,10 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
     slots.add(self.slot);
     const listed = new Set(this.localWorkers().map((w) => w.slot));
     const asked = [...listed].filter((slot) => slot !== self.slot);
-    const settled = await Promise.allSettled([
-      this.collect(),
-      ...asked.map((slot) => this.cluster.request<WorkerMetrics>(METRICS_TOPIC, null, { to: slot, timeoutMs: this.options.timeoutMs })),
-    ]);
+    const request: MetricsRequest | null = slotLabel === undefined ? null : { slotLabel };
+    // The others first: they work while this worker renders its own.
+    const others = asked.map((slot) => this.cluster.request<WorkerMetrics>(METRICS_TOPIC, request, { to: slot, timeoutMs: this.options.timeoutMs }));
+    const settled = await Promise.allSettled([this.collect(slotLabel), ...others]);
     const answers: WorkerAnswer[] = [];
     const failures: ScrapeFailure[] = [];
     settled.forEach((outcome, i) => {

@@ -3,11 +3,14 @@ import { parseExposition } from './exposition.spec-helper.js';
 import { mergeAggregate, mergePerWorker, retire, type Contribution, type RetiredFamily } from './metrics-merge.js';
 import { toWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 
-/** A worker's registry, as prom-client would hold it, turned into what it answers a scrape with. */
-async function worker(pid: number, build: (registry: Registry) => void): Promise<WorkerMetrics> {
+/**
+ * A worker's registry, as prom-client would hold it, turned into what it answers a scrape with: lines with
+ * its slot label for `per-worker` mode when given `slot`, samples for `aggregate` mode otherwise.
+ */
+async function worker(pid: number, build: (registry: Registry) => void, slot?: number, slotLabel = 'slot'): Promise<WorkerMetrics> {
   const registry = new Registry();
   build(registry);
-  return toWorkerMetrics(pid, await registry.getMetricsAsJSON());
+  return toWorkerMetrics(pid, await registry.getMetricsAsJSON(), slot === undefined ? undefined : { name: slotLabel, value: slot });
 }
 
 const counter = (registry: Registry, inc: Record<string, number>) => {
@@ -23,7 +26,7 @@ const histogram = (registry: Registry, buckets: number[], observations: number[]
 describe('mergePerWorker', () => {
   it('shows every worker’s series with its slot, under one HELP and TYPE', async () => {
     const contributions: Contribution[] = [];
-    for (let slot = 0; slot < 4; slot++) contributions.push({ slot, metrics: await worker(100 + slot, (r) => counter(r, { '/a': slot + 1 })) });
+    for (let slot = 0; slot < 4; slot++) contributions.push({ slot, metrics: await worker(100 + slot, (r) => counter(r, { '/a': slot + 1 }), slot) });
     const { text, errors } = mergePerWorker(contributions);
     const scrape = parseExposition(text);
     expect(errors).toEqual([]);
@@ -39,8 +42,8 @@ describe('mergePerWorker', () => {
   });
 
   it('lists a metric that only some workers have, in the order first seen', async () => {
-    const a = await worker(1, (r) => new Gauge({ name: 'only_a', help: 'A', registers: [r] }).set(1));
-    const b = await worker(2, (r) => new Gauge({ name: 'only_b', help: 'B', registers: [r] }).set(2));
+    const a = await worker(1, (r) => new Gauge({ name: 'only_a', help: 'A', registers: [r] }).set(1), 0);
+    const b = await worker(2, (r) => new Gauge({ name: 'only_b', help: 'B', registers: [r] }).set(2), 1);
     const scrape = parseExposition(
       mergePerWorker([
         { slot: 1, metrics: b },
@@ -52,8 +55,8 @@ describe('mergePerWorker', () => {
   });
 
   it('keeps histograms with other buckets (they are other series) but reports them', async () => {
-    const a = await worker(1, (r) => histogram(r, [0.1, 1], [0.5]));
-    const b = await worker(2, (r) => histogram(r, [0.2, 2], [0.5]));
+    const a = await worker(1, (r) => histogram(r, [0.1, 1], [0.5]), 0);
+    const b = await worker(2, (r) => histogram(r, [0.2, 2], [0.5]), 1);
     const { text, errors } = mergePerWorker([
       { slot: 0, metrics: a },
       { slot: 1, metrics: b },
@@ -68,20 +71,20 @@ describe('mergePerWorker', () => {
       counter(r, { '/a': 1 });
     };
     const { text, errors } = mergePerWorker([
-      { slot: 0, metrics: await worker(1, build) },
-      { slot: 1, metrics: await worker(2, build) },
+      { slot: 0, metrics: await worker(1, build, 0) },
+      { slot: 1, metrics: await worker(2, build, 1) },
     ]);
     expect(errors).toEqual([{ metric: 'clash', reason: 'label', slots: [0, 1] }]);
     const scrape = parseExposition(text);
     expect(scrape.find('clash')).toEqual([]);
     expect(scrape.sum('hits_total')).toBe(2);
     // Renamed, it is no clash.
-    expect(mergePerWorker([{ slot: 0, metrics: await worker(1, build) }], 'worker').errors).toEqual([]);
+    expect(mergePerWorker([{ slot: 0, metrics: await worker(1, build, 0, 'worker') }]).errors).toEqual([]);
   });
 
   it('leaves out the series of a worker that gives a metric another type', async () => {
-    const a = await worker(1, (r) => new Counter({ name: 'm', help: 'M', registers: [r] }).inc(1));
-    const b = await worker(2, (r) => new Gauge({ name: 'm', help: 'M', registers: [r] }).set(5));
+    const a = await worker(1, (r) => new Counter({ name: 'm', help: 'M', registers: [r] }).inc(1), 0);
+    const b = await worker(2, (r) => new Gauge({ name: 'm', help: 'M', registers: [r] }).set(5), 1);
     const { text, errors } = mergePerWorker([
       { slot: 0, metrics: a },
       { slot: 1, metrics: b },

@@ -1,4 +1,5 @@
-import { escapeHelp, formatValue, numberOf, type FamilySnapshot, type MetricKind, type WorkerMetrics } from './worker-metrics.js';
+import type { Aggregator } from 'prom-client';
+import { escapeHelp, formatValue, numberOf, type FamilySnapshot, type MetricKind, type SampleValue, type WorkerMetrics } from './worker-metrics.js';
 
 /** One worker's part in a scrape. */
 export interface Contribution {
@@ -91,40 +92,25 @@ function header(family: FamilySnapshot): string {
 }
 
 /**
- * `per-worker` mode: every worker's series, each with a `slotLabel` label, so that Prometheus sums them
- * and sees each worker's restarts as that series' reset. No state: a worker that did not answer is absent.
+ * `per-worker` mode: every worker's series, each with its slot label (the workers rendered their lines), so
+ * that Prometheus sums them and sees each worker's restarts as that series' reset. No state: a worker that
+ * did not answer is absent.
  */
-export function mergePerWorker(contributions: readonly Contribution[], slotLabel = 'slot'): MergeResult {
+export function mergePerWorker(contributions: readonly Contribution[]): MergeResult {
   const errors = new ErrorLog();
   const groups = groupFamilies(contributions, errors, true);
-  const marker = `${slotLabel}="`;
   let text = '';
   for (const [name, { first, parts }] of groups) {
-    let lines = '';
-    let clash = false;
-    for (const { slot, family } of parts) {
-      const slotText = `${marker}${slot}"`;
-      const { samples } = family;
-      for (let i = 0; i < samples.length; i += 3) {
-        const labels = samples[i + 1] as string;
-        if (labels.includes(marker) && hasLabel(labels, marker)) {
-          errors.add(name, 'label', slot);
-          clash = true;
-          break;
-        }
-        lines += `${name}${samples[i] as string}{${labels === '' ? slotText : `${labels},${slotText}`}} ${samples[i + 2]!}\n`;
-      }
-    }
+    const clashes = parts.filter((p) => p.family.clash);
     // Two workers' series that differ only by the label we would add cannot both be shown.
-    if (!clash) text += header(first) + lines;
+    if (clashes.length > 0) {
+      for (const { slot } of clashes) errors.add(name, 'label', slot);
+      continue;
+    }
+    text += header(first);
+    for (const { family } of parts) text += family.lines ?? '';
   }
   return { text, errors: errors.list() };
-}
-
-/** Whether the label text has a label starting with `marker` (`slot="`) (not text inside another label's value). */
-function hasLabel(labels: string, marker: string): boolean {
-  // Inside a value every `"` is escaped, so `,slot="` can only start a label.
-  return labels.startsWith(marker) || labels.includes(`,${marker}`);
 }
 
 /** Series that only grow: what an exited worker leaves to the retired total. */
@@ -150,30 +136,14 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
   for (const [name, { first, parts }] of groups) {
     const aggregator = first.aggregator;
     if (aggregator === 'omit') continue;
-    const values = new Map<string, number>();
-    const counts = aggregator === 'average' ? new Map<string, number>() : undefined;
-    for (const { family, monotonicOnly } of parts) {
-      const { samples } = family;
-      for (let i = 0; i < samples.length; i += 3) {
-        const suffix = samples[i] as string;
-        if (monotonicOnly && !isMonotonic(family.type, suffix)) continue;
-        const key = `${suffix}{${samples[i + 1] as string}`;
-        const value = numberOf(samples[i + 2]!);
-        const seen = values.get(key);
-        if (seen === undefined) values.set(key, value);
-        else if (aggregator === 'sum' || aggregator === 'average') values.set(key, seen + value);
-        else if (aggregator === 'min') values.set(key, Math.min(seen, value));
-        else if (aggregator === 'max') values.set(key, Math.max(seen, value));
-        if (counts) counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-    }
+    const series = new SeriesTable(aggregator);
+    for (const { family, monotonicOnly } of parts) series.add(family, monotonicOnly);
     const gone = retired.get(name);
     if (gone) {
       if (gone.type !== first.type || gone.buckets !== first.buckets || aggregator !== 'sum') staleRetired.push(name);
-      else for (const [key, value] of gone.values) values.set(key, (values.get(key) ?? 0) + value);
+      else for (const [key, value] of gone.values) series.addKey(key, value);
     }
-    if (counts) for (const [key, count] of counts) values.set(key, values.get(key)! / count);
-    text += header(first) + lines(name, values);
+    text += header(first) + series.render(name);
   }
   // Metrics that only exited workers had: their totals stay, or a counter would go down.
   for (const [name, gone] of retired) {
@@ -181,6 +151,92 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
     text += header({ ...gone, aggregator: 'sum', samples: [] }) + lines(name, gone.values);
   }
   return { text, errors: errors.list(), staleRetired };
+}
+
+/**
+ * The series of one metric across workers, combined with its aggregator. Workers of one app list a metric's
+ * series in the same order, so a worker whose samples line up with the table's is added position by position;
+ * only one that differs (or a retired total) needs the lookup by label text.
+ */
+class SeriesTable {
+  private readonly suffixes: string[] = [];
+  private readonly labels: string[] = [];
+  private readonly values: number[] = [];
+  private readonly counts: number[] = [];
+  private index: Map<string, number> | undefined;
+
+  constructor(private readonly aggregator: Aggregator) {}
+
+  add(family: FamilySnapshot, monotonicOnly: boolean): void {
+    const samples = family.samples ?? [];
+    const n = samples.length / 3;
+    const first = this.values.length === 0 && this.index === undefined;
+    const aligned = first || (n === this.values.length && this.lineUp(samples));
+    for (let i = 0; i < n; i++) {
+      const suffix = samples[3 * i] as string;
+      if (monotonicOnly && !isMonotonic(family.type, suffix)) {
+        if (first) this.push(suffix, samples[3 * i + 1] as string, NaN, 0);
+        continue;
+      }
+      const value = numberOf(samples[3 * i + 2]!);
+      if (first) this.push(suffix, samples[3 * i + 1] as string, value, 1);
+      else if (aligned) this.combine(i, value);
+      else this.addKey(`${suffix}{${samples[3 * i + 1] as string}`, value);
+    }
+  }
+
+  addKey(key: string, value: number): void {
+    const index = this.lookup();
+    const at = index.get(key);
+    if (at !== undefined) return this.combine(at, value);
+    const brace = key.indexOf('{');
+    index.set(key, this.values.length);
+    this.push(key.slice(0, brace), key.slice(brace + 1), value, 1);
+  }
+
+  render(name: string): string {
+    let text = '';
+    for (let i = 0; i < this.values.length; i++) {
+      if (this.counts[i] === 0) continue; // only a silent worker's gauge had it
+      const value = this.aggregator === 'average' ? this.values[i]! / this.counts[i]! : this.values[i]!;
+      const labels = this.labels[i]!;
+      text += `${name}${this.suffixes[i]}${labels === '' ? '' : `{${labels}}`} ${formatValue(value)}\n`;
+    }
+    return text;
+  }
+
+  private lineUp(samples: ReadonlyArray<string | SampleValue>): boolean {
+    for (let i = 0; i < this.values.length; i++) {
+      if (samples[3 * i] !== this.suffixes[i] || samples[3 * i + 1] !== this.labels[i]) return false;
+    }
+    return true;
+  }
+
+  private push(suffix: string, labels: string, value: number, count: number): void {
+    this.index?.set(`${suffix}{${labels}`, this.values.length);
+    this.suffixes.push(suffix);
+    this.labels.push(labels);
+    this.values.push(value);
+    this.counts.push(count);
+  }
+
+  private combine(at: number, value: number): void {
+    const seen = this.values[at]!;
+    const count = this.counts[at]!;
+    this.counts[at] = count + 1;
+    if (count === 0) this.values[at] = value;
+    else if (this.aggregator === 'sum' || this.aggregator === 'average') this.values[at] = seen + value;
+    else if (this.aggregator === 'min') this.values[at] = Math.min(seen, value);
+    else if (this.aggregator === 'max') this.values[at] = Math.max(seen, value);
+  }
+
+  private lookup(): Map<string, number> {
+    if (!this.index) {
+      this.index = new Map();
+      for (let i = 0; i < this.values.length; i++) this.index.set(`${this.suffixes[i]}{${this.labels[i]}`, i);
+    }
+    return this.index;
+  }
 }
 
 function lines(name: string, values: ReadonlyMap<string, number>): string {
@@ -203,7 +259,7 @@ export function retire(retired: Map<string, RetiredFamily>, metrics: WorkerMetri
       total = { name: family.name, help: family.help, type: family.type, buckets: family.buckets, values: new Map() };
       retired.set(family.name, total);
     }
-    const { samples } = family;
+    const samples = family.samples ?? [];
     for (let i = 0; i < samples.length; i += 3) {
       const suffix = samples[i] as string;
       if (!isMonotonic(family.type, suffix)) continue;

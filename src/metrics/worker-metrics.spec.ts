@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { parseExposition } from './exposition.spec-helper.js';
-import { mergePerWorker } from './metrics-merge.js';
+import { mergeAggregate, mergePerWorker } from './metrics-merge.js';
 import { labelText, toWorkerMetrics } from './worker-metrics.js';
 
 describe('toWorkerMetrics', () => {
@@ -43,10 +43,14 @@ describe('toWorkerMetrics', () => {
     new Gauge({ name: 'g', help: 'a "gauge"\nwith two lines', labelNames: ['v'], registers: [registry] }).set({ v: 'quote " back \\ nl \n' }, 3);
     new Summary({ name: 's', help: 'S', percentiles: [0.5], registers: [registry] }).observe(4);
     new Histogram({ name: 'h', help: 'H', buckets: [1], registers: [registry] }).observe(2);
-    const ours = parseExposition(mergePerWorker([{ slot: 0, metrics: toWorkerMetrics(1, await registry.getMetricsAsJSON()) }]).text);
+    const slot = { name: 'slot', value: 0 };
+    const ours = parseExposition(mergePerWorker([{ slot: 0, metrics: toWorkerMetrics(1, await registry.getMetricsAsJSON(), slot) }]).text);
+    // The same series to merge in aggregate mode.
+    const merged = parseExposition(mergeAggregate([{ slot: 0, metrics: toWorkerMetrics(1, await registry.getMetricsAsJSON()) }]).text);
     const theirs = parseExposition(await registry.metrics());
     expect(ours.samples).toEqual(theirs.samples.map((s) => ({ ...s, labels: { ...s.labels, slot: '0' } })));
     expect([...ours.types]).toEqual([...theirs.types]);
+    expect(merged.samples).toEqual(theirs.samples);
   });
 
   it('carries what JSON cannot as words', async () => {
@@ -57,10 +61,14 @@ describe('toWorkerMetrics', () => {
     gauge.set({ k: 'minus' }, -Infinity);
     const metrics = toWorkerMetrics(1, await registry.getMetricsAsJSON());
     expect(JSON.parse(JSON.stringify(metrics))).toEqual(metrics);
-    expect(metrics.families[0]!.samples.filter((_, i) => i % 3 === 2)).toEqual(['NaN', '+Inf', '-Inf']);
-    const parsed = parseExposition(mergePerWorker([{ slot: 0, metrics }]).text);
+    expect(metrics.families[0]!.samples!.filter((_, i) => i % 3 === 2)).toEqual(['NaN', '+Inf', '-Inf']);
+    const parsed = parseExposition(mergeAggregate([{ slot: 0, metrics }]).text);
     expect(parsed.value('g', { k: 'inf' })).toBe(Infinity);
     expect(parsed.value('g', { k: 'nan' })).toBeNaN();
+    const lines = parseExposition(
+      mergePerWorker([{ slot: 3, metrics: toWorkerMetrics(1, await registry.getMetricsAsJSON(), { name: 'slot', value: 3 }) }]).text,
+    );
+    expect(lines.value('g', { k: 'minus', slot: '3' })).toBe(-Infinity);
   });
 
   it('labelText escapes values and skips undefined ones', () => {

@@ -16,10 +16,14 @@ export interface FamilySnapshot {
   /** Histograms: the buckets' upper bounds as `le` shows them, joined by `,`, for the merge to compare. */
   readonly buckets?: string;
   /**
-   * Samples as flat triples: the suffix of the series name (`''`, `'_bucket'`, `'_sum'`, `'_count'`), the
-   * label text as the exposition format writes it between braces (names sorted, values escaped), the value.
+   * For `aggregate` mode: samples as flat triples, the suffix of the series name (`''`, `'_bucket'`, `'_sum'`,
+   * `'_count'`), the label text as the exposition format writes it between braces, the value.
    */
-  readonly samples: Array<string | SampleValue>;
+  readonly samples?: Array<string | SampleValue>;
+  /** For `per-worker` mode: the family's sample lines, each with the worker's slot label, ready to concatenate. */
+  readonly lines?: string;
+  /** `per-worker` mode: some series of this family already have the slot label, so its lines were left out. */
+  readonly clash?: boolean;
 }
 
 /** What one worker answers to a scrape: its metrics, and who it is. */
@@ -28,44 +32,86 @@ export interface WorkerMetrics {
   readonly families: FamilySnapshot[];
 }
 
+/** `per-worker` mode: the label the worker adds to each of its series. */
+export interface SlotLabel {
+  readonly name: string;
+  readonly value: number;
+}
+
+type JsonValue = MetricValue<string> & { metricName?: string; sharedLabels?: Record<string, string | number> };
+
 /** A family as prom-client's `getMetricsAsJSON()` gives it (histogram values carry `metricName` and `sharedLabels`). */
 export type MetricFamilyJson = Pick<MetricObjectWithValues<MetricValue<string>>, 'name' | 'help' | 'aggregator'> & {
   type: unknown;
-  values?: ReadonlyArray<MetricValue<string> & { metricName?: string; sharedLabels?: Record<string, string | number> }>;
+  values?: readonly JsonValue[];
 };
 
 /**
- * Turns `getMetricsAsJSON()` output into the compact form workers send: label text rendered once, by the
- * worker that owns the series (so the gathering worker mostly concatenates), and values JSON can carry.
+ * Turns `getMetricsAsJSON()` output into the compact form workers send. Each worker renders its own label
+ * text (in parallel with the others), so the gathering worker mostly concatenates: with `slot`, whole
+ * sample lines carrying the slot label (`per-worker` mode); without, samples to merge (`aggregate` mode).
  */
-export function toWorkerMetrics(pid: number, metrics: readonly MetricFamilyJson[]): WorkerMetrics {
+export function toWorkerMetrics(pid: number, metrics: readonly MetricFamilyJson[], slot?: SlotLabel): WorkerMetrics {
   const families: FamilySnapshot[] = [];
+  const slotText = slot && `${slot.name}="${slot.value}"`;
+  const marker = slot && `${slot.name}="`;
   for (const metric of metrics) {
     const type = kindOf(metric.type);
     if (type === undefined) continue;
     const samples: Array<string | SampleValue> = [];
-    let buckets: string[] | undefined;
-    let bucketsDone = false;
+    let lines = '';
+    let clash = false;
+    let buckets: string | undefined;
+    let bucketsDone = type !== 'histogram';
+    const name = metric.name;
     for (const value of metric.values ?? []) {
-      const suffix = value.metricName !== undefined && value.metricName.startsWith(metric.name) ? value.metricName.slice(metric.name.length) : '';
-      const labels = value.sharedLabels && hasKeys(value.sharedLabels) ? { ...value.sharedLabels, ...value.labels } : value.labels;
-      if (type === 'histogram' && suffix === '_bucket' && !bucketsDone) {
+      const suffix = value.metricName !== undefined && value.metricName.startsWith(name) ? value.metricName.slice(name.length) : '';
+      if (!bucketsDone && suffix === '_bucket') {
         const le = String(value.labels.le);
-        (buckets ??= []).push(le);
+        buckets = buckets === undefined ? le : `${buckets},${le}`;
         bucketsDone = le === '+Inf';
       }
-      samples.push(suffix, labelText(labels), sampleValue(value.value));
+      const labels = textOf(value);
+      if (slotText === undefined) {
+        samples.push(suffix, labels, sampleValue(value.value));
+        continue;
+      }
+      if (labels.startsWith(marker!) || labels.includes(`,${marker!}`)) clash = true;
+      lines += `${name}${suffix}{${labels === '' ? slotText : `${labels},${slotText}`}} ${formatValue(value.value)}\n`;
     }
-    families.push({
-      name: metric.name,
+    const family = {
+      name,
       help: metric.help,
       type,
       aggregator: metric.aggregator ?? 'sum',
-      ...(type === 'histogram' ? { buckets: (buckets ?? []).join(',') } : {}),
-      samples,
-    });
+      ...(type === 'histogram' ? { buckets: buckets ?? '' } : {}),
+    };
+    if (slotText === undefined) families.push({ ...family, samples });
+    else families.push(clash ? { ...family, lines: '', clash } : { ...family, lines });
   }
   return { pid, families };
+}
+
+/**
+ * Label text of one sample, cached by label object: prom-client hands out the same object for a series at
+ * every scrape (a histogram's own labels are its `sharedLabels`, next to a fresh `{ le }`).
+ */
+const texts = new WeakMap<object, string>();
+
+function textOf({ labels, sharedLabels }: JsonValue): string {
+  const shared = sharedLabels && hasKeys(sharedLabels) ? cachedText(sharedLabels) : '';
+  if (shared === '') return cachedText(labels);
+  // A histogram's bucket (`le`) or a summary's quantile, then its own labels; the same order on every worker.
+  const own = labelText(labels);
+  if (own === '') return shared;
+  for (const key in labels) if (key in sharedLabels!) return labelText({ ...sharedLabels, ...labels }); // prom-client lets `labels` win
+  return `${own},${shared}`;
+}
+
+function cachedText(labels: Readonly<Record<string, string | number | undefined>>): string {
+  let text = texts.get(labels);
+  if (text === undefined) texts.set(labels, (text = labelText(labels)));
+  return text;
 }
 
 /** prom-client 15 gives the type as a string; older typings call it an enum. */
@@ -132,7 +178,8 @@ export function isWorkerMetrics(value: unknown): value is WorkerMetrics {
   for (const family of families) {
     if (typeof family !== 'object' || family === null) return false;
     if (typeof family.name !== 'string' || typeof family.help !== 'string' || kindOf(family.type) === undefined) return false;
-    if (!Array.isArray(family.samples) || family.samples.length % 3 !== 0) return false;
+    const { samples, lines } = family;
+    if (samples === undefined ? typeof lines !== 'string' : !Array.isArray(samples) || samples.length % 3 !== 0) return false;
   }
   return true;
 }
