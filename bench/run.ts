@@ -76,7 +76,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const failures: string[] = [];
 
 // The last bound: whatever hangs, the run ends and its 'exit' handlers kill every process group it started.
-const deadlineMin = args.quick ? 3 : 20;
+const deadlineMin = args.quick ? 4 : 20;
 setTimeout(() => {
   log(`benchmark still running after ${deadlineMin} min: giving up`);
   process.exit(1);
