@@ -15,6 +15,7 @@ import { benchMessaging, type MessagingReport } from './messaging/run.js';
 import type { MessagingResult } from './messaging/workload.js';
 import { benchNodes } from './nodes/run.js';
 import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
+import { benchMetrics, metricsComplete, type MetricsReport } from './metrics/run.js';
 import { contenders } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
 import { OtherCpu } from './lib/other-cpu.js';
@@ -23,8 +24,8 @@ import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats
 import { barChart, type Panel } from './lib/svg.js';
 import { benchServing, servingComplete, signed, type ServingReport } from './serving.js';
 
-type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice';
-const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice'];
+type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics';
+const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics'];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -55,6 +56,7 @@ const settings = args.quick
       nodes: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '10000', BENCH_PINGS: '300', BENCH_WARMUP: '1000' } },
       availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5 },
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000 },
+      metrics: { rounds: args.rounds ?? 1, workerCounts: [2, 4], warmup: 2, scrapes: 5 },
     }
   : {
       serving: {
@@ -67,13 +69,14 @@ const settings = args.quick
       nodes: { rounds: args.rounds ?? 5, env: { BENCH_BURST: '50000', BENCH_PINGS: '2000', BENCH_WARMUP: '5000' } as Record<string, string> },
       availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1 },
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000 },
+      metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
     };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const failures: string[] = [];
 
 // The last bound: whatever hangs, the run ends and its 'exit' handlers kill every process group it started.
-const deadlineMin = args.quick ? 3 : 20;
+const deadlineMin = args.quick ? 4 : 20;
 setTimeout(() => {
   log(`benchmark still running after ${deadlineMin} min: giving up`);
   process.exit(1);
@@ -138,6 +141,8 @@ const microservice = await section(
     (['A', 'B', 'C'] as const).every((k) => r.rps[k].length === r.rounds && allFinite(r.rps[k])) &&
     r.restarts.length === settings.microservice.restartRounds,
 );
+
+const metrics = await section('metrics', () => benchMetrics({ ...settings.metrics, log }), metricsComplete);
 
 /** Medians of per-round figures behind the summary, the chart and the targets. */
 function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: MicroserviceReport | null) {
@@ -210,6 +215,7 @@ function summaryMarkdown(): string {
       `| failed requests in a rolling restart of the TCP microservice under load (as low as possible) | ${spreadOf(microservice.restarts.map((r) => r.failed))} | | |`,
     );
   }
+  if (metrics) lines.push(...metricsSummary(metrics));
   if (availability) {
     const failed = availability.pm2.map((r) => r.failed);
     lines.push(
@@ -219,6 +225,22 @@ function summaryMarkdown(): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Scrape time of each mode against AggregatorRegistry on the most workers, and the 50 ms target for 5,000 series. */
+function metricsSummary(report: MetricsReport): string[] {
+  const most = Math.max(...report.workers);
+  const byName = report.results[most]!;
+  const baseline = byName.aggregatorRegistry.map((s) => s.scrapeMs);
+  return (['perWorker', 'aggregate'] as const).flatMap((mode) => {
+    const times = byName[mode].map((s) => s.scrapeMs);
+    const label = mode === 'perWorker' ? 'per-worker' : 'aggregate';
+    const vs = ratios(times, baseline);
+    return [
+      `| /metrics scrape, ${label} mode, ${most} workers, <= 1.0x AggregatorRegistry.clusterMetrics() | ${ratio3(vs)} | ${median(vs) <= 1 ? 'yes' : 'no'} | ${Math.min(...vs) <= 1 !== Math.max(...vs) <= 1 ? 'yes' : 'no'} |`,
+      `| /metrics scrape, ${label} mode, ${most} workers, < 50 ms for 5,000 series | ${spreadOf(times)} ms | ${median(times) < 50 ? 'yes' : 'no'} | ${Math.min(...times) < 50 !== Math.max(...times) < 50 ? 'yes' : 'no'} |`,
+    ];
+  });
 }
 
 function spreadOf(values: number[]): string {
@@ -256,7 +278,7 @@ function reportMarkdown(): string {
     `| OS | ${machine.os} |`,
     `| Node.js | ${machine.node} |`,
     `| date | ${startedAt.toISOString().slice(0, 10)} |`,
-    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, across nodes ${settings.nodes.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts) |`,
+    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, across nodes ${settings.nodes.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts), metrics ${settings.metrics.rounds} |`,
     `| duration | HTTP: ${http.durationS} s per contender, route and round after a warm-up; availability: load from ${settings.availability.restartAtS} s before the restart to ${settings.availability.settleS} s after it |`,
     '| also on the CPU | the load generator: autocannon, in a child process of its own, on the same cores as the contenders (no spare core to pin it to), so every figure is what the server manages while sharing the machine with its client; the benchmark runner, idle during loads |',
     `| other processes | ${elsewhere.cpuSeconds.toFixed(0)} CPU-seconds during the run, ${(100 * elsewhere.share).toFixed(1)}% of all cores (sampled from /proc each second; anything but the benchmark's own process groups)` +
@@ -301,6 +323,14 @@ function reportMarkdown(): string {
   );
   out.push('## Availability during a rolling restart', '', availability ? availability.markdown : 'No figures: the section failed.', '');
   out.push('## TCP microservice', '', microservice ? microservice.markdown : 'No figures: the section failed.', '');
+  out.push(
+    '## Metrics (Prometheus)',
+    '',
+    "A scrape of `/metrics` on a node of 2 and 4 workers: nestjs-cluster's `ClusterMetricsModule` (per-worker and aggregate modes), answered by whichever worker the scrape reaches, against a plain node:cluster primary answering from prom-client's `AggregatorRegistry.clusterMetrics()` (bench/metrics).",
+    '',
+    metrics ? metrics.markdown : 'No figures: the section failed.',
+    '',
+  );
   if (failures.length) out.push('## Failures', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), '');
   out.push(
     '## Method',

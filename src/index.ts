@@ -48,4 +48,4 @@ export type {
   ScatterOptions,
   ScatterResult,
 } from './interfaces/cluster-message.interface.js';
-export type { ClusterState, WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';
+export type { ClusterState, RollingRestartCounts, WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';

@@ -64,13 +64,20 @@ describe('the built package', () => {
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
     expect(exportsOf('nestjs-cluster/redis')).toEqual(expect.arrayContaining(['RedisLink']));
     expect(exportsOf('nestjs-cluster/schedule')).toEqual(['ClusterScheduleModule', 'LeaderScheduler']);
-    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './redis', './schedule', './package.json']);
+    expect(exportsOf('nestjs-cluster/metrics')).toEqual(expect.arrayContaining(['ClusterMetricsModule', 'ClusterMetricsService']));
+    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './redis', './schedule', './metrics', './package.json']);
   });
 
-  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, @nestjs/schedule, ioredis) out of the root entry', () => {
+  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, @nestjs/schedule, ioredis, prom-client) out of the root entry', () => {
     const imports = bareImportsFrom(resolve(root, 'dist/index.js'));
     expect([...imports].filter((s) => s.startsWith('@nestjs/')).sort()).toEqual(['@nestjs/common', '@nestjs/core']);
     expect(imports.has('ioredis')).toBe(false);
+    expect(imports.has('prom-client')).toBe(false);
+  });
+
+  it('builds the metrics subpath on prom-client and the required peers only', () => {
+    const imports = [...bareImportsFrom(resolve(root, 'dist/metrics/index.js'))].filter((s) => !s.startsWith('node:'));
+    expect(imports.sort()).toEqual(['@nestjs/common', 'prom-client', 'rxjs']);
   });
 
   it('builds the schedule subpath on @nestjs/schedule and the required peers only', () => {

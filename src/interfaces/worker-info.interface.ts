@@ -23,6 +23,19 @@ export interface ClusterState {
   readonly transport?: 'up' | 'down' | 'none';
   /** The cluster's leader as this node knows it, or `null` while there is none. */
   readonly leader?: Leader | null;
+  /**
+   * Rolling restarts of this node since its primary started, by outcome (`started` counts each run,
+   * `done` and `aborted` how it ended; a run still going counts in `started` only). Kept by the primary,
+   * as a worker replaced by the restart could not count it.
+   */
+  readonly rollingRestarts?: Readonly<RollingRestartCounts>;
+}
+
+/** How many rolling restarts a node ran, by outcome. */
+export interface RollingRestartCounts {
+  readonly started: number;
+  readonly done: number;
+  readonly aborted: number;
 }
 
 /** One live worker, as the primary sees it. */

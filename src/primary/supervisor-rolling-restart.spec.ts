@@ -22,7 +22,9 @@ describe('Supervisor: rolling restart', () => {
     await tick(50);
     const [old0, old1] = cluster.forks;
 
+    expect(supervisor.state().rollingRestarts).toEqual({ started: 0, done: 0, aborted: 0 });
     const done = settled(supervisor.restartWorkers('deploy'));
+    expect(supervisor.state().rollingRestarts).toEqual({ started: 1, done: 0, aborted: 0 });
     expect(cluster.forks.map((w) => w.slot)).toEqual([0, 1, 0]);
     await tick(49);
     expect(old0!.shutdowns()).toEqual([]); // its replacement is still booting
@@ -36,6 +38,7 @@ describe('Supervisor: rolling restart', () => {
     await tick(70);
 
     expect(done()).toBe(true);
+    expect(supervisor.state().rollingRestarts).toEqual({ started: 1, done: 1, aborted: 0 });
     expect(old1!.alive).toBe(false);
     expect(cluster.alive().map((w) => w.id)).toEqual([3, 4]);
     expect(phases(cluster)).toEqual([
@@ -65,6 +68,7 @@ describe('Supervisor: rolling restart', () => {
     await tick(0);
 
     expect(done()).toBe(true);
+    expect(supervisor.state().rollingRestarts).toEqual({ started: 1, done: 0, aborted: 1 });
     expect(phases(cluster)).toEqual([
       ['start', 'deploy'],
       ['aborted', 0],

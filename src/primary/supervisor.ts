@@ -70,6 +70,7 @@ export class Supervisor {
   private readonly drops: ThrottledReport<Drop>;
   private readonly stopping: ShutdownSequence;
   private crashLoopReached = false;
+  private readonly rolls = { started: 0, done: 0, aborted: 0 };
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
   private linkClosed: Promise<void> | undefined;
@@ -179,7 +180,14 @@ export class Supervisor {
   state(): ClusterState {
     const transport = this.link ? (this.link.up ? 'up' : 'down') : 'none';
     const leader = this.leadership.leader();
-    return { expectedWorkers: this.slots.length, crashLoop: this.crashLoopReached, dropped: { ...this.dropped }, transport, leader };
+    return {
+      expectedWorkers: this.slots.length,
+      crashLoop: this.crashLoopReached,
+      dropped: { ...this.dropped },
+      transport,
+      leader,
+      rollingRestarts: { ...this.rolls },
+    };
   }
 
   /**
@@ -226,6 +234,7 @@ export class Supervisor {
   private async roll(run: RestartRun): Promise<void> {
     const { reason, slots } = run;
     this.logger.log(`rolling restart (${reason}): ${slots.length} slot(s), one at a time`);
+    this.rolls.started += 1;
     this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'start', reason, at: Date.now() });
     while (run.next < slots.length) {
       const slot = this.slots[slots[run.next++]!]!;
@@ -236,12 +245,14 @@ export class Supervisor {
       if (this.closing) return;
       if (failure) {
         this.logger.error(`rolling restart aborted at worker ${slot.slot}: ${failure}; the old workers keep serving`);
+        this.rolls.aborted += 1;
         this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'aborted', slot: slot.slot, reason: failure, at: Date.now() });
         return;
       }
       this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'step', slot: slot.slot, reason, at: Date.now() });
     }
     this.logger.log(`rolling restart (${reason}) done`);
+    this.rolls.done += 1;
     this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'done', reason, at: Date.now() });
   }
 
