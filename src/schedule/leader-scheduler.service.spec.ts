@@ -77,6 +77,31 @@ describe('LeaderScheduler: cron jobs', () => {
     expect(ticks.of('every-second')).toBe(3);
   });
 
+  it('never runs a job on a worker that does not lead, even when its first run is due the moment it is created', async () => {
+    // cron runs a job at once, inside start(), when the next run is already due as it computes it
+    // (a second boundary crossed meanwhile): here, on every start, as if each one met that moment.
+    const getTimeout = jest.spyOn(CronTime.prototype, 'getTimeout').mockReturnValue(-5);
+    const leadership = new FakeLeadership(false);
+    app = await startApp(leadership, [CronJobs]);
+    expect(ticks.of('every-second')).toBe(0);
+    getTimeout.mockRestore();
+    await tick(3_000);
+    expect(ticks.of('every-second')).toBe(0);
+  });
+
+  it('does not run at once the second a former leader may have run when leadership arrives', async () => {
+    const leadership = new FakeLeadership(false);
+    app = await startApp(leadership, [CronJobs]);
+    const getTimeout = jest.spyOn(CronTime.prototype, 'getTimeout').mockReturnValueOnce(-5);
+    jest.spyOn(console, 'warn').mockImplementation(() => undefined); // cron says it skipped the run
+    leadership.lead();
+    getTimeout.mockRestore();
+    expect(ticks.of('every-second')).toBe(0);
+    expect(active('every-second')).toBe(true);
+    await tick(1_000);
+    expect(ticks.of('every-second')).toBe(1);
+  });
+
   it('holds every job while no worker leads', async () => {
     const leadership = new FakeLeadership(null);
     app = await startApp(leadership, [CronJobs]);

@@ -5,6 +5,7 @@ import { describeError } from '../common/describe-error.js';
 import { isLeaderOf, type Leader } from '../leadership/leader.interface.js';
 import { ClusterTransport } from '../transports/cluster-transport.interface.js';
 import { processTransport } from '../transports/process-transport.js';
+import { CronJobOfSchedule, holdCronStarts } from './cron-job-class.js';
 import { readNodeTimer, type NodeTimer } from './node-timer.js';
 
 /** A job of `SchedulerRegistry` that runs on the leader only. */
@@ -79,6 +80,9 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     readonly timeout: (name: string, handle: unknown) => void;
   };
   private readonly endCapture: () => void;
+  /** Jobs handed over through the registry; `start()` on any other job is held until bootstrap ends. */
+  private readonly captured = new WeakSet<CronJob>();
+  private readonly heldStarts = new Set<CronJob>();
   private readonly subscription: Subscription;
   private capturing = true;
   private leading: boolean;
@@ -99,7 +103,15 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     // ScheduleModule is global, so its onApplicationBootstrap, which arms the decorated jobs, runs
     // before ours: everything added from now to then is captured in the tick it is added, before it
     // can fire.
-    this.endCapture = this.captureAdds();
+    const endAdds = this.captureAdds();
+    const endStarts = holdCronStarts(CronJobOfSchedule, (job) => this.captured.has(job), this.heldStarts);
+    this.endCapture = () => {
+      endAdds();
+      endStarts();
+      // Started during bootstrap but never added to the registry: not a job to follow; it starts now.
+      for (const job of this.heldStarts) this.attempt(job.name ?? 'unnamed', () => job.start());
+      this.heldStarts.clear();
+    };
     // Subscribed here rather than in a hook: from its capture on, a job must follow the leader.
     this.subscription = this.transport.leader$.subscribe((leader) => this.follow(leader));
   }
@@ -163,11 +175,13 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
   private captureCron(name: string, job: CronJob): void {
     this.add.cron(name, job); // a duplicate name throws here, before the job is touched
     const { start, stop, setTime } = job;
+    this.captured.add(job);
     const entry: CronEntry = {
       name,
       job,
-      wanted: job.isActive,
-      start: () => start.call(job),
+      // Created started (its start held above), or started by its owner since.
+      wanted: job.isActive || this.heldStarts.delete(job),
+      start: () => startWithoutCatchUp(job, start),
       stop: () => void stop.call(job),
       release: () => {
         for (const key of ['start', 'stop', 'setTime'] as const) delete (job as Partial<Pick<CronJob, typeof key>>)[key];
@@ -191,6 +205,7 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     };
     this.crons.add(entry);
     if (!this.leading && job.isActive) entry.stop();
+    else if (this.leading && entry.wanted && !job.isActive) this.attempt(name, () => entry.start());
   }
 
   private captureTimer(type: TimerType, name: string, handle: unknown): void {
@@ -311,6 +326,21 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     this.logger.warn(
       `The ${type} "${name}" is not a Node.js Timeout (fake timers?): it is left alone and runs on every worker, as will any other such timer.`,
     );
+  }
+}
+
+/**
+ * Starts a job that leadership just reached, without the catch-up run `cron` makes when it finds the
+ * next run already due (it would run the second the former leader may have run): such a run is
+ * skipped instead, as a run missed by more than the job's `threshold` is.
+ */
+function startWithoutCatchUp(job: CronJob, start: (this: CronJob) => void): void {
+  const threshold = job.threshold;
+  job.threshold = 0;
+  try {
+    start.call(job);
+  } finally {
+    job.threshold = threshold;
   }
 }
 
