@@ -3,6 +3,7 @@ import { parseExposition, type ParsedScrape } from '../src/metrics/exposition.sp
 import { ClusterProcess, freePort, get, type ReadyWorker } from './helpers/cluster-process.js';
 
 const METRICS_APP = fileURLToPath(new URL('./fixtures/dist/metrics-app.js', import.meta.url));
+const WILLSOTO_APP = fileURLToPath(new URL('./fixtures/dist/metrics-willsoto-app.js', import.meta.url));
 
 interface Started {
   app: ClusterProcess;
@@ -13,11 +14,11 @@ interface Started {
 let running: ClusterProcess | undefined;
 const stopped = new Set<number>();
 
-async function start(workers: number, env: Record<string, string> = {}): Promise<Started> {
+async function start(workers: number, env: Record<string, string> = {}, script = METRICS_APP): Promise<Started> {
   const port = await freePort();
   // Hung workers are not replaced during these tests: what a scrape does around them is the point.
   const options = JSON.stringify({ workers, unresponsiveMs: 0, ...JSON.parse(env.FIXTURE_OPTIONS ?? '{}') });
-  const app = ClusterProcess.start({ PORT: String(port), ...env, FIXTURE_OPTIONS: options }, METRICS_APP);
+  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(workers), ...env, FIXTURE_OPTIONS: options }, script);
   running = app;
   return { app, port, workers: await app.waitForReady(workers) };
 }
@@ -170,5 +171,21 @@ describe('metrics of the whole node', () => {
     expect(metrics.value('nestjs_cluster_leader_epoch')).toBeGreaterThanOrEqual(2);
     expect(metrics.find('nestjs_cluster_worker_restarts_total').map((s) => s.value)).toEqual([0, 0]);
     expect(metrics.value('nestjs_cluster_crash_loop')).toBe(0);
+  });
+
+  it('answers for the whole node through @willsoto/nestjs-prometheus’s controller, with its own metric providers (the docs’ recipe)', async () => {
+    const { port } = await start(2, {}, WILLSOTO_APP);
+    // Each request lands on one worker: count until both have, tallying who counted what.
+    const counted = new Map<string, number>();
+    for (let i = 0; i < 60 && (counted.size < 2 || i < 6); i++) {
+      const { body } = await get(port, '/count?n=1');
+      const slot = String((body as { slot: number }).slot);
+      counted.set(slot, (counted.get(slot) ?? 0) + 1);
+    }
+    expect(counted.size).toBe(2);
+    const { scrape: metrics } = await scrape(port);
+    const bySlot = Object.fromEntries(metrics.find('fixture_orders_total', {}).map((s) => [s.labels.slot, s.value]));
+    expect(bySlot).toEqual(Object.fromEntries(counted));
+    expect(metrics.find('nestjs_cluster_scrape_up', {}).map((s) => s.value)).toEqual([1, 1]);
   });
 });
