@@ -134,6 +134,23 @@ function leaderEvent(node: Node, match: (event: LeaderEventBody) => boolean, wha
   return node.app.waitForEvent((event) => event.type === 'leader' && match(event as LeaderEventBody), what, timeoutMs) as Promise<LeaderEventBody>;
 }
 
+/**
+ * Two nodes; once the leader has ticked twice, `stop` stops its node (and says when); resolves once the
+ * other node leads and has ticked twice, with the ticks and the leader event.
+ */
+async function handOver(stop: (leaving: Node, old: Leader) => Promise<number> | number, what: string, timeoutMs: number) {
+  const [a, b] = await startNodes();
+  const old = await agreedLeader([a, b]);
+  const [leaving, staying] = old.node === a.name ? [a, b] : [b, a];
+  await ticksUntil((l) => l.filter((t) => t.node === leaving.name).length >= 2, 'two ticks of the first leader', 10_000);
+  const stoppedAt = await stop(leaving, old);
+  const event = await leaderEvent(staying, (e) => e.node === staying.name && e.reason === 'appointed' && e.at >= stoppedAt, what, timeoutMs);
+  const list = await ticksUntil((l) => l.filter((t) => t.node === staying.name).length >= 2, 'two ticks of the new leader', timeoutMs);
+  const firstNew = list.find((t) => t.node === staying.name)!;
+  const lastOld = list.filter((t) => t.node === leaving.name).at(-1)!;
+  return { old, leaving, staying, stoppedAt, event, list, firstNew, lastOld };
+}
+
 const sameWorker = (a: Leader, b: Leader) => a.node === b.node && a.slot === b.slot && a.pid === b.pid && a.epoch === b.epoch;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -160,22 +177,23 @@ describe('leadership across two nodes on Redis', () => {
   });
 
   it('moves to the other node within ttlMs + retryMs when the leader node is SIGKILLed, never doubling a second', async () => {
-    const [a, b] = await startNodes();
-    const old = await agreedLeader([a, b]);
-    const [dead, survivor] = old.node === a.name ? [a, b] : [b, a];
-    await ticksUntil((l) => l.filter((t) => t.node === dead.name).length >= 2, 'two ticks of the first leader', 10_000);
-
-    const killedAt = Date.now();
-    dead.app.killGroup();
-    const event = await leaderEvent(
-      survivor,
-      (e) => e.node === survivor.name && e.reason === 'appointed' && e.at >= killedAt,
+    const {
+      old,
+      staying: survivor,
+      stoppedAt: killedAt,
+      event,
+      list,
+      firstNew,
+      lastOld,
+    } = await handOver(
+      (dead) => {
+        const at = Date.now();
+        dead.app.killGroup();
+        return at;
+      },
       'the survivor to lead',
       20_000,
     );
-    const list = await ticksUntil((l) => l.filter((t) => t.node === survivor.name).length >= 2, 'two ticks of the new leader', 20_000);
-    const firstNew = list.find((t) => t.node === survivor.name)!;
-    const lastOld = list.filter((t) => t.node === dead.name).at(-1)!;
     const tickMs = firstNew.second * 1000 - killedAt;
     console.log(
       `failover after SIGKILL of the leader node: ${seconds(tickMs)} to the first tick of the new leader, ${seconds(event.at - killedAt)} to its leader event ` +
@@ -195,22 +213,24 @@ describe('leadership across two nodes on Redis', () => {
   });
 
   it('moves to the other node at once when the leader node stops gracefully (SIGTERM): the lease is released', async () => {
-    const [a, b] = await startNodes();
-    const old = await agreedLeader([a, b]);
-    const [leaving, staying] = old.node === a.name ? [a, b] : [b, a];
-    await ticksUntil((l) => l.filter((t) => t.node === leaving.name).length >= 2, 'two ticks of the first leader', 10_000);
-
-    const signalledAt = Date.now();
-    leaving.app.signal('SIGTERM');
-    const event = await leaderEvent(
+    const {
+      old,
+      leaving,
       staying,
-      (e) => e.node === staying.name && e.reason === 'appointed' && e.at >= signalledAt,
+      stoppedAt: signalledAt,
+      event,
+      list,
+      firstNew,
+      lastOld,
+    } = await handOver(
+      (leaving) => {
+        const at = Date.now();
+        leaving.app.signal('SIGTERM');
+        return at;
+      },
       'the other node to lead',
       10_000,
     );
-    const list = await ticksUntil((l) => l.filter((t) => t.node === staying.name).length >= 2, 'two ticks of the new leader', 10_000);
-    const firstNew = list.find((t) => t.node === staying.name)!;
-    const lastOld = list.filter((t) => t.node === leaving.name).at(-1)!;
     const tickMs = firstNew.second * 1000 - signalledAt;
     console.log(
       `failover after SIGTERM of the leader node: ${seconds(event.at - signalledAt)} to the new leader event, ${seconds(tickMs)} to its first tick ` +

@@ -11,12 +11,18 @@ function node(store: MemoryLeaseStore, token: string) {
   return { keeper, changes };
 }
 
+/** A node whose link is up and that wants the lease; after `tick()`, it holds it if it was free. */
+function wanting(store: MemoryLeaseStore, token: string) {
+  const n = node(store, token);
+  n.keeper.link(true);
+  n.keeper.want(true);
+  return n;
+}
+
 describe('LeaseKeeper', () => {
   it('takes a free lease with a new epoch and keeps it renewed', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     expect(a.changes).toEqual([{ held: true, epoch: 1 }]);
     await tick(10 * ttlMs);
@@ -53,9 +59,7 @@ describe('LeaseKeeper', () => {
 
   it('gives the lease up when the node no longer has a worker that may lead', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     a.keeper.want(false);
     await tick();
@@ -79,9 +83,7 @@ describe('LeaseKeeper', () => {
 
   it('steps down when it cannot renew, before its lease can expire in the store', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     store.hang('a', true); // a partition: no answer at all
     let steppedDownAt: number | undefined;
@@ -97,9 +99,7 @@ describe('LeaseKeeper', () => {
 
   it('tries a failed renewal again and keeps the lease if one gets through before the deadline', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     store.reachable('a', false);
     await tick(renewMs + retryMs);
@@ -113,9 +113,7 @@ describe('LeaseKeeper', () => {
 
   it('steps down at once when its link goes down, and takes the lease again (new epoch) when it is back', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     a.keeper.link(false);
     expect(a.changes.at(-1)).toEqual({ held: false, reason: 'transport-down' });
@@ -126,9 +124,7 @@ describe('LeaseKeeper', () => {
 
   it('steps down when another node holds the lease at renewal time', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     store.holder = 'b'; // say the store lost its data and `b` got in first
     await tick(renewMs);
@@ -137,9 +133,7 @@ describe('LeaseKeeper', () => {
 
   it('keeps the epoch growing when the store comes back empty (a Redis restarted without its data)', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     await expect(a.keeper.bump()).resolves.toBe(2);
     a.keeper.link(false);
@@ -162,9 +156,7 @@ describe('LeaseKeeper', () => {
 
   it('bumps the epoch only while holding the lease', async () => {
     const store = new MemoryLeaseStore();
-    const a = node(store, 'a');
-    a.keeper.link(true);
-    a.keeper.want(true);
+    const a = wanting(store, 'a');
     await tick();
     await expect(a.keeper.bump()).resolves.toBe(2);
     store.holder = 'b';
