@@ -19,7 +19,7 @@ async function stop(app: ClusterProcess | undefined, clients: Socket[]): Promise
   for (const client of clients.splice(0)) client.close();
   if (!app) return;
   if (!app.exitStatus) app.signal('SIGTERM');
-  await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
   app.killGroup();
 }
 
