@@ -24,7 +24,12 @@ async function stop(app: ClusterProcess | undefined, clients: Socket[]): Promise
 }
 
 /** `count` clients, connected one after the other: the primary deals handshakes to the workers in turn. */
-async function clientsOnEveryWorker(port: number, count: number, clients: Socket[], reconnection = false): Promise<Array<Socket & { holder: Holder }>> {
+async function clientsOnEveryWorker(
+  port: number,
+  count: number,
+  clients: Socket[],
+  reconnection = false,
+): Promise<Array<Socket & { holder: Holder }>> {
   const connected: Array<Socket & { holder: Holder }> = [];
   for (let i = 0; i < count; i++) {
     const socket = await connectClient(port, { reconnection });

@@ -429,7 +429,8 @@ export class Supervisor {
   /** From the first ready worker on, as node:cluster's own listener would; once. */
   private listenSticky(sticky: StickyListener): void {
     sticky.listen().then(
-      (port) => this.logger.log(`sticky sessions (${this.options.sticky}): the primary listens on port ${port} and hands each connection to a worker`),
+      (port) =>
+        this.logger.log(`sticky sessions (${this.options.sticky}): the primary listens on port ${port} and hands each connection to a worker`),
       (error: unknown) => {
         this.logger.error(`sticky sessions: cannot listen on port ${this.options.port}: ${describeError(error)}`);
         this.exitCode = Math.max(this.exitCode, EXIT_CODES.primaryError);
