@@ -28,9 +28,9 @@ if (cluster.isPrimary) {
   const io = new Server(httpServer, { adapter: createAdapter() });
   setupWorker(io);
   io.on('connection', (socket) => {
-    socket.on('burst', (count: number, ack: (n: number) => void) => {
+    socket.on('burst', (count: number, ack?: (n: number) => void) => {
       for (let i = 0; i < count; i++) io.emit('m', i);
-      ack(count);
+      ack?.(count);
     });
   });
   process.send!('ready');
