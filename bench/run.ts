@@ -16,6 +16,7 @@ import type { MessagingResult } from './messaging/workload.js';
 import { benchNodes } from './nodes/run.js';
 import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
 import { benchMetrics, metricsComplete, type MetricsReport } from './metrics/run.js';
+import { benchWebsockets, websocketsComplete } from './websockets/run.js';
 import { contenders } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
 import { OtherCpu } from './lib/other-cpu.js';
@@ -24,8 +25,8 @@ import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats
 import { barChart, type Panel } from './lib/svg.js';
 import { benchServing, servingComplete, signed, type ServingReport } from './serving.js';
 
-type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics';
-const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics'];
+type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics' | 'websockets';
+const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics', 'websockets'];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -57,6 +58,7 @@ const settings = args.quick
       availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5 },
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000 },
       metrics: { rounds: args.rounds ?? 1, workerCounts: [2, 4], warmup: 2, scrapes: 5 },
+      websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
     }
   : {
       serving: {
@@ -70,13 +72,14 @@ const settings = args.quick
       availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1 },
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000 },
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
+      websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
     };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const failures: string[] = [];
 
 // The last bound: whatever hangs, the run ends and its 'exit' handlers kill every process group it started.
-const deadlineMin = args.quick ? 4 : 20;
+const deadlineMin = args.quick ? 5 : 25;
 setTimeout(() => {
   log(`benchmark still running after ${deadlineMin} min: giving up`);
   process.exit(1);
@@ -143,6 +146,7 @@ const microservice = await section(
 );
 
 const metrics = await section('metrics', () => benchMetrics({ ...settings.metrics, log }), metricsComplete);
+const websockets = await section('websockets', () => benchWebsockets({ ...settings.websockets, workers, log }), websocketsComplete);
 
 /** Medians of per-round figures behind the summary, the chart and the targets. */
 function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: MicroserviceReport | null) {
@@ -329,6 +333,12 @@ function reportMarkdown(): string {
     "A scrape of `/metrics` on a node of 2 and 4 workers: nestjs-cluster's `ClusterMetricsModule` (per-worker and aggregate modes), answered by whichever worker the scrape reaches, against a plain node:cluster primary answering from prom-client's `AggregatorRegistry.clusterMetrics()` (bench/metrics).",
     '',
     metrics ? metrics.markdown : 'No figures: the section failed.',
+    '',
+    '## WebSockets',
+    '',
+    'HTTP through the sticky primary against the round robin, and socket.io broadcasts across the workers against `@socket.io/cluster-adapter` + `@socket.io/sticky` (bench/websockets).',
+    '',
+    websockets ? websockets.markdown : 'No figures: the section failed.',
     '',
   );
   if (failures.length) out.push('## Failures', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), '');

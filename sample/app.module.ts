@@ -7,6 +7,7 @@ import { clusterConfig } from 'nestjs-cluster/config';
 import { ClusterHealthModule } from 'nestjs-cluster/health';
 import { ClusterScheduleModule } from 'nestjs-cluster/schedule';
 import { AppController } from './app.controller.js';
+import { ChatGateway } from './chat.gateway.js';
 import { ClusterEventsLogger } from './cluster-events.logger.js';
 import { HealthController } from './health.controller.js';
 import { HitsService } from './hits.service.js';
@@ -22,6 +23,6 @@ import { ReportJob } from './report.job.js';
     ClusterScheduleModule,
   ],
   controllers: [AppController, HealthController],
-  providers: [ClusterEventsLogger, HitsService, ReportJob],
+  providers: [ChatGateway, ClusterEventsLogger, HitsService, ReportJob],
 })
 export class AppModule {}

@@ -63,6 +63,7 @@ describe('resolveClusterOptions defaults', () => {
       redisUrl: undefined,
       name: 'default',
       port: 3000,
+      sticky: false,
       readyTimeoutMs: 30_000,
       serialization: 'json',
       unresponsiveMs: 10_000,
@@ -121,6 +122,7 @@ describe('resolveClusterOptions environment', () => {
       redisUrl: 'CLUSTER_REDIS_URL',
       name: 'CLUSTER_NAME',
       port: 'PORT',
+      sticky: 'CLUSTER_STICKY',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
       serialization: 'CLUSTER_SERIALIZATION',
       unresponsiveMs: 'CLUSTER_UNRESPONSIVE_MS',
@@ -489,6 +491,38 @@ describe('resolveClusterOptions invalid options', () => {
       'Invalid options.configure: {"a":1} is not allowed; expected a function.',
     );
     expect(configError(() => resolve({ port: (() => 1) as never })).message).toContain('a function is not allowed');
+  });
+});
+
+describe('resolveClusterOptions sticky sessions', () => {
+  const STICKY = 'false (also "off"), "sid" or "ip"';
+
+  it('is off by default', () => {
+    expect(resolve().sticky).toBe(false);
+  });
+
+  it.each([
+    ['sid', 'sid'],
+    ['ip', 'ip'],
+    [' SID ', 'sid'],
+    ['off', false],
+    ['false', false],
+    ['OFF', false],
+  ])('reads CLUSTER_STICKY=%p as %p', (raw, expected) => {
+    expect(resolve({}, { CLUSTER_STICKY: raw }).sticky).toBe(expected);
+  });
+
+  it('prefers the option over CLUSTER_STICKY', () => {
+    expect(resolve({ sticky: false }, { CLUSTER_STICKY: 'sid' }).sticky).toBe(false);
+    expect(resolve({ sticky: 'ip' }, { CLUSTER_STICKY: 'sid' }).sticky).toBe('ip');
+  });
+
+  it.each(['cookie', 'on', 'true', '1'])('rejects CLUSTER_STICKY=%p, naming what is allowed', (raw) => {
+    expectRejected(() => resolve({}, { CLUSTER_STICKY: raw }), 'CLUSTER_STICKY', raw, STICKY);
+  });
+
+  it.each([true, 'SID', 'off', 0])('rejects options.sticky = %p', (value) => {
+    expectRejected(() => resolve({ sticky: value as never }), 'options.sticky', value, STICKY);
   });
 });
 

@@ -9,6 +9,7 @@ import type {
   CreateAppHook,
   ListenAppHook,
   ResolvedClusterOptions,
+  StickyMode,
 } from './interfaces/bootstrap-options.interface.js';
 import { SERIALIZATIONS, type Serialization } from './messaging/payload-codec.js';
 import { availableCpus } from './primary/available-cpus.js';
@@ -21,6 +22,7 @@ export const CLUSTER_DEFAULTS = {
   enabled: true,
   name: 'default',
   port: 3000,
+  sticky: false,
   readyTimeoutMs: 30_000,
   serialization: 'json',
   unresponsiveMs: 10_000,
@@ -51,6 +53,7 @@ export const CLUSTER_ENV = {
   redisUrl: 'CLUSTER_REDIS_URL',
   name: 'CLUSTER_NAME',
   port: 'PORT',
+  sticky: 'CLUSTER_STICKY',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
   serialization: 'CLUSTER_SERIALIZATION',
   unresponsiveMs: 'CLUSTER_UNRESPONSIVE_MS',
@@ -96,6 +99,7 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     name: pick(options.name, 'options.name', env, CLUSTER_ENV.name, CLUSTER_DEFAULTS.name, parseNodeId),
     nodeId: pick<string | undefined>(options.nodeId, 'options.nodeId', env, CLUSTER_ENV.nodeId, undefined, parseNodeId) ?? freshNodeId(),
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
+    sticky: pick(options.sticky, 'options.sticky', env, CLUSTER_ENV.sticky, CLUSTER_DEFAULTS.sticky, parseSticky),
     readyTimeoutMs: pick(
       options.readyTimeoutMs,
       'options.readyTimeoutMs',
@@ -342,6 +346,14 @@ const parseUnresponsiveMs = parser<number>(`0 (off) or a whole number from ${MIN
 const parseSerialization = parser<Serialization>(SERIALIZATIONS.map((s) => `"${s}"`).join(' or '), (raw) =>
   SERIALIZATIONS.includes(raw as Serialization) ? (raw as Serialization) : undefined,
 );
+
+const parseSticky = parser<StickyMode | false>('false (also "off"), "sid" or "ip"', (raw, fromEnv) => {
+  if (raw === false || raw === 'sid' || raw === 'ip') return raw;
+  if (!fromEnv) return undefined;
+  const word = (raw as string).toLowerCase();
+  if (word === 'sid' || word === 'ip') return word;
+  return word === 'off' || word === 'false' ? false : undefined;
+});
 
 const NODE_ID = /^[\w.:-]{1,128}$/;
 

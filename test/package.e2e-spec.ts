@@ -65,7 +65,20 @@ describe('the built package', () => {
     expect(exportsOf('nestjs-cluster/redis')).toEqual(expect.arrayContaining(['RedisLink']));
     expect(exportsOf('nestjs-cluster/schedule')).toEqual(['ClusterScheduleModule', 'LeaderScheduler']);
     expect(exportsOf('nestjs-cluster/metrics')).toEqual(expect.arrayContaining(['ClusterMetricsModule', 'ClusterMetricsService']));
-    expect(Object.keys(pkg.exports)).toEqual(['.', './health', './config', './transport', './redis', './schedule', './metrics', './package.json']);
+    expect(exportsOf('nestjs-cluster/socket.io')).toEqual(
+      expect.arrayContaining(['ClusterIoAdapter', 'ClusterSocketAdapter', 'createClusterAdapter']),
+    );
+    expect(Object.keys(pkg.exports)).toEqual([
+      '.',
+      './health',
+      './config',
+      './transport',
+      './redis',
+      './schedule',
+      './metrics',
+      './socket.io',
+      './package.json',
+    ]);
   });
 
   it('keeps the optional peers (@nestjs/terminus, @nestjs/config, @nestjs/schedule, ioredis, prom-client) out of the root entry', () => {
@@ -78,6 +91,15 @@ describe('the built package', () => {
   it('builds the metrics subpath on prom-client and the required peers only', () => {
     const imports = [...bareImportsFrom(resolve(root, 'dist/metrics/index.js'))].filter((s) => !s.startsWith('node:'));
     expect(imports.sort()).toEqual(['@nestjs/common', 'prom-client', 'rxjs']);
+  });
+
+  it('builds the socket.io subpath on its optional peers and the required ones only', () => {
+    const imports = [...bareImportsFrom(resolve(root, 'dist/websockets/index.js'))].filter((s) => !s.startsWith('node:'));
+    expect(imports.sort()).toEqual(['@nestjs/common', '@nestjs/platform-socket.io', 'rxjs', 'socket.io-adapter']);
+    const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+    for (const peer of ['@nestjs/platform-socket.io', '@nestjs/websockets', 'socket.io', 'socket.io-adapter']) {
+      expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });
+    }
   });
 
   it('builds the schedule subpath on @nestjs/schedule and the required peers only', () => {

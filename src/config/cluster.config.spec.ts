@@ -73,6 +73,7 @@ describe('clusterConfig', () => {
       redisUrl: undefined,
       name: 'default',
       port: 3000,
+      sticky: false,
       readyTimeoutMs: 30_000,
       serialization: 'json',
       unresponsiveMs: 10_000,

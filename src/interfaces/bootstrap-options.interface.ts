@@ -27,6 +27,9 @@ export type ConfigureAppHook<App extends ClusteredApp = INestApplication> = (app
  */
 export type ListenAppHook<App extends ClusteredApp = INestApplication> = (app: App, port: number) => unknown;
 
+/** How the primary picks the worker of a connection in sticky mode (see `ClusterBootstrapOptions.sticky`). */
+export type StickyMode = 'sid' | 'ip';
+
 /** Restart policy of the primary for workers that exit without being asked to. */
 export interface ClusterRestartOptions {
   /**
@@ -153,6 +156,19 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   port?: number;
   /**
+   * Sticky sessions for WebSockets (socket.io): the primary owns the port and hands each connection to
+   * one worker, which serves it without listening on the port itself.
+   * - `'sid'`: by the session id in the request's query (`?sid=`); needs the socket.io adapter of
+   *   `nestjs-cluster/socket.io` (its session ids carry the worker's slot). A request without one (a
+   *   handshake) goes to the next ready worker, round-robin. Plain HTTP only: TLS ends in front.
+   * - `'ip'`: by a hash of the client's address over the ready workers, for clients that cannot send
+   *   the sid; reshuffles when the set of ready workers changes.
+   * - `false`: workers listen on the port and node:cluster balances connections.
+   * Env `CLUSTER_STICKY` (`sid`, `ip`, or `off` / `false`).
+   * @default false
+   */
+  sticky?: StickyMode | false;
+  /**
    * A worker whose `listen` has not resolved by then is killed and counts as a failed start.
    * Env `CLUSTER_READY_TIMEOUT_MS`.
    * @default 30000
@@ -224,6 +240,7 @@ export interface ResolvedClusterOptions {
   redisUrl: string | undefined;
   name: string;
   port: number;
+  sticky: StickyMode | false;
   readyTimeoutMs: number;
   serialization: Serialization;
   unresponsiveMs: number;

@@ -17,6 +17,7 @@ import { LivenessMonitor } from './liveness-monitor.js';
 import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
 import { RestartQueue, type RestartRun } from './restart-queue.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
+import { StickyListener } from './sticky-listener.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** A flood of drops makes one warning (and one event) per worker and reason this often, with the count. */
@@ -76,6 +77,8 @@ export class Supervisor {
   private linkClosed: Promise<void> | undefined;
   private readonly restarts = new RestartQueue((run) => this.roll(run));
   private readonly leadership: LeaderAppointment;
+  /** Owns the port in sticky mode, and hands each connection to a worker. */
+  private readonly sticky: StickyListener | undefined;
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -123,6 +126,19 @@ export class Supervisor {
       },
       link?.lease && { lease: link.lease, timing: options.leadership },
     );
+    if (options.sticky) {
+      const port = options.port;
+      this.sticky = new StickyListener(
+        options.sticky,
+        port,
+        {
+          // A worker draining, unresponsive or exited is handed nothing: its slot's replacement, or another, is.
+          ready: () => this.slots.flatMap((s) => (s.current?.state === 'ready' ? [{ id: s.current.identity.id, slot: s.slot }] : [])),
+          hand: (id, connection, head) => this.router.handConnection(id, port, connection, head),
+        },
+        logger,
+      );
+    }
     this.drops = new ThrottledReport(DROP_REPORT_EVERY_MS, (count, drop) => this.reportDrops(count, drop));
     if (options.unresponsiveMs > 0) {
       this.liveness = new LivenessMonitor(
@@ -218,6 +234,7 @@ export class Supervisor {
     if (step !== 'started') return;
     this.memoryGuard?.stop();
     this.liveness?.stop();
+    this.sticky?.close();
     this.restarts.clear();
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.records.size} worker(s)`);
@@ -402,10 +419,24 @@ export class Supervisor {
     this.logger.log(`worker ${slot} ready in ${bootMs} ms (pid ${pid})`);
     this.emit({ type: 'ready', ...record.identity, bootMs, at });
     this.leadership.update();
+    if (this.sticky && !this.sticky.started) this.listenSticky(this.sticky);
     if (!this.clusterReady && this.slots.every((s) => s.current?.state === 'ready')) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
     }
+  }
+
+  /** From the first ready worker on, as node:cluster's own listener would; once. */
+  private listenSticky(sticky: StickyListener): void {
+    sticky.listen().then(
+      (port) =>
+        this.logger.log(`sticky sessions (${this.options.sticky}): the primary listens on port ${port} and hands each connection to a worker`),
+      (error: unknown) => {
+        this.logger.error(`sticky sessions: cannot listen on port ${this.options.port}: ${describeError(error)}`);
+        this.exitCode = Math.max(this.exitCode, EXIT_CODES.primaryError);
+        this.shutdown('sticky listener failed');
+      },
+    );
   }
 
   private onReadyTimeout(record: WorkerProcess): void {

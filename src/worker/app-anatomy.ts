@@ -33,12 +33,14 @@ export function anatomyOf(app: ClusteredApp): AppAnatomy {
 /**
  * The default `listen` of each kind: the HTTP app listens on the port (a hybrid one starts its
  * microservices first, so it is ready only when both are); a microservice listens on its transport;
- * an application context is ready once initialized.
+ * an application context is ready once initialized. With `sticky`, the primary owns the port: the HTTP
+ * app is only initialized (its gateways bound to its HTTP server) and serves the connections handed to it.
  */
-export async function listenByKind(app: ClusteredApp, port: number): Promise<void> {
+export async function listenByKind(app: ClusteredApp, port: number, sticky = false): Promise<void> {
   if (isHttpApp(app)) {
     if ((app.getMicroservices?.() ?? []).length > 0) await app.startAllMicroservices();
-    await app.listen(port);
+    if (sticky) await app.init();
+    else await app.listen(port);
   } else if (isMicroservice(app)) {
     await app.listen();
   } else {

@@ -7,7 +7,9 @@ import { anatomyOf, listenByKind } from './app-anatomy.js';
 import { drainHttp } from './drain/http.drain.js';
 import { InFlightWork } from './drain/in-flight-work.js';
 import { portOf } from './drain/transport-server.js';
+import { runDrainHooks } from './drain/drain-hooks.js';
 import { drainTransports, type HandOff } from './drain/transport.drain.js';
+import { serveConnection } from './sticky-connection.js';
 
 /** A started app, and what its drain needs. */
 export interface StartedApp {
@@ -25,7 +27,7 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
   const work = new InFlightWork();
   for (const transport of anatomyOf(app).transports) work.track(transport);
   if (options.listen) await options.listen(app, port);
-  else await listenByKind(app, port);
+  else await listenByKind(app, port, options.sticky !== false);
   return { app, work };
 }
 
@@ -39,6 +41,8 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
 export async function closeApp({ app, work }: StartedApp, logger: Logger, deadlineMs: number, handOff?: HandOff): Promise<{ clean: boolean }> {
   const { http, transports } = anatomyOf(app);
   for (const transport of transports) work.track(transport); // connected after the start: count what comes
+  // Long-lived connections (WebSockets, held polls) would keep the HTTP drain waiting until its deadline.
+  runDrainHooks(logger);
   const [cutConnections, cutMessages] = await Promise.all([
     http ? drainHttp(http, deadlineMs) : 0,
     drainTransports(transports, work, deadlineMs, handOff),
@@ -56,9 +60,14 @@ export async function closeApp({ app, work }: StartedApp, logger: Logger, deadli
 
 /**
  * Serves a connection another worker handed off (rolling restart) on this app's TCP transport
- * listening on `port`; closes it if there is none (its client reconnects on its next send).
+ * listening on `port`; closes it if there is none (its client reconnects on its next send). With
+ * `head`, a connection of the primary's sticky listener: served on the app's HTTP server.
  */
-export function adoptConnection(started: StartedApp | undefined, port: number, connection: Socket): void {
+export function adoptConnection(started: StartedApp | undefined, port: number, connection: Socket, head?: Buffer): void {
+  if (head !== undefined) {
+    const http = started && anatomyOf(started.app).http;
+    return http ? serveConnection(http, connection, head) : void connection.destroy();
+  }
   const transport = started && anatomyOf(started.app).transports.find((t) => portOf(t) === port);
   if (typeof transport?.bindHandler !== 'function') return void connection.destroy();
   transport.bindHandler(connection);

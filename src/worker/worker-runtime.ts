@@ -46,7 +46,7 @@ export class WorkerRuntime {
     const { serialization, messaging } = this.options;
     this.transport = new IpcWorkerTransport(this.self, serialization, messaging, {
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
-      adopt: (port, connection) => adoptConnection(this.started, port, connection),
+      adopt: (port, connection, head) => adoptConnection(this.started, port, connection, head),
     });
     setProcessTransport(this.transport);
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));

@@ -1,7 +1,7 @@
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../../cluster.constants.js';
 import { envelope, messageEnvelope } from '../../messaging/envelope.js';
 import type { Unchecked, WireLimits } from '../message-validation.js';
-import { controlEnvelope, MAX_BATCH, readFromPrimary, readFromWorker, unpack, type LifecycleData } from './ipc-protocol.js';
+import { controlEnvelope, MAX_BATCH, MAX_HANDOFF_HEAD_BYTES, readFromPrimary, readFromWorker, unpack, type LifecycleData } from './ipc-protocol.js';
 
 const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
 const sender = { node: 'n1', id: 1, slot: 0, pid: 100 };
@@ -110,6 +110,16 @@ describe('readFromPrimary', () => {
     expect(fromPrimary(controlEnvelope.lifecycle(lifecycle))).toEqual({ kind: 'lifecycle', data: lifecycle });
     const event = { type: 'fork', node: 'n1', id: 2, slot: 1, pid: 200, at: 3 } as const;
     expect(fromPrimary(controlEnvelope.lifecycle({ ...lifecycle, event }))).toMatchObject({ data: { event } });
+  });
+
+  it('reads the bytes a sticky handoff carries, none included, and rejects what is not base64 or too long', () => {
+    const head = Buffer.from('GET /socket.io/?EIO=4&transport=polling&sid=2.abc HTTP/1.1\r\n');
+    expect(fromPrimary(controlEnvelope.handoff(3000, head))).toEqual({ kind: 'handoff', port: 3000, head });
+    expect(fromPrimary(controlEnvelope.handoff(3000, Buffer.alloc(0)))).toEqual({ kind: 'handoff', port: 3000, head: Buffer.alloc(0) });
+    expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, head: 'not base64!' } }))).toBe('string');
+    expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, head: 42 } }))).toBe('string');
+    const tooLong = Buffer.alloc(MAX_HANDOFF_HEAD_BYTES + 3).toString('base64');
+    expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, head: tooLong } }))).toBe('string');
   });
 
   it('reads messages as relayed, with the from they carry', () => {

@@ -17,7 +17,9 @@
  * Primary -> worker:
  * - `lifecycle`: an event (if any) and the membership snapshot after it.
  * - `shutdown`: drain and exit; `handOff`: a replacement is ready to take the open connections.
- * - `handoff`: a connection to serve from now on, on the TCP transport listening on `port`.
+ * - `handoff`: a connection to serve from now on, on the TCP transport listening on `port`; or, with
+ *   `head` (the bytes the primary already read from it, base64, possibly none), a connection of the
+ *   sticky listener on `port`, for the app's HTTP server.
  * Both ways: `batch`, several envelopes written at once (`data` holds them, in order).
  */
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../../cluster.constants.js';
@@ -28,6 +30,11 @@ import { isIdentity, isTopic, readMessage, show, type Unchecked, type WireLimits
 
 /** Envelopes per write at most: bounds the size of one IPC message and lets the receiver start early. */
 export const MAX_BATCH = 1_000;
+/**
+ * Bytes the sticky listener may read from a connection before it hands it on: the request line is at
+ * most 8 KiB, but one read can bring up to 64 KiB of what follows it.
+ */
+export const MAX_HANDOFF_HEAD_BYTES = 128 * 1024;
 /** Request topics one worker may announce. */
 const MAX_HANDLED_TOPICS = 10_000;
 
@@ -48,7 +55,7 @@ export type WorkerControl =
 export type PrimaryControl =
   | { readonly kind: 'shutdown'; readonly handOff: boolean }
   | { readonly kind: 'lifecycle'; readonly data: LifecycleData }
-  | { readonly kind: 'handoff'; readonly port: number };
+  | { readonly kind: 'handoff'; readonly port: number; readonly head?: Buffer };
 
 export const controlEnvelope = {
   hello: () => envelope('hello'),
@@ -60,7 +67,7 @@ export const controlEnvelope = {
   credit: (bytes: number) => envelope('credit', { data: bytes }),
   lifecycle: (data: LifecycleData) => envelope('lifecycle', { data }),
   shutdown: (handOff = false) => envelope('shutdown', { data: { handOff } }),
-  handoff: (port: number) => envelope('handoff', { data: { port } }),
+  handoff: (port: number, head?: Buffer) => envelope('handoff', { data: head ? { port, head: head.toString('base64') } : { port } }),
   batch: (items: readonly ClusterEnvelope[]) => envelope('batch', { data: items }),
 };
 
@@ -121,7 +128,7 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
   const { kind } = raw;
   if (isMessageKind(kind)) return readMessage(raw, limits);
   if (kind === 'shutdown') return { kind, handOff: (raw.data as Unchecked | undefined)?.handOff === true };
-  if (kind === 'handoff') return readHandoff(raw);
+  if (kind === 'handoff') return readHandoff(raw, true);
   if (kind !== 'lifecycle') return `kind ${show(kind)} is not one the primary sends`;
   const data = raw.data as Unchecked | null | undefined;
   if (typeof data !== 'object' || data === null) return 'lifecycle: data is not an object';
@@ -138,8 +145,18 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
   return { kind, data: data as unknown as LifecycleData };
 }
 
-function readHandoff(raw: Unchecked): { readonly kind: 'handoff'; readonly port: number } | string {
-  const port = (raw.data as Unchecked | undefined)?.port;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** `withHead`: the primary's handoff may carry the bytes it read (a worker's never does). */
+function readHandoff(raw: Unchecked, withHead = false): { readonly kind: 'handoff'; readonly port: number; readonly head?: Buffer } | string {
+  const data = raw.data as Unchecked | undefined;
+  const port = data?.port;
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) return `handoff: port ${show(port)} is not a port`;
-  return { kind: 'handoff', port: port as number };
+  const head = data?.head;
+  if (head === undefined) return { kind: 'handoff', port: port as number };
+  if (!withHead) return 'handoff: a worker does not send bytes with a connection';
+  if (typeof head !== 'string' || head.length > Math.ceil(MAX_HANDOFF_HEAD_BYTES / 3) * 4 || !BASE64.test(head)) {
+    return `handoff: head ${show(head)} is not base64 of at most ${MAX_HANDOFF_HEAD_BYTES} bytes`;
+  }
+  return { kind: 'handoff', port: port as number, head: Buffer.from(head, 'base64') };
 }

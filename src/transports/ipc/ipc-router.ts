@@ -249,6 +249,21 @@ export class IpcRouter {
     target.worker.send(controlEnvelope.handoff(read.port), connection, (error) => error && connection.destroy?.());
   }
 
+  /**
+   * A connection the sticky listener accepted on `port`, with the bytes it read from it, for the
+   * worker's HTTP server. `false` if that worker cannot take it now (exiting, or out of the routing).
+   */
+  handConnection(workerId: number, port: number, connection: Socket, head: Buffer): boolean {
+    const member = this.members.get(workerId);
+    if (!member?.listening || !member.available || !member.worker.isConnected()) return false;
+    try {
+      member.worker.send(controlEnvelope.handoff(port, head), connection, (error) => error && connection.destroy());
+    } catch {
+      return false; // the channel closed between the check and the write
+    }
+    return true;
+  }
+
   private receiveOne(sender: Member, item: Unchecked): void {
     try {
       const read = readFromWorker(item, this.limits, sender.identity);

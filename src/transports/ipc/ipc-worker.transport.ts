@@ -25,8 +25,11 @@ export interface IpcChannel {
 export interface WorkerDirectives {
   /** Drain and exit; `handOff`: a replacement is ready to take the open connections. */
   shutdown(handOff: boolean): void;
-  /** Serve this connection from now on, on the TCP transport listening on `port`. */
-  adopt(port: number, connection: Socket): void;
+  /**
+   * Serve this connection from now on: on the TCP transport listening on `port`, or, with `head` (the
+   * bytes the primary read from it), on the app's HTTP server (sticky sessions).
+   */
+  adopt(port: number, connection: Socket, head?: Buffer): void;
 }
 
 const WARN_EVERY_MS = 5_000;
@@ -122,7 +125,7 @@ export class IpcWorkerTransport extends MembershipTransport {
         if (typeof read === 'string') this.warnings.note('malformed', read);
         else if (read.kind === 'shutdown') this.directives.shutdown(read.handOff);
         else if (read.kind === 'lifecycle') this.applyLifecycle(read.data);
-        else if (read.kind === 'handoff') this.adopt(read.port, handle);
+        else if (read.kind === 'handoff') this.adopt(read.port, handle, read.head);
         else arrived.push(read);
       },
       (reason) => this.warnings.note('malformed', reason),
@@ -138,8 +141,8 @@ export class IpcWorkerTransport extends MembershipTransport {
     if (wasLeader && !isLeaderOf(this.view.leader(), this.self)) this.outbox.push(controlEnvelope.released());
   }
 
-  private adopt(port: number, handle: unknown): void {
-    if (isSocket(handle)) this.directives.adopt(port, handle);
+  private adopt(port: number, handle: unknown, head: Buffer | undefined): void {
+    if (isSocket(handle)) this.directives.adopt(port, handle, head);
     else this.warnings.note('malformed', 'handoff: no connection came with it');
   }
 

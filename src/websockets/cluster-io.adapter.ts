@@ -1,0 +1,55 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { Server, ServerOptions } from 'socket.io';
+import { ClusterService } from '../cluster.service.js';
+import { processTransport } from '../transports/process-transport.js';
+import { onDrain } from '../worker/drain/drain-hooks.js';
+import { createClusterAdapter } from './cluster-socket.adapter.js';
+import { slotSessionId } from './session-id.js';
+
+/**
+ * Nest's socket.io adapter for a clustered app: every socket.io server it creates
+ * - broadcasts, joins rooms, fetches sockets and emits server-side across every worker of the
+ *   cluster (`ClusterSocketAdapter`: IPC between the workers of a node, Redis between nodes);
+ * - names its sessions after this worker's slot, so that the primary's sticky listener
+ *   (`sticky: 'sid'`) hands every request of a session to the worker that holds it;
+ * - closes its clients' connections as soon as this worker begins to drain (rolling restart, shutdown):
+ *   they reconnect, through the primary, to a worker that stays.
+ *
+ * `ClusterService` comes from the app (`ClusterModule` imported), else from this process's transport.
+ *
+ * @example
+ * ```ts
+ * await bootstrapClustered(AppModule, {
+ *   sticky: 'sid',
+ *   configure: (app) => app.useWebSocketAdapter(new ClusterIoAdapter(app)),
+ * });
+ * ```
+ */
+export class ClusterIoAdapter extends IoAdapter {
+  private readonly cluster: ClusterService;
+
+  constructor(app: INestApplicationContext) {
+    super(app);
+    this.cluster = clusterServiceOf(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    // socket.io types its option as its in-memory adapter's class; any subclass of it will do.
+    const adapter = createClusterAdapter(this.cluster) as unknown as ServerOptions['adapter'];
+    const server = super.createIOServer(port, { ...options, adapter } as ServerOptions);
+    const { slot } = this.cluster.self;
+    server.engine.generateId = () => slotSessionId(slot);
+    // Transport close, not a server-side disconnect: the clients reconnect on their own.
+    onDrain(() => server.engine.close());
+    return server;
+  }
+}
+
+function clusterServiceOf(app: INestApplicationContext): ClusterService {
+  try {
+    return app.get(ClusterService, { strict: false });
+  } catch {
+    return new ClusterService(processTransport(), {});
+  }
+}
