@@ -46,4 +46,18 @@ describe('app anatomy', () => {
     await listenByKind(context, 3003);
     expect(calls).toEqual(['listen(3000)', 'startAllMicroservices()', 'listen(3001)', 'microservice.listen()', 'init()']);
   });
+
+  it('in sticky mode only initializes an HTTP app, and makes a Fastify instance ready (its routes are in place only then)', async () => {
+    const calls: string[] = [];
+    const httpApp = (instance: object) =>
+      ({
+        getHttpServer: () => ({}),
+        getHttpAdapter: () => ({ getInstance: () => instance }),
+        init: async () => void calls.push('init()'),
+        listen: async (port: number) => void calls.push(`listen(${port})`),
+      }) as unknown as ClusteredApp;
+    await listenByKind(httpApp({ get: () => undefined }), 3000, true); // express: no ready()
+    await listenByKind(httpApp({ ready: async () => void calls.push('ready()') }), 3001, true);
+    expect(calls).toEqual(['init()', 'init()', 'ready()']);
+  });
 });
