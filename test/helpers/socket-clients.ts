@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 
 /** Who answered a client: the worker holding its session. */
@@ -8,9 +8,17 @@ export interface Holder {
   slot: number;
 }
 
-/** A socket.io client on 127.0.0.1, connected (polling first, then upgraded, as browsers do). */
-export function connectClient(port: number, { reconnection = false, timeoutMs = 10_000 } = {}): Promise<Socket> {
+/**
+ * A socket.io client on 127.0.0.1, connected (polling first, then upgraded, as browsers do).
+ * `localAddress`: the address it connects from (any of 127/8 on Linux), for polling and WebSocket alike.
+ */
+export function connectClient(
+  port: number,
+  { reconnection = false, timeoutMs = 10_000, localAddress }: { reconnection?: boolean; timeoutMs?: number; localAddress?: string } = {},
+): Promise<Socket> {
+  const from = localAddress && { localAddress, agent: new HttpAgent({ localAddress }) as unknown as string };
   const socket = io(`http://127.0.0.1:${port}`, {
+    ...from,
     forceNew: true,
     reconnection,
     reconnectionDelay: 100,

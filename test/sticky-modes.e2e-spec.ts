@@ -1,0 +1,157 @@
+import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'socket.io-client';
+import { ClusterProcess, freePort } from './helpers/cluster-process.js';
+import { connectClient, eventually, inParallel, postRandom, record, upgraded, whoami, type Holder } from './helpers/socket-clients.js';
+
+const WS_APP = fileURLToPath(new URL('./fixtures/dist/ws-app.js', import.meta.url));
+const WORKERS = 4;
+
+/** A 4-worker cluster of the socket.io fixture with sticky sessions on, ready to serve. */
+async function startCluster(env: Record<string, string>): Promise<{ app: ClusterProcess; port: number }> {
+  const port = await freePort();
+  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(WORKERS), ...env }, WS_APP);
+  await app.waitForReady(WORKERS);
+  await app.waitForLine(/the primary listens on port/);
+  return { app, port };
+}
+
+async function stop(app: ClusterProcess | undefined, clients: Socket[]): Promise<void> {
+  for (const client of clients.splice(0)) client.close();
+  if (!app) return;
+  if (!app.exitStatus) app.signal('SIGTERM');
+  await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
+  app.killGroup();
+}
+
+function sessionsUnknown(app: ClusterProcess): string[] {
+  return app.lines.filter((l) => l.startsWith('SESSION_UNKNOWN'));
+}
+
+/** The pid of the worker answering `GET /` on a fresh connection from `localAddress`. */
+function pidFrom(port: number, localAddress = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/', localAddress, agent: false, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        try {
+          resolve((JSON.parse(text) as Holder).pid);
+        } catch {
+          reject(new Error(`status ${res.statusCode}: ${text}`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('GET / timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A client connected from `localAddress` and upgraded to a WebSocket; resolves with the worker holding it. */
+async function upgradedClient(port: number, clients: Socket[], localAddress?: string): Promise<Socket & { holder: Holder }> {
+  const socket = await connectClient(port, { localAddress });
+  clients.push(socket);
+  await upgraded(socket);
+  return Object.assign(socket, { holder: await whoami(socket) });
+}
+
+describe("sticky sessions by client address ('ip')", () => {
+  let app: ClusterProcess | undefined;
+  const clients: Socket[] = [];
+
+  afterEach(() => stop(app, clients), 30_000);
+
+  it('puts every handshake, upgrade and HTTP request from 127.0.0.1 on one worker, without one "Session ID unknown"', async () => {
+    let port: number;
+    ({ app, port } = await startCluster({ CLUSTER_STICKY: 'ip' }));
+    const holders = await inParallel(200, 20, async () => {
+      const socket = await connectClient(port);
+      try {
+        await upgraded(socket);
+        return (await whoami(socket)).pid;
+      } finally {
+        socket.close();
+      }
+    });
+    expect(holders).toHaveLength(200);
+    expect(new Set(holders).size).toBe(1);
+    const pids = await inParallel(40, 8, () => pidFrom(port));
+    expect(new Set(pids)).toEqual(new Set(holders));
+    expect(sessionsUnknown(app)).toEqual([]);
+  }, 60_000);
+
+  it('spreads clients of different addresses over the workers, each address keeping its worker', async () => {
+    let port: number;
+    ({ app, port } = await startCluster({ CLUSTER_STICKY: 'ip' }));
+    const addresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
+    const workerOf = new Map<string, number>();
+    for (const address of addresses) {
+      const pids = await inParallel(4, 4, () => pidFrom(port, address));
+      expect({ address, workers: new Set(pids).size }).toEqual({ address, workers: 1 });
+      workerOf.set(address, pids[0]!);
+    }
+    expect(new Set(workerOf.values()).size).toBeGreaterThan(1);
+    // socket.io clients (polling, then WebSocket) from those addresses land where their HTTP requests did.
+    const socketWorkers = new Set<number>();
+    for (const address of addresses.slice(0, 8)) {
+      const client = await upgradedClient(port, clients, address);
+      expect({ address, pid: client.holder.pid }).toEqual({ address, pid: workerOf.get(address) });
+      socketWorkers.add(client.holder.pid);
+    }
+    expect(socketWorkers.size).toBeGreaterThan(1); // the clients did connect from their own addresses
+    expect(sessionsUnknown(app)).toEqual([]);
+  }, 60_000);
+});
+
+describe("sticky sessions by session id ('sid') on Fastify", () => {
+  let app: ClusterProcess | undefined;
+  const clients: Socket[] = [];
+  const startFastify = () => startCluster({ CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify' });
+
+  afterEach(() => stop(app, clients), 30_000);
+
+  it('gives 200 clients a session by polling, then a WebSocket, on every worker, without one "Session ID unknown"', async () => {
+    let port: number;
+    ({ app, port } = await startFastify());
+    const holders = await inParallel(200, 20, async () => {
+      const socket = await connectClient(port);
+      try {
+        await upgraded(socket);
+        return (await whoami(socket)).pid;
+      } finally {
+        socket.close();
+      }
+    });
+    expect(holders).toHaveLength(200);
+    expect(new Set(holders).size).toBe(WORKERS);
+    expect(sessionsUnknown(app)).toEqual([]);
+  }, 60_000);
+
+  it('passes request bodies of 1 MiB through the primary to Fastify byte for byte', async () => {
+    let port: number;
+    ({ app, port } = await startFastify());
+    const results = await inParallel(8, 4, () => postRandom(port, 1_048_576));
+    for (const { sent, received, bytes } of results) {
+      expect(bytes).toBe(1_048_576);
+      expect(received).toBe(sent);
+    }
+  }, 60_000);
+
+  it('delivers a broadcast from one worker to every client of every worker, exactly once', async () => {
+    let port: number;
+    ({ app, port } = await startFastify());
+    // Connected one after the other: the primary deals handshakes to the workers in turn.
+    const connected: Array<Socket & { holder: Holder }> = [];
+    for (let i = 0; i < 2 * WORKERS; i++) connected.push(await upgradedClient(port, clients));
+    expect(new Set(connected.map((c) => c.holder.pid)).size).toBe(WORKERS);
+    const news = connected.map((c) => record<{ tag: string }>(c, 'news'));
+    await connected[0]!.emitWithAck('broadcast', 'first');
+    // One sender, in order: once every client has the second, any duplicate of the first would be there too.
+    await connected[0]!.emitWithAck('broadcast', 'second');
+    await eventually(() => news.every((seen) => seen.some((n) => n.tag === 'second')), 'the second broadcast on every client');
+    for (const seen of news) expect(seen.map((n) => n.tag)).toEqual(['first', 'second']);
+    expect(sessionsUnknown(app)).toEqual([]);
+  }, 60_000);
+});
