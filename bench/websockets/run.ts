@@ -60,8 +60,19 @@ async function requestsPerSecond(port: number, durationS: number): Promise<numbe
 function connect(port: number): Promise<Socket> {
   const socket = io(`http://${HOST}:${port}`, { transports: ['websocket'], forceNew: true, reconnection: false });
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
+    // A handshake that neither succeeds nor fails would hold the whole run until its deadline.
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no socket.io connection to port ${port} within 10 s`));
+    }, 10_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('connect_error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
