@@ -1,32 +1,10 @@
 import { request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { Socket } from 'socket.io-client';
-import { ClusterProcess, freePort } from './helpers/cluster-process.js';
+import { ClusterProcess } from './helpers/cluster-process.js';
+import { handshakeHolders, sessionsUnknown, startWsCluster, stopWsCluster, WS_WORKERS } from './helpers/ws-cluster.js';
 import { connectClient, eventually, inParallel, postRandom, record, upgraded, whoami, type Holder } from './helpers/socket-clients.js';
 
-const WS_APP = fileURLToPath(new URL('./fixtures/dist/ws-app.js', import.meta.url));
-const WORKERS = 4;
-
-/** A 4-worker cluster of the socket.io fixture with sticky sessions on, ready to serve. */
-async function startCluster(env: Record<string, string>): Promise<{ app: ClusterProcess; port: number }> {
-  const port = await freePort();
-  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(WORKERS), ...env }, WS_APP);
-  await app.waitForReady(WORKERS);
-  await app.waitForLine(/the primary listens on port/);
-  return { app, port };
-}
-
-async function stop(app: ClusterProcess | undefined, clients: Socket[]): Promise<void> {
-  for (const client of clients.splice(0)) client.close();
-  if (!app) return;
-  if (!app.exitStatus) app.signal('SIGTERM');
-  await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
-  app.killGroup();
-}
-
-function sessionsUnknown(app: ClusterProcess): string[] {
-  return app.lines.filter((l) => l.startsWith('SESSION_UNKNOWN'));
-}
+const WORKERS = WS_WORKERS;
 
 /** The pid of the worker answering `GET /` on a fresh connection from `localAddress`. */
 function pidFrom(port: number, localAddress = '127.0.0.1'): Promise<number> {
@@ -61,20 +39,12 @@ describe("sticky sessions by client address ('ip')", () => {
   let app: ClusterProcess | undefined;
   const clients: Socket[] = [];
 
-  afterEach(() => stop(app, clients), 30_000);
+  afterEach(() => stopWsCluster(app, clients), 30_000);
 
   it('puts every handshake, upgrade and HTTP request from 127.0.0.1 on one worker, without one "Session ID unknown"', async () => {
     let port: number;
-    ({ app, port } = await startCluster({ CLUSTER_STICKY: 'ip' }));
-    const holders = await inParallel(200, 20, async () => {
-      const socket = await connectClient(port);
-      try {
-        await upgraded(socket);
-        return (await whoami(socket)).pid;
-      } finally {
-        socket.close();
-      }
-    });
+    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'ip' }));
+    const holders = await handshakeHolders(port, 200, 20);
     expect(holders).toHaveLength(200);
     expect(new Set(holders).size).toBe(1);
     const pids = await inParallel(40, 8, () => pidFrom(port));
@@ -84,7 +54,7 @@ describe("sticky sessions by client address ('ip')", () => {
 
   it('spreads clients of different addresses over the workers, each address keeping its worker', async () => {
     let port: number;
-    ({ app, port } = await startCluster({ CLUSTER_STICKY: 'ip' }));
+    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'ip' }));
     const addresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
     const workerOf = new Map<string, number>();
     for (const address of addresses) {
@@ -108,22 +78,14 @@ describe("sticky sessions by client address ('ip')", () => {
 describe("sticky sessions by session id ('sid') on Fastify", () => {
   let app: ClusterProcess | undefined;
   const clients: Socket[] = [];
-  const startFastify = () => startCluster({ CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify' });
+  const startFastify = () => startWsCluster({ CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify' });
 
-  afterEach(() => stop(app, clients), 30_000);
+  afterEach(() => stopWsCluster(app, clients), 30_000);
 
   it('gives 200 clients a session by polling, then a WebSocket, on every worker, without one "Session ID unknown"', async () => {
     let port: number;
     ({ app, port } = await startFastify());
-    const holders = await inParallel(200, 20, async () => {
-      const socket = await connectClient(port);
-      try {
-        await upgraded(socket);
-        return (await whoami(socket)).pid;
-      } finally {
-        socket.close();
-      }
-    });
+    const holders = await handshakeHolders(port, 200, 20);
     expect(holders).toHaveLength(200);
     expect(new Set(holders).size).toBe(WORKERS);
     expect(sessionsUnknown(app)).toEqual([]);

@@ -1,27 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import type { Socket } from 'socket.io-client';
-import { ClusterProcess, freePort, get, isAlive, until } from './helpers/cluster-process.js';
+import { ClusterProcess, get, isAlive, until } from './helpers/cluster-process.js';
+import { handshakeHolders, sessionsUnknown, startWsCluster, stopWsCluster, WS_WORKERS } from './helpers/ws-cluster.js';
 import { connectClient, eventually, inParallel, postRandom, record, upgraded, whoami, type Holder } from './helpers/socket-clients.js';
 
-const WS_APP = fileURLToPath(new URL('./fixtures/dist/ws-app.js', import.meta.url));
-const WORKERS = 4;
-
-/** A 4-worker cluster with sticky sessions on, ready to serve. */
-async function startCluster(env: Record<string, string> = {}): Promise<{ app: ClusterProcess; port: number }> {
-  const port = await freePort();
-  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(WORKERS), ...env }, WS_APP);
-  await app.waitForReady(WORKERS);
-  await app.waitForLine(/the primary listens on port/);
-  return { app, port };
-}
-
-async function stop(app: ClusterProcess | undefined, clients: Socket[]): Promise<void> {
-  for (const client of clients.splice(0)) client.close();
-  if (!app) return;
-  if (!app.exitStatus) app.signal('SIGTERM');
-  await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
-  app.killGroup();
-}
+const WORKERS = WS_WORKERS;
 
 /** `count` clients, connected one after the other: the primary deals handshakes to the workers in turn. */
 async function clientsOnEveryWorker(
@@ -60,28 +42,20 @@ describe('WebSockets on a sticky cluster (socket.io)', () => {
   const clients: Socket[] = [];
 
   beforeAll(async () => {
-    ({ app, port } = await startCluster());
+    ({ app, port } = await startWsCluster());
   }, 60_000);
 
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();
   });
 
-  afterAll(() => stop(app, clients), 30_000);
+  afterAll(() => stopWsCluster(app, clients), 30_000);
 
   it('gives 2,000 clients a session by polling, then a WebSocket, without one "Session ID unknown"', async () => {
-    const holders = await inParallel(2_000, 40, async () => {
-      const socket = await connectClient(port);
-      try {
-        await upgraded(socket);
-        return (await whoami(socket)).pid;
-      } finally {
-        socket.close();
-      }
-    });
+    const holders = await handshakeHolders(port, 2_000, 40);
     expect(holders).toHaveLength(2_000);
     expect(new Set(holders).size).toBe(WORKERS);
-    expect(app!.lines.filter((l) => l.startsWith('SESSION_UNKNOWN'))).toEqual([]);
+    expect(sessionsUnknown(app!)).toEqual([]);
   }, 90_000);
 
   it('passes 100 request bodies of 1 MiB through the primary byte for byte', async () => {
@@ -139,11 +113,11 @@ describe('WebSockets on a sticky cluster when workers go', () => {
   let app: ClusterProcess | undefined;
   const clients: Socket[] = [];
 
-  afterEach(() => stop(app, clients), 30_000);
+  afterEach(() => stopWsCluster(app, clients), 30_000);
 
   it('moves the clients of a SIGKILLed worker to another worker', async () => {
     let port: number;
-    ({ app, port } = await startCluster());
+    ({ app, port } = await startWsCluster());
     const connected = await clientsOnEveryWorker(port, 12, clients, true);
     for (const c of connected) await upgraded(c);
     const victim = connected[1]!.holder.pid;
@@ -156,7 +130,7 @@ describe('WebSockets on a sticky cluster when workers go', () => {
 
   it('ends a rolling restart under 200 connected clients with every client connected to a new worker', async () => {
     let port: number;
-    ({ app, port } = await startCluster({ CLUSTER_SHUTDOWN_TIMEOUT_MS: '5000' }));
+    ({ app, port } = await startWsCluster({ CLUSTER_SHUTDOWN_TIMEOUT_MS: '5000' }));
     const before = new Set((await app.waitForReady(WORKERS)).map((w) => w.pid));
     const connected = await inParallel(200, 20, async () => {
       const socket = await connectClient(port, { reconnection: true });
