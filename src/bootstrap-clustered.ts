@@ -3,7 +3,7 @@ import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
 import { EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
-import { resolveClusterOptions } from './cluster-options.js';
+import { recordRunningOptions, resolveClusterOptions } from './cluster-options.js';
 import { loadNodeLink } from './transports/node-link.loader.js';
 import type { ClusterBootstrapOptions, ClusteredApp, ResolvedClusterOptions } from './interfaces/bootstrap-options.interface.js';
 import { availableCpus } from './primary/available-cpus.js';
@@ -50,6 +50,7 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
     logger.error(error.message);
     process.exit(EXIT_CODES.badConfig);
   }
+  recordRunningOptions(resolved);
 
   if (cluster.isWorker) {
     if (process.env[WORKER_SLOT_ENV] !== undefined) {

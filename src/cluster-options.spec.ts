@@ -63,7 +63,9 @@ describe('resolveClusterOptions defaults', () => {
       redisUrl: undefined,
       name: 'default',
       port: 3000,
+      host: undefined,
       sticky: false,
+      perWorkerJobs: false,
       readyTimeoutMs: 30_000,
       serialization: 'json',
       unresponsiveMs: 10_000,
@@ -122,7 +124,9 @@ describe('resolveClusterOptions environment', () => {
       redisUrl: 'CLUSTER_REDIS_URL',
       name: 'CLUSTER_NAME',
       port: 'PORT',
+      host: 'CLUSTER_HOST',
       sticky: 'CLUSTER_STICKY',
+      perWorkerJobs: 'CLUSTER_PER_WORKER_JOBS',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
       serialization: 'CLUSTER_SERIALIZATION',
       unresponsiveMs: 'CLUSTER_UNRESPONSIVE_MS',
@@ -523,6 +527,58 @@ describe('resolveClusterOptions sticky sessions', () => {
 
   it.each([true, 'SID', 'off', 0])('rejects options.sticky = %p', (value) => {
     expectRejected(() => resolve({ sticky: value as never }), 'options.sticky', value, STICKY);
+  });
+});
+
+describe('resolveClusterOptions host', () => {
+  const HOST = 'an IP address (such as "0.0.0.0" or "::") or a host name';
+
+  it('is unset by default, and read from CLUSTER_HOST below the option', () => {
+    expect(resolve().host).toBeUndefined();
+    expect(resolve({}, { CLUSTER_HOST: ' 0.0.0.0 ' }).host).toBe('0.0.0.0');
+    expect(resolve({ host: '::' }, { CLUSTER_HOST: '0.0.0.0' }).host).toBe('::');
+    expect(resolve({ host: 'localhost' }).host).toBe('localhost');
+    expect(resolve({ host: 'api.internal-1.example' }).host).toBe('api.internal-1.example');
+  });
+
+  it.each(['0.0.0.0:3000', 'http://localhost', 'a b', '-leading.dash'])('rejects CLUSTER_HOST=%p, naming what is allowed', (raw) => {
+    expectRejected(() => resolve({}, { CLUSTER_HOST: raw }), 'CLUSTER_HOST', raw, HOST);
+  });
+
+  it.each([0, '', true])('rejects options.host = %p', (value) => {
+    expectRejected(() => resolve({ host: value as never }), 'options.host', value, HOST);
+  });
+});
+
+describe('resolveClusterOptions sticky mode and a listen hook', () => {
+  it.each(['sid', 'ip'] as const)('refuses a listen hook with sticky %p, saying what to do instead', (sticky) => {
+    const error = configError(() => resolve({ sticky, listen: () => undefined }));
+    expect(error.setting).toBe(`options.listen (with sticky "${sticky}")`);
+    expect(error.allowed).toContain('remove listen');
+    expect(error.allowed).toContain('CLUSTER_HOST');
+  });
+
+  it('refuses it when sticky comes from CLUSTER_STICKY too', () => {
+    expect(configError(() => resolve({ listen: () => undefined }, { CLUSTER_STICKY: 'sid' })).setting).toBe('options.listen (with sticky "sid")');
+  });
+
+  it('accepts a listen hook without sticky, and sticky without one', () => {
+    expect(resolve({ listen: () => undefined }).listen).toBeDefined();
+    expect(resolve({ sticky: 'sid', host: '0.0.0.0' })).toMatchObject({ sticky: 'sid', host: '0.0.0.0' });
+  });
+});
+
+describe('resolveClusterOptions perWorkerJobs', () => {
+  it('is off by default; read from CLUSTER_PER_WORKER_JOBS below the option', () => {
+    expect(resolve().perWorkerJobs).toBe(false);
+    expect(resolve({}, { CLUSTER_PER_WORKER_JOBS: 'yes' }).perWorkerJobs).toBe(true);
+    expect(resolve({ perWorkerJobs: false }, { CLUSTER_PER_WORKER_JOBS: 'true' }).perWorkerJobs).toBe(false);
+    expectRejected(
+      () => resolve({}, { CLUSTER_PER_WORKER_JOBS: 'sometimes' }),
+      'CLUSTER_PER_WORKER_JOBS',
+      'sometimes',
+      'true or false (also 1/0, yes/no, on/off)',
+    );
   });
 });
 

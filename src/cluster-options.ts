@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from './cluster.constants.js';
@@ -22,7 +23,9 @@ export const CLUSTER_DEFAULTS = {
   enabled: true,
   name: 'default',
   port: 3000,
+  host: undefined,
   sticky: false,
+  perWorkerJobs: false,
   readyTimeoutMs: 30_000,
   serialization: 'json',
   unresponsiveMs: 10_000,
@@ -53,7 +56,9 @@ export const CLUSTER_ENV = {
   redisUrl: 'CLUSTER_REDIS_URL',
   name: 'CLUSTER_NAME',
   port: 'PORT',
+  host: 'CLUSTER_HOST',
   sticky: 'CLUSTER_STICKY',
+  perWorkerJobs: 'CLUSTER_PER_WORKER_JOBS',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
   serialization: 'CLUSTER_SERIALIZATION',
   unresponsiveMs: 'CLUSTER_UNRESPONSIVE_MS',
@@ -99,7 +104,9 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     name: pick(options.name, 'options.name', env, CLUSTER_ENV.name, CLUSTER_DEFAULTS.name, parseNodeId),
     nodeId: pick<string | undefined>(options.nodeId, 'options.nodeId', env, CLUSTER_ENV.nodeId, undefined, parseNodeId) ?? freshNodeId(),
     port: pick(options.port, 'options.port', env, CLUSTER_ENV.port, CLUSTER_DEFAULTS.port, integer(0, 65_535)),
+    host: pick<string | undefined>(options.host, 'options.host', env, CLUSTER_ENV.host, CLUSTER_DEFAULTS.host, parseHost),
     sticky: pick(options.sticky, 'options.sticky', env, CLUSTER_ENV.sticky, CLUSTER_DEFAULTS.sticky, parseSticky),
+    perWorkerJobs: pick(options.perWorkerJobs, 'options.perWorkerJobs', env, CLUSTER_ENV.perWorkerJobs, CLUSTER_DEFAULTS.perWorkerJobs, parseBoolean),
     readyTimeoutMs: pick(
       options.readyTimeoutMs,
       'options.readyTimeoutMs',
@@ -273,6 +280,14 @@ export function resolveClusterOptions<App extends ClusteredApp>(
       `at most leadership.renewMs (${CLUSTER_ENV.leaderRenewMs}), ${renewMs}: a failed renewal is tried again after retryMs`,
     );
   }
+  if (resolved.sticky !== false && resolved.listen !== undefined) {
+    // The primary owns the port: a worker's own listen would take it first (EADDRINUSE in the primary).
+    throw new ClusterConfigError(
+      `options.listen (with sticky "${resolved.sticky}")`,
+      resolved.listen,
+      `no listen hook in sticky mode, where the primary owns the port and workers never listen: remove listen, and set host (${CLUSTER_ENV.host}) for the address to listen on`,
+    );
+  }
   const { maxQueueBytes, maxMessageBytes } = resolved.messaging;
   if (maxQueueBytes < maxMessageBytes) {
     // A queue smaller than one message would drop every message of the largest allowed size.
@@ -283,6 +298,26 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     );
   }
   return resolved;
+}
+
+/** The settings `bootstrapClustered` resolved in this process, once it has. */
+let running: ResolvedClusterOptions | undefined;
+
+/**
+ * Records the settings this process runs with (`bootstrapClustered` does, in every role), so that
+ * `clusterConfig` shows them rather than the environment alone: the explicit options of `main.ts` are
+ * known only there.
+ */
+export function recordRunningOptions(resolved: ResolvedClusterOptions | undefined): void {
+  running = resolved;
+}
+
+/**
+ * The settings this process runs with: those `bootstrapClustered` resolved, else (an app started
+ * without it, a script) the environment over the defaults.
+ */
+export function runningOptions(env: Env = process.env): ResolvedClusterOptions {
+  return running ?? resolveClusterOptions({}, env);
 }
 
 /** Validates one setting; `raw` is a string from the environment or the option's own value. */
@@ -354,6 +389,11 @@ const parseSticky = parser<StickyMode | false>('false (also "off"), "sid" or "ip
   if (word === 'sid' || word === 'ip') return word;
   return word === 'off' || word === 'false' ? false : undefined;
 });
+
+/** An IP address, or a host name (letters, digits, `.` and `-`) that resolves to one. */
+const parseHost = parser<string>('an IP address (such as "0.0.0.0" or "::") or a host name', (raw) =>
+  typeof raw === 'string' && (isIP(raw) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(raw)) ? raw : undefined,
+);
 
 const NODE_ID = /^[\w.:-]{1,128}$/;
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigModule, ConfigService, type ConfigType } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ClusterConfigError } from '../cluster.errors.js';
-import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId } from '../cluster-options.js';
+import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId, recordRunningOptions, resolveClusterOptions } from '../cluster-options.js';
 import { availableCpus } from '../primary/available-cpus.js';
 import { clusterConfig } from './cluster.config.js';
 
@@ -21,6 +21,7 @@ describe('clusterConfig', () => {
   });
 
   afterEach(async () => {
+    recordRunningOptions(undefined);
     await moduleRef?.close();
     moduleRef = undefined;
     for (const [name, value] of saved) {
@@ -73,7 +74,9 @@ describe('clusterConfig', () => {
       redisUrl: undefined,
       name: 'default',
       port: 3000,
+      host: undefined,
       sticky: false,
+      perWorkerJobs: false,
       readyTimeoutMs: 30_000,
       serialization: 'json',
       unresponsiveMs: 10_000,
@@ -82,6 +85,18 @@ describe('clusterConfig', () => {
       leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
       restart: CLUSTER_DEFAULTS.restart,
     });
+  });
+
+  it('shows the settings the process runs with once bootstrapClustered resolved them: options over environment over defaults', async () => {
+    Object.assign(process.env, { CLUSTER_SHUTDOWN_TIMEOUT_MS: '7777', CLUSTER_MAX_RESTARTS: '4' });
+    recordRunningOptions(resolveClusterOptions({ shutdown: { timeoutMs: 4321 }, restart: { factor: 3 }, listen: () => undefined }, process.env));
+    Object.assign(process.env, { CLUSTER_MAX_RESTARTS: '9' }); // changed after the start: not what runs
+    const config = (await compile()).get(ConfigService);
+    expect(config.get('cluster.shutdown.timeoutMs')).toBe(4321);
+    expect(config.get('cluster.restart.factor')).toBe(3);
+    expect(config.get('cluster.restart.maxRestarts')).toBe(4);
+    expect(config.get('cluster.readyTimeoutMs')).toBe(30_000);
+    expect(config.get<object>('cluster')).not.toHaveProperty('listen');
   });
 
   it('leaves the hooks out', async () => {

@@ -1,13 +1,15 @@
 import { registerAs } from '@nestjs/config';
-import { resolveClusterOptions } from '../cluster-options.js';
+import { runningOptions } from '../cluster-options.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 
 /** The cluster's settings as `ConfigService` shows them (hooks left out: they are code, not config). */
 export type ClusterConfig = Omit<ResolvedClusterOptions, 'createApp' | 'configure' | 'listen'>;
 
 /**
- * The cluster settings from the environment, under the `cluster` namespace of `@nestjs/config`,
- * validated the same way `bootstrapClustered` validates them.
+ * The settings the cluster runs with, under the `cluster` namespace of `@nestjs/config`: in a process
+ * started by `bootstrapClustered` (the primary, a worker, or standalone), what it resolved from its
+ * explicit options over the environment over the defaults; elsewhere (an app built without it, a
+ * script), the environment over the defaults, validated the same way.
  *
  * @example
  * ```ts
@@ -17,6 +19,6 @@ export type ClusterConfig = Omit<ResolvedClusterOptions, 'createApp' | 'configur
  * ```
  */
 export const clusterConfig = registerAs('cluster', (): ClusterConfig => {
-  const { createApp: _c, configure: _f, listen: _l, ...settings } = resolveClusterOptions({}, process.env);
+  const { createApp: _c, configure: _f, listen: _l, ...settings } = runningOptions();
   return settings;
 });

@@ -156,6 +156,14 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   port?: number;
   /**
+   * The address to listen on: the default `listen` passes it to `app.listen(port, host)`, and in sticky
+   * mode the primary listens there. Unset, Node listens on every interface (`::`, and `0.0.0.0` where
+   * IPv6 is off), except Fastify, which listens on `localhost` only: set `'0.0.0.0'` for Fastify in a
+   * container. Env `CLUSTER_HOST`.
+   * @example host: '0.0.0.0'
+   */
+  host?: string;
+  /**
    * Sticky sessions for WebSockets (socket.io): the primary owns the port and hands each connection to
    * one worker, which serves it without listening on the port itself.
    * - `'sid'`: by the session id in the request's query (`?sid=`); needs the socket.io adapter of
@@ -165,9 +173,21 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    *   the sid; reshuffles when the set of ready workers changes.
    * - `false`: workers listen on the port and node:cluster balances connections.
    * Env `CLUSTER_STICKY` (`sid`, `ip`, or `off` / `false`).
+   *
+   * Workers do not listen in sticky mode, so a `listen` hook is refused at boot (exit 78): set `host`
+   * for the address. With `'sid'`, every socket.io server the app creates names its sessions after
+   * the worker's slot, whatever adapter the app uses for broadcasts.
    * @default false
    */
   sticky?: StickyMode | false;
+  /**
+   * `true` when the app means to run its `@nestjs/schedule` jobs (`@Cron`, `@Interval`, `@Timeout`)
+   * in every worker. Otherwise, when such jobs are registered, more than one worker serves and
+   * `ClusterScheduleModule` (which runs them on the leader only) is not imported, the primary warns
+   * once at boot, naming the jobs. Env `CLUSTER_PER_WORKER_JOBS`.
+   * @default false
+   */
+  perWorkerJobs?: boolean;
   /**
    * A worker whose `listen` has not resolved by then is killed and counts as a failed start.
    * Env `CLUSTER_READY_TIMEOUT_MS`.
@@ -208,8 +228,8 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
   /** Configures the app before it listens. */
   configure?: ConfigureAppHook<App>;
   /**
-   * Starts accepting work.
-   * @default by kind: `app.listen(port)`, `app.startAllMicroservices()` then `app.listen(port)`, `app.listen()`, `app.init()`
+   * Starts accepting work. Not allowed with `sticky` (the primary owns the port there).
+   * @default by kind: `app.listen(port, host)`, `app.startAllMicroservices()` then `app.listen(port, host)`, `app.listen()`, `app.init()`
    */
   listen?: ListenAppHook<App>;
 }
@@ -240,7 +260,9 @@ export interface ResolvedClusterOptions {
   redisUrl: string | undefined;
   name: string;
   port: number;
+  host: string | undefined;
   sticky: StickyMode | false;
+  perWorkerJobs: boolean;
   readyTimeoutMs: number;
   serialization: Serialization;
   unresponsiveMs: number;

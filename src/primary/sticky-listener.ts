@@ -42,7 +42,7 @@ export class StickyListener {
 
   constructor(
     private readonly mode: StickyMode,
-    private readonly port: number,
+    private readonly address: { readonly port: number; readonly host?: string },
     private readonly targets: StickyTargets,
     private readonly logger: Logger,
   ) {
@@ -58,7 +58,7 @@ export class StickyListener {
   listen(): Promise<number> {
     return (this.listening ??= new Promise<number>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.port, () => {
+      this.server.listen(this.address.port, this.address.host, () => {
         this.server.off('error', reject);
         this.server.on('error', (error) => this.logger.error(`sticky listener: ${error.message}`));
         resolve((this.server.address() as { port: number }).port);

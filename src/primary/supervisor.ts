@@ -127,14 +127,14 @@ export class Supervisor {
       link?.lease && { lease: link.lease, timing: options.leadership },
     );
     if (options.sticky) {
-      const port = options.port;
       this.sticky = new StickyListener(
         options.sticky,
-        port,
+        { port: options.port, host: options.host },
         {
           // A worker draining, unresponsive or exited is handed nothing: its slot's replacement, or another, is.
           ready: () => this.slots.flatMap((s) => (s.current?.state === 'ready' ? [{ id: s.current.identity.id, slot: s.slot }] : [])),
-          hand: (id, connection, head) => this.router.handConnection(id, port, connection, head),
+          // The port the connection arrived on: the one the listener got, when `port` is 0.
+          hand: (id, connection, head) => this.router.handConnection(id, connection.localPort!, connection, head),
         },
         logger,
       );

@@ -14,7 +14,7 @@ function apps() {
     getHttpServer: () => http,
     getMicroservices: () => microservices,
     startAllMicroservices: async () => void calls.push('startAllMicroservices()'),
-    listen: async (port: number) => void calls.push(`listen(${port})`),
+    listen: async (...args: unknown[]) => void calls.push(`listen(${args.join(', ')})`),
   });
   const context = { init: async () => void calls.push('init()') };
   const as = (app: object) => app as unknown as ClusteredApp;
@@ -40,11 +40,12 @@ describe('app anatomy', () => {
 
   it('listens the way each kind gets ready', async () => {
     const { calls, microservice, http1, hybrid, context } = apps();
-    await listenByKind(http1, 3000);
-    await listenByKind(hybrid, 3001);
-    await listenByKind(microservice, 3002);
-    await listenByKind(context, 3003);
-    expect(calls).toEqual(['listen(3000)', 'startAllMicroservices()', 'listen(3001)', 'microservice.listen()', 'init()']);
+    await listenByKind(http1, { port: 3000 });
+    await listenByKind(hybrid, { port: 3001 });
+    await listenByKind(microservice, { port: 3002 });
+    await listenByKind(context, { port: 3003 });
+    await listenByKind(http1, { port: 3004, host: '0.0.0.0' });
+    expect(calls).toEqual(['listen(3000)', 'startAllMicroservices()', 'listen(3001)', 'microservice.listen()', 'init()', 'listen(3004, 0.0.0.0)']);
   });
 
   it('in sticky mode only initializes an HTTP app, and makes a Fastify instance ready (its routes are in place only then)', async () => {
@@ -56,8 +57,8 @@ describe('app anatomy', () => {
         init: async () => void calls.push('init()'),
         listen: async (port: number) => void calls.push(`listen(${port})`),
       }) as unknown as ClusteredApp;
-    await listenByKind(httpApp({ get: () => undefined }), 3000, true); // express: no ready()
-    await listenByKind(httpApp({ ready: async () => void calls.push('ready()') }), 3001, true);
+    await listenByKind(httpApp({ get: () => undefined }), { port: 3000, sticky: true }); // express: no ready()
+    await listenByKind(httpApp({ ready: async () => void calls.push('ready()') }), { port: 3001, host: '0.0.0.0', sticky: true });
     expect(calls).toEqual(['init()', 'init()', 'ready()']);
   });
 });

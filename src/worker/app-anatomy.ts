@@ -30,22 +30,30 @@ export function anatomyOf(app: ClusteredApp): AppAnatomy {
   return { kind: 'context', transports: [] };
 }
 
+/** Where the default `listen` of an HTTP app listens; with `sticky`, the primary listens there instead. */
+export interface ListenAt {
+  readonly port: number;
+  readonly host?: string;
+  readonly sticky?: boolean;
+}
+
 /**
- * The default `listen` of each kind: the HTTP app listens on the port (a hybrid one starts its
+ * The default `listen` of each kind: the HTTP app listens on the port and host (a hybrid one starts its
  * microservices first, so it is ready only when both are); a microservice listens on its transport;
  * an application context is ready once initialized. With `sticky`, the primary owns the port: the HTTP
  * app is only initialized (its gateways bound to its HTTP server) and serves the connections handed to
  * it; on Fastify, whose routes and hooks are in place only once the instance is ready (`listen` would
  * make it so), the instance is made ready too.
  */
-export async function listenByKind(app: ClusteredApp, port: number, sticky = false): Promise<void> {
+export async function listenByKind(app: ClusteredApp, { port, host, sticky = false }: ListenAt): Promise<void> {
   if (isHttpApp(app)) {
     if ((app.getMicroservices?.() ?? []).length > 0) await app.startAllMicroservices();
     if (sticky) {
       await app.init();
       const instance = app.getHttpAdapter?.()?.getInstance?.() as { ready?: () => PromiseLike<unknown> } | undefined;
       if (typeof instance?.ready === 'function') await instance.ready();
-    } else await app.listen(port);
+    } else if (host === undefined) await app.listen(port);
+    else await app.listen(port, host);
   } else if (isMicroservice(app)) {
     await app.listen();
   } else {

@@ -27,7 +27,7 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
   const work = new InFlightWork();
   for (const transport of anatomyOf(app).transports) work.track(transport);
   if (options.listen) await options.listen(app, port);
-  else await listenByKind(app, port, options.sticky !== false);
+  else await listenByKind(app, { port, host: options.host, sticky: options.sticky !== false });
   return { app, work };
 }
 
