@@ -9,7 +9,7 @@ import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.int
 import type { ClusterEvent, DropReason, LeaderEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { LeaderAppointment } from '../leadership/leader-appointment.js';
-import { controlEnvelope } from '../transports/ipc/ipc-protocol.js';
+import { controlEnvelope, type ReadyNotes } from '../transports/ipc/ipc-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
 import { NO_DROPS } from '../transports/membership-view.js';
@@ -74,6 +74,7 @@ export class Supervisor {
   private readonly rolls = { started: 0, done: 0, aborted: 0 };
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
+  private warnedEveryWorkerJobs = false;
   private linkClosed: Promise<void> | undefined;
   private readonly restarts = new RestartQueue((run) => this.roll(run));
   private readonly leadership: LeaderAppointment;
@@ -108,7 +109,7 @@ export class Supervisor {
       {
         currentOfSlot: (slot) => this.slots[slot]?.current?.identity.id,
         hello: (id) => this.withRecord(id, (record) => this.onHello(record)),
-        ready: (id) => this.withRecord(id, (record) => this.onReady(record)),
+        ready: (id, notes) => this.withRecord(id, (record) => this.onReady(record, notes)),
         restart: (id) => this.withRecord(id, (record) => void this.restartWorkers(`requested by worker ${record.identity.slot}`)),
         released: (id) => this.leadership.released(id),
         dropped: (worker, reason, detail) => this.onDropped({ worker, reason, detail }),
@@ -410,10 +411,11 @@ export class Supervisor {
     this.emit();
   }
 
-  private onReady(record: WorkerProcess): void {
+  private onReady(record: WorkerProcess, notes: ReadyNotes = {}): void {
     clearTimeout(record.readyTimer);
     const at = Date.now();
     if (!record.ready(at)) return;
+    this.noteEveryWorkerJobs(notes.everyWorkerJobs);
     const bootMs = at - record.startedAt;
     const { slot, pid } = record.identity;
     this.logger.log(`worker ${slot} ready in ${bootMs} ms (pid ${pid})`);
@@ -424,6 +426,20 @@ export class Supervisor {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
     }
+  }
+
+  /**
+   * Every worker runs the same app: the first to name jobs that will run on each of them stands for
+   * all, so the warning comes once per start of the primary, not once per worker or restart.
+   */
+  private noteEveryWorkerJobs(jobs: readonly string[] | undefined): void {
+    if (this.warnedEveryWorkerJobs || !jobs?.length || this.slots.length < 2) return;
+    this.warnedEveryWorkerJobs = true;
+    this.logger.warn(
+      `${jobs.length} @nestjs/schedule job(s) will run on each of the ${this.slots.length} workers, not once: ${jobs.join(', ')}. ` +
+        `Import ClusterScheduleModule from nestjs-cluster/schedule to run them on the leader only, ` +
+        `or set perWorkerJobs: true (${CLUSTER_ENV.perWorkerJobs}=true) if every worker should run them.`,
+    );
   }
 
   /** From the first ready worker on, as node:cluster's own listener would; once. */

@@ -4,7 +4,10 @@ import cluster from 'node:cluster';
 import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
+import type { ReadyNotes } from '../transports/ipc/ipc-protocol.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
+import { gatewaysWithoutSlotIds, nameSessionsAfterSlot } from '../websockets/slot-session-ids.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
@@ -53,8 +56,12 @@ export class WorkerRuntime {
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     this.stopping.listen('SIGHUP', () => undefined);
 
+    // Before the app exists: Nest creates its socket.io servers while it initializes.
+    if (this.options.sticky === 'sid') await nameSessionsAfterSlot(this.self.slot);
+    let notes: ReadyNotes;
     try {
       this.started = await startApp(module, this.options);
+      notes = await this.startupNotes(this.started.app);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(EXIT_CODES.startFailed);
@@ -63,9 +70,29 @@ export class WorkerRuntime {
       // Asked to stop while booting: nothing was served yet, close what the boot opened.
       await this.exitAfterClose();
     } else {
-      this.transport.ready();
+      this.transport.ready(notes);
     }
     return this.started.app;
+  }
+
+  /**
+   * What the started app does that a clustered app may not mean to: said here for this worker alone
+   * (gateways whose sessions the sticky listener cannot route), or noted for the primary to say once
+   * for the whole cluster (jobs that will run on every worker).
+   */
+  private async startupNotes(app: ClusteredApp): Promise<ReadyNotes> {
+    if (this.options.sticky === 'sid') {
+      const unrouted = gatewaysWithoutSlotIds(app);
+      if (unrouted.length > 0) {
+        this.logger.warn(
+          `sticky "sid": the sessions of ${unrouted.join(', ')} do not carry this worker's slot (no socket.io server made by ` +
+            `@nestjs/platform-socket.io's IoAdapter), so clients that start by polling will meet "Session ID unknown": ` +
+            `use ClusterIoAdapter from nestjs-cluster/socket.io, or sticky "ip"`,
+        );
+      }
+    }
+    const { perWorkerJobs, workers } = this.options;
+    return perWorkerJobs || workers < 2 ? {} : { everyWorkerJobs: await everyWorkerJobs(app) };
   }
 
   private onTerminalSignal(signal: NodeJS.Signals): void {

@@ -70,8 +70,25 @@ describe('unpack', () => {
 });
 
 describe('readFromWorker', () => {
-  it.each(['hello', 'ready', 'restart', 'heartbeat'] as const)('reads %s', (kind) => {
+  it.each(['hello', 'restart', 'heartbeat'] as const)('reads %s', (kind) => {
     expect(fromWorker(controlEnvelope[kind]())).toEqual({ kind });
+  });
+
+  it('reads ready, with or without the jobs that will run on every worker', () => {
+    expect(fromWorker(controlEnvelope.ready())).toEqual({ kind: 'ready', notes: {} });
+    expect(fromWorker(controlEnvelope.ready({}))).toEqual({ kind: 'ready', notes: {} });
+    const jobs = ['Tasks.report (@Cron)', 'nightly'];
+    expect(fromWorker(controlEnvelope.ready({ everyWorkerJobs: jobs }))).toEqual({ kind: 'ready', notes: { everyWorkerJobs: jobs } });
+  });
+
+  it.each([
+    ['not an array', 'Tasks.report'],
+    ['an empty name', ['']],
+    ['a name that is not a string', [7]],
+    ['a name over 512 characters', ['x'.repeat(513)]],
+    ['more than 1,000 names', Array.from({ length: 1_001 }, (_, i) => `job${i}`)],
+  ])('rejects ready whose jobs are %s', (_case, everyWorkerJobs) => {
+    expect(fromWorker(envelope('ready', { data: { everyWorkerJobs } }))).toEqual(expect.stringContaining('ready: everyWorkerJobs'));
   });
 
   it('reads the topics a worker handles and the credit it gives', () => {

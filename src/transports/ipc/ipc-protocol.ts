@@ -5,7 +5,8 @@
  *
  * Worker -> primary:
  * - `hello`: the worker's transport listens; the primary answers with a `lifecycle` snapshot.
- * - `ready`: the app's `listen` resolved.
+ * - `ready`: the app's `listen` resolved; `data`, if any, holds what the primary reports once for the
+ *   whole cluster (`ReadyNotes`).
  * - `handlers`: the request topics this worker handles (replaces the previous list).
  * - `restart`: start a rolling restart.
  * - `heartbeat`: the worker's event loop runs (a timer, every `HEARTBEAT_INTERVAL_MS`).
@@ -44,9 +45,20 @@ export interface LifecycleData {
   readonly state: ClusterState;
 }
 
+/** What a worker found while starting that the primary reports once for the whole cluster. */
+export interface ReadyNotes {
+  /** `@nestjs/schedule` jobs that will run on every worker (no `ClusterScheduleModule`). */
+  readonly everyWorkerJobs?: readonly string[];
+}
+
+/** Jobs named in one `ready` at most, and the longest name. */
+const MAX_NOTED_JOBS = 1_000;
+const MAX_JOB_NAME = 512;
+
 /** A control message from a worker, checked. */
 export type WorkerControl =
-  | { readonly kind: 'hello' | 'ready' | 'restart' | 'heartbeat' | 'released' }
+  | { readonly kind: 'hello' | 'restart' | 'heartbeat' | 'released' }
+  | { readonly kind: 'ready'; readonly notes: ReadyNotes }
   | { readonly kind: 'handlers'; readonly topics: readonly string[] }
   | { readonly kind: 'credit'; readonly bytes: number }
   | { readonly kind: 'handoff'; readonly port: number };
@@ -59,7 +71,7 @@ export type PrimaryControl =
 
 export const controlEnvelope = {
   hello: () => envelope('hello'),
-  ready: () => envelope('ready'),
+  ready: (notes?: ReadyNotes) => envelope('ready', notes && { data: notes }),
   restart: () => envelope('restart'),
   heartbeat: () => envelope('heartbeat'),
   released: () => envelope('released'),
@@ -98,8 +110,9 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
   const { kind } = raw;
   if (isMessageKind(kind)) return readMessage(raw, limits, sender);
   switch (kind) {
-    case 'hello':
     case 'ready':
+      return readReady(raw);
+    case 'hello':
     case 'restart':
     case 'heartbeat':
     case 'released':
@@ -143,6 +156,18 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
     return 'lifecycle: event is not an event';
   }
   return { kind, data: data as unknown as LifecycleData };
+}
+
+function readReady(raw: Unchecked): WorkerControl | string {
+  const notes = raw.data as Unchecked | undefined;
+  if (notes === undefined) return { kind: 'ready', notes: {} };
+  const jobs = typeof notes === 'object' && notes !== null ? notes.everyWorkerJobs : notes;
+  if (jobs === undefined) return { kind: 'ready', notes: {} };
+  const isName = (name: unknown) => typeof name === 'string' && name.length > 0 && name.length <= MAX_JOB_NAME;
+  if (!Array.isArray(jobs) || jobs.length > MAX_NOTED_JOBS || !jobs.every(isName)) {
+    return `ready: everyWorkerJobs ${show(jobs)} is not an array of at most ${MAX_NOTED_JOBS} job names`;
+  }
+  return { kind: 'ready', notes: { everyWorkerJobs: jobs as string[] } };
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

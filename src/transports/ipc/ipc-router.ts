@@ -7,7 +7,7 @@ import { addressOf, replyWithError } from '../../messaging/remote-error.js';
 import type { Unchecked, WireLimits } from '../message-validation.js';
 import type { NodeLink } from '../node-link.interface.js';
 import { stopReading } from './connection-handle.js';
-import { controlEnvelope, readFromWorker, unpack } from './ipc-protocol.js';
+import { controlEnvelope, readFromWorker, unpack, type ReadyNotes } from './ipc-protocol.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
 /** A worker as the router sees it. */
@@ -64,8 +64,8 @@ export interface RouterCallbacks {
   currentOfSlot(slot: number): number | undefined;
   /** The worker's transport listens (it said `hello`). */
   hello(workerId: number): void;
-  /** The worker's app is ready. */
-  ready(workerId: number): void;
+  /** The worker's app is ready; `notes`: what it found while starting, for the primary to report. */
+  ready(workerId: number, notes: ReadyNotes): void;
   /** The worker asked for a rolling restart. */
   restart(workerId: number): void;
   /** The worker, told it no longer leads, has stopped acting as leader. */
@@ -281,7 +281,7 @@ export class IpcRouter {
           sender.listening = true;
           return this.callbacks.hello(sender.worker.id);
         case 'ready':
-          return this.callbacks.ready(sender.worker.id);
+          return this.callbacks.ready(sender.worker.id, read.notes);
         case 'restart':
           return this.callbacks.restart(sender.worker.id);
         case 'released':

@@ -12,7 +12,7 @@ import type { WireLimits } from '../message-validation.js';
 import { MembershipTransport } from '../membership.transport.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 import { isLeaderOf } from '../../leadership/leader.interface.js';
-import { controlEnvelope, readFromPrimary, unpack, type LifecycleData } from './ipc-protocol.js';
+import { controlEnvelope, readFromPrimary, unpack, type LifecycleData, type ReadyNotes } from './ipc-protocol.js';
 import { WorkerInbox } from './worker-inbox.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
@@ -111,8 +111,8 @@ export class IpcWorkerTransport extends MembershipTransport {
   }
 
   /** The app's `listen` resolved: the primary may count this worker as serving. */
-  ready(): void {
-    this.outbox.push(controlEnvelope.ready());
+  ready(notes?: ReadyNotes): void {
+    this.outbox.push(controlEnvelope.ready(notes));
   }
 
   private readonly onMessage = (message: unknown, handle?: unknown): void => {
