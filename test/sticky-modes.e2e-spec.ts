@@ -1,10 +1,12 @@
 import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import type { Socket } from 'socket.io-client';
 import { ClusterProcess } from './helpers/cluster-process.js';
 import { handshakeHolders, sessionsUnknown, startWsCluster, stopWsCluster, WS_WORKERS } from './helpers/ws-cluster.js';
 import { connectClient, eventually, inParallel, postRandom, record, upgraded, whoami, type Holder } from './helpers/socket-clients.js';
 
 const WORKERS = WS_WORKERS;
+const WS_APP = fileURLToPath(new URL('./fixtures/dist/ws-app.js', import.meta.url));
 
 /** The pid of the worker answering `GET /` on a fresh connection from `localAddress`. */
 function pidFrom(port: number, localAddress = '127.0.0.1'): Promise<number> {
@@ -114,6 +116,79 @@ describe("sticky sessions by session id ('sid') on Fastify", () => {
     await connected[0]!.emitWithAck('broadcast', 'second');
     await eventually(() => news.every((seen) => seen.some((n) => n.tag === 'second')), 'the second broadcast on every client');
     for (const seen of news) expect(seen.map((n) => n.tag)).toEqual(['first', 'second']);
+    expect(sessionsUnknown(app)).toEqual([]);
+  }, 60_000);
+});
+
+describe("the README's Fastify recipe (host '0.0.0.0') in sticky mode", () => {
+  let app: ClusterProcess | undefined;
+  const clients: Socket[] = [];
+
+  afterEach(() => stopWsCluster(app, clients), 30_000);
+
+  it.each(['ip', 'sid'])(
+    'serves HTTP and socket.io clients with CLUSTER_STICKY=%s',
+    async (sticky) => {
+      let port: number;
+      ({ app, port } = await startWsCluster({ CLUSTER_STICKY: sticky, FIXTURE_PLATFORM: 'fastify', FIXTURE_OPTIONS: '{"host":"0.0.0.0"}' }));
+      const pids = await inParallel(20, 4, () => pidFrom(port));
+      expect(pids).toHaveLength(20);
+      const holders = await handshakeHolders(port, 20, 4);
+      expect(holders).toHaveLength(20);
+      expect(sessionsUnknown(app)).toEqual([]);
+    },
+    60_000,
+  );
+
+  it.each(['ip', 'sid'])(
+    'refuses a listen hook with CLUSTER_STICKY=%s at boot: exit 78, one line naming options.listen, no worker',
+    async (sticky) => {
+      app = ClusterProcess.start(
+        { PORT: '0', CLUSTER_WORKERS: '2', CLUSTER_STICKY: sticky, FIXTURE_PLATFORM: 'fastify', FIXTURE_LISTEN_HOOK: '1' },
+        WS_APP,
+      );
+      expect(await app.exited).toEqual({ code: 78, signal: null });
+      const errors = app.lines.filter((l) => /ERROR/.test(l));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`options.listen (with sticky "${sticky}")`);
+      expect(errors[0]).toContain('CLUSTER_HOST');
+      expect(app.forkedPids()).toEqual([]);
+    },
+    30_000,
+  );
+});
+
+describe("sticky sessions ('sid') with Nest's own socket.io adapter", () => {
+  let app: ClusterProcess | undefined;
+  const clients: Socket[] = [];
+
+  afterEach(() => stopWsCluster(app, clients), 30_000);
+
+  it('connects 100 clients that start by polling (socket.io-client defaults) on every worker, without one "Session ID unknown"', async () => {
+    let port: number;
+    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'sid', FIXTURE_ADAPTER: 'default' }));
+    const holders = await handshakeHolders(port, 100, 10);
+    expect(holders).toHaveLength(100);
+    expect(new Set(holders).size).toBe(WORKERS);
+    expect(sessionsUnknown(app)).toEqual([]);
+    expect(app.lines.filter((l) => /WARN.*ClusterIoAdapter/.test(l))).toEqual([]);
+  }, 60_000);
+});
+
+describe('sticky sessions on port 0', () => {
+  let app: ClusterProcess | undefined;
+  const clients: Socket[] = [];
+
+  afterEach(() => stopWsCluster(app, clients), 30_000);
+
+  it('serves on the port the primary got, which it names', async () => {
+    app = ClusterProcess.start({ PORT: '0', CLUSTER_WORKERS: String(WORKERS), CLUSTER_STICKY: 'sid' }, WS_APP);
+    const port = Number(/port (\d+)/.exec(await app.waitForLine(/the primary listens on port \d+/))![1]);
+    expect(port).toBeGreaterThan(0);
+    await app.waitForReady(WORKERS);
+    const pids = await inParallel(20, 4, () => pidFrom(port));
+    expect(new Set(pids).size).toBe(WORKERS);
+    expect(await handshakeHolders(port, 20, 4)).toHaveLength(20);
     expect(sessionsUnknown(app)).toEqual([]);
   }, 60_000);
 });
