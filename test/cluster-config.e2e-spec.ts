@@ -43,10 +43,7 @@ describe('clusterConfig with explicit options', () => {
   let app: ClusterProcess | undefined;
 
   afterEach(async () => {
-    if (!app) return;
-    if (!app.exitStatus) app.signal('SIGTERM');
-    await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
-    app.killGroup();
+    await app?.stop();
     app = undefined;
   }, 30_000);
 

@@ -14,10 +14,7 @@ describe('jobs that would run on every worker', () => {
   let app: ClusterProcess | undefined;
 
   afterEach(async () => {
-    if (!app) return;
-    if (!app.exitStatus) app.signal('SIGTERM');
-    await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
-    app.killGroup();
+    await app?.stop();
     app = undefined;
   }, 30_000);
 
@@ -38,7 +35,7 @@ describe('jobs that would run on every worker', () => {
     expect(warnings()).toHaveLength(1);
   }, 60_000);
 
-  it.each([
+  it.each<[string, Record<string, string>]>([
     ['ClusterScheduleModule is imported', { FIXTURE_CLUSTER_SCHEDULE: '1' }],
     ['the app opts out (CLUSTER_PER_WORKER_JOBS=true)', { CLUSTER_PER_WORKER_JOBS: 'true' }],
     ['one worker serves', { CLUSTER_WORKERS: '1' }],

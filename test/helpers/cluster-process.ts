@@ -152,6 +152,13 @@ export class ClusterProcess {
     process.kill(this.pid, signal);
   }
 
+  /** Test clean-up: SIGTERM to the primary (a graceful stop), then, after `graceMs` at most, SIGKILL to what is left of the group. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (!this.exit) this.signal('SIGTERM');
+    await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    this.killGroup();
+  }
+
   /** SIGKILLs whatever is left of the process group (test clean-up). */
   killGroup(): void {
     try {

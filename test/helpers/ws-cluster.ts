@@ -18,10 +18,7 @@ export async function startWsCluster(env: Record<string, string> = {}): Promise<
 /** Closes the clients, drains the cluster (SIGTERM, 15 s at most), then kills whatever is left of its group. */
 export async function stopWsCluster(app: ClusterProcess | undefined, clients: Socket[]): Promise<void> {
   for (const client of clients.splice(0)) client.close();
-  if (!app) return;
-  if (!app.exitStatus) app.signal('SIGTERM');
-  await Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
-  app.killGroup();
+  await app?.stop();
 }
 
 /** `count` clients, `concurrency` at a time, each handshaking by polling then upgrading: the pid that held each session. */
