@@ -172,9 +172,9 @@ describe('bounds', () => {
     // Valid ones to a handler that never answers: the primary keeps 1000 of slot 0's and refuses the rest.
     await control(0, `/raw-requests?topic=slot-unless-hung&to=1&count=5000&data=${q(1e12)}`);
     await pollUntil(async () => (await control(0, '/request?topic=whoami&to=0')).error?.code === 'CLUSTER_ERR_REQUEST_LIMIT', 'the limit');
-    const refused = await control(0, '/request?topic=whoami&to=1&timeoutMs=5000');
+    const refused = await control(0, '/request?topic=whoami&to=1&timeoutMs=30000');
     expect(refused.error).toMatchObject({ name: 'RequestLimitError', code: 'CLUSTER_ERR_REQUEST_LIMIT' });
-    expect(refused.ms).toBeLessThan(1_000);
+    expect(refused.ms).toBeLessThan(10_000); // refused, not timed out
     // The bound is per worker: slot 1 still asks and gets answers.
     expect((await control(1, '/request?topic=whoami&to=0')).value.slot).toBe(0);
 
@@ -201,13 +201,15 @@ describe('bounds', () => {
   });
 
   it('a slow subscriber: the primary stays bounded, the sender sees the pressure, the drain is on time', async () => {
+    // Far above a drain on a busy machine: a worker killed at the deadline would make the exit code 1.
+    const SHUTDOWN_TIMEOUT_MS = 15_000;
     let control: Control;
     ({ app, control } = await startMessagingCluster(2, {
       FIXTURE_PRINT_EVENTS: '1',
       FIXTURE_SLOW_SUBSCRIBER_MS: '2',
       FIXTURE_SLOW_SLOT: '1',
       CLUSTER_MAX_QUEUE_BYTES: '2000000',
-      CLUSTER_SHUTDOWN_TIMEOUT_MS: '5000',
+      CLUSTER_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     }));
     const rssBefore = rssMb(app.pid);
     let peak = 0;
@@ -232,63 +234,69 @@ describe('bounds', () => {
     expect(drop).toMatchObject({ slot: 1, reason: 'queue-full' });
     expect((await control(0, '/state')).dropped['queue-full']).toBeGreaterThan(0);
 
+    // Exit 0: every worker drained within the deadline (the one behind a full queue too); none was killed.
     const signalledAt = Date.now();
     app.signal('SIGTERM');
     const exit = await app.exited;
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalledAt).toBeLessThan(5_000);
-  });
+    expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+  }, 90_000);
 });
 
 describe('a hung worker', () => {
+  /** Far above any pause of a healthy worker on a busy machine; the worker under test stops for good. */
+  const UNRESPONSIVE_MS = 8_000;
   let app: ClusterProcess;
   afterEach(() => app?.killGroup());
 
   it('is taken out of the routing, replaced and killed once silent for unresponsiveMs', async () => {
     let control: Control;
-    ({ app, control } = await startMessagingCluster(2, { FIXTURE_PRINT_EVENTS: '1', CLUSTER_UNRESPONSIVE_MS: '3000' }));
+    ({ app, control } = await startMessagingCluster(2, { FIXTURE_PRINT_EVENTS: '1', CLUSTER_UNRESPONSIVE_MS: String(UNRESPONSIVE_MS) }));
     const [, hung] = await pidsOf(control, 2);
-    const stoppedAt = Date.now();
     process.kill(hung!, 'SIGSTOP');
 
     const seen = await app.waitForEvents(
       (events) => events.find((e) => e.observer === 0 && e.event.type === 'unresponsive'),
       'the unresponsive event',
+      UNRESPONSIVE_MS + 30_000,
     );
     expect(seen.event).toMatchObject({ slot: 1, pid: hung });
-    expect(seen.event.silentMs).toBeGreaterThanOrEqual(3_000);
-    // Out of the routing at once: a request to its slot fails now instead of timing out (or, if the
-    // replacement is ready already, the replacement answers).
-    const asked = await control(0, '/request?topic=whoami&to=1&timeoutMs=10000');
+    expect(seen.event.silentMs).toBeGreaterThanOrEqual(UNRESPONSIVE_MS);
+    // Out of the routing at once: a request to its slot fails now instead of timing out after 30 s
+    // (or, if the replacement is ready already, the replacement answers).
+    const asked = await control(0, '/request?topic=whoami&to=1&timeoutMs=30000');
     if (asked.error) expect(asked.error.code).toBe('CLUSTER_ERR_WORKER_UNAVAILABLE');
     else expect(asked.value.pid).not.toBe(hung);
-    expect(asked.ms).toBeLessThan(2_000);
+    expect(asked.ms).toBeLessThan(10_000);
 
     const exit = await app.waitForEvents(
       (events) => events.find((e: ObservedEvent) => e.observer === 0 && e.event.type === 'exit' && e.event.pid === hung),
       'the hung worker killed',
+      60_000,
     );
     expect(exit.event).toMatchObject({ signal: 'SIGKILL', expected: false, reason: 'unresponsive' });
-    const replacedIn = Date.now() - stoppedAt;
-    expect(replacedIn).toBeLessThan(3_000 + 15_000);
-    await until(() => !isAlive(hung!), 'the hung pid to be gone', 5_000);
+    await until(() => !isAlive(hung!), 'the hung pid to be gone', 10_000);
     const { value } = await control(0, '/request?topic=whoami&to=1');
     expect(value.slot).toBe(1);
     expect(value.pid).not.toBe(hung);
-  });
+  }, 120_000);
 
   it('leaves alone a worker whose event loop is busy for less than unresponsiveMs', async () => {
     let control: Control;
-    ({ app, control } = await startMessagingCluster(2, { FIXTURE_PRINT_EVENTS: '1', CLUSTER_UNRESPONSIVE_MS: '5000' }));
+    ({ app, control } = await startMessagingCluster(2, { FIXTURE_PRINT_EVENTS: '1', CLUSTER_UNRESPONSIVE_MS: String(UNRESPONSIVE_MS) }));
     const pids = await pidsOf(control, 2);
+    // Busy for half the limit (and a few seconds short of it, so that a healthy worker on a busy
+    // machine never gets near it).
+    const busyMs = UNRESPONSIVE_MS / 2;
     const started = Date.now();
-    expect(await control(1, '/busy?ms=2000')).toEqual({ busyMs: 2_000 });
-    // An absence has no event to wait for: watch past the point where the 5 s limit would have
-    // tripped, had the 2 s counted as silence.
-    await pollUntil(async () => Date.now() - started > 7_000, 'the watch window', 20_000);
+    expect(await control(1, `/busy?ms=${busyMs}`)).toEqual({ busyMs });
+    // An absence has no event to wait for: watch past the point where the limit would have tripped had
+    // the worker stayed silent after the busy time (its heartbeats not resumed), with the primary's
+    // once-a-second check run a few more times.
+    await pollUntil(async () => Date.now() - started > UNRESPONSIVE_MS + 3_000, 'the watch window', 60_000);
     expect(seenBy(app, 0).filter((e) => e.type === 'unresponsive' || e.type === 'exit')).toEqual([]);
     expect(await pidsOf(control, 2)).toEqual(pids);
-  });
+  }, 90_000);
 });
 
 describe('fuzz', () => {
