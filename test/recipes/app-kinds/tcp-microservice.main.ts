@@ -3,11 +3,11 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { bootstrapClustered } from 'nestjs-cluster';
 import { AppModule } from './app.module.js';
 
+// A TCP microservice: each worker serves connections the primary hands out on the one port.
 await bootstrapClustered(AppModule, {
-  createApp: (module) =>
+  createApp: (module, { port }) =>
     NestFactory.createMicroservice<MicroserviceOptions>(module, {
-      transport: Transport.NATS,
-      // A queue group: each message goes to one worker, not to all of them.
-      options: { servers: ['nats://127.0.0.1:4222'], queue: 'orders' },
+      transport: Transport.TCP,
+      options: { host: '0.0.0.0', port },
     }),
 });
