@@ -3,10 +3,14 @@
  * a dependency writing with the library's namespace), forged replies, floods of requests, oversized
  * messages, a slow subscriber and a hung worker, each from a real worker of a real cluster.
  */
+import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { ENVELOPE_VERSION } from 'nestjs-cluster';
 import { get, isAlive, until, type ClusterProcess, type ObservedEvent } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
+
+// Each case boots real clusters, on a machine that may be busy: slow, but never stuck.
+jest.setTimeout(120_000);
 
 const ENVELOPE = { ns: 'nestjs-cluster', v: ENVELOPE_VERSION };
 
@@ -240,7 +244,7 @@ describe('bounds', () => {
     const exit = await app.exited;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
-  }, 90_000);
+  });
 });
 
 describe('a hung worker', () => {
@@ -279,7 +283,7 @@ describe('a hung worker', () => {
     const { value } = await control(0, '/request?topic=whoami&to=1');
     expect(value.slot).toBe(1);
     expect(value.pid).not.toBe(hung);
-  }, 120_000);
+  });
 
   it('leaves alone a worker whose event loop is busy for less than unresponsiveMs', async () => {
     let control: Control;
@@ -296,7 +300,7 @@ describe('a hung worker', () => {
     await pollUntil(async () => Date.now() - started > UNRESPONSIVE_MS + 3_000, 'the watch window', 60_000);
     expect(seenBy(app, 0).filter((e) => e.type === 'unresponsive' || e.type === 'exit')).toEqual([]);
     expect(await pidsOf(control, 2)).toEqual(pids);
-  }, 90_000);
+  });
 });
 
 describe('fuzz', () => {

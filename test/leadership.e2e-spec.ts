@@ -2,7 +2,11 @@
  * One leader for the whole cluster, on one node: the primary appoints the lowest ready slot, keeps it
  * until that worker exits or drains, and moves it at once; `@LeaderOnly()` runs on that worker alone.
  */
+import { jest } from '@jest/globals';
 import { ClusterProcess, freePort, get, type ObservedEventBody } from './helpers/cluster-process.js';
+
+// Each case boots real clusters, on a machine that may be busy: slow, but never stuck.
+jest.setTimeout(120_000);
 
 interface LeaderAnswer {
   pid: number;

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Agent } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,9 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { ClusterProcess, freePort, get, isAlive, type HttpAnswer, type ObservedEvent } from './helpers/cluster-process.js';
 import { failures, startLoad } from './helpers/load.js';
+
+// Each case boots real clusters, on a machine that may be busy: slow, but never stuck.
+jest.setTimeout(120_000);
 
 /** GET through a given agent (to reuse one keep-alive connection). */
 function getVia(agent: Agent, port: number, path: string): Promise<HttpAnswer> {
@@ -264,7 +268,7 @@ describe('health endpoints', () => {
     expect(after.status).toBe(200);
     expect(after.body.details.cluster).toMatchObject({ status: 'up', alive: 2, unresponsive: [] });
     agent.destroy();
-  }, 120_000);
+  });
 
   it('/health/ready turns 503 once the worker drains', async () => {
     ({ app, port } = await startCluster());
