@@ -13,14 +13,13 @@ describe('SIGTERM to the primary', () => {
 
     const inFlight = get(port, '/slow?ms=2000');
     await app.waitForLine(/SLOW_START/);
-    const signalledAt = Date.now();
     app.signal('SIGTERM');
 
+    // Answered after its full 2 s, though the signal came while it ran: the worker waited for it.
     const answer = await inFlight;
     expect(answer.status).toBe(200);
     expect(answer.body.waitedMs).toBe(2000);
     expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1_500); // it really waited for the request
     expect(
       app
         .events()
@@ -32,17 +31,17 @@ describe('SIGTERM to the primary', () => {
 
   it('cuts a request still running at the drain deadline, runs the shutdown hooks, and exits 1', async () => {
     const port = await freePort();
-    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1', CLUSTER_SHUTDOWN_TIMEOUT_MS: '1000' });
+    // 80% of shutdown.timeoutMs goes to HTTP, the rest (2 s here, plenty on a busy machine) to the hooks.
+    app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1', CLUSTER_SHUTDOWN_TIMEOUT_MS: '10000' });
     await app.waitForReady(1);
 
-    const inFlight = get(port, '/slow?ms=5000').catch((error: Error) => error);
+    const inFlight = get(port, '/slow?ms=30000', 60_000).catch((error: Error) => error);
     await app.waitForLine(/SLOW_START/);
     app.signal('SIGTERM');
 
     expect(await app.exited).toEqual({ code: 1, signal: null });
-    // 80% of shutdown.timeoutMs goes to HTTP, the rest is left to the hooks. The worker's report of
-    // what it cut, and when, is the behaviour under test: it is nowhere but in the log.
-    expect(app.output()).toMatch(/drain deadline \(800 ms\) reached: cut 1 connection\(s\) still busy/);
+    // The worker's report of what it cut, and when, is the behaviour under test: it is nowhere but in the log.
+    expect(app.output()).toMatch(/drain deadline \(8000 ms\) reached: cut 1 connection\(s\) still busy/);
     expect(app.output()).toMatch(/SHUTDOWN_HOOK/);
     expect(String(await inFlight)).toMatch(/socket hang up|ECONNRESET/);
     expect(groupMembers(app.pid)).toEqual([]);
