@@ -69,25 +69,27 @@ describe('messages between 3 workers', () => {
 
   it('requestAll gathers the replies by node and slot and names the worker that did not answer in time', async () => {
     const { node } = await control(0, '/self');
-    const result = await control(0, `/request-all?topic=slot-unless-hung&timeoutMs=500`);
+    // Long enough for the healthy workers to answer on a busy machine; the hung one never does.
+    const result = await control(0, `/request-all?topic=slot-unless-hung&timeoutMs=3000`);
     expect(result.replies).toEqual([
       { node, slot: 0, data: 0 },
       { node, slot: 1, data: 1 },
     ]);
     expect(result.missing).toEqual([{ node, slot: 2 }]);
     expect(result.errors).toEqual([]);
-    expect(result.ms).toBeGreaterThanOrEqual(450);
-    expect(result.ms).toBeLessThan(500 + 2_000);
+    expect(result.ms).toBeGreaterThanOrEqual(2_950);
+    expect(result.ms).toBeLessThan(3_000 + 5_000);
   });
 
   it('rejects at once a request to a slot that is down, and one nobody handles', async () => {
-    const down = await control(0, `/request?topic=whoami&to=7&timeoutMs=5000`);
+    // At once: long before their 30 s timeout, however busy the machine.
+    const down = await control(0, `/request?topic=whoami&to=7&timeoutMs=30000`);
     expect(down.error).toMatchObject({ name: 'WorkerUnavailableError', code: 'CLUSTER_ERR_WORKER_UNAVAILABLE' });
-    expect(down.ms).toBeLessThan(1_000);
+    expect(down.ms).toBeLessThan(5_000);
 
-    const unhandled = await control(0, `/request?topic=nobody.handles.this&timeoutMs=5000`);
+    const unhandled = await control(0, `/request?topic=nobody.handles.this&timeoutMs=30000`);
     expect(unhandled.error).toMatchObject({ name: 'NoHandlerError', code: 'CLUSTER_ERR_NO_HANDLER' });
-    expect(unhandled.ms).toBeLessThan(1_000);
+    expect(unhandled.ms).toBeLessThan(5_000);
   });
 
   it("hands a throwing handler's message and code to the caller as RemoteHandlerError", async () => {
@@ -154,7 +156,7 @@ describe('messages between 3 workers', () => {
     const { error, ms } = await pending;
     expect(error).toMatchObject({ name: 'WorkerUnavailableError', code: 'CLUSTER_ERR_WORKER_UNAVAILABLE' });
     expect(error.message).toMatch(new RegExp(`slot 2 \\(pid ${target.pid}\\) exited before replying`));
-    expect(ms).toBeLessThan(5_000);
+    expect(ms).toBeLessThan(10_000);
   });
 });
 

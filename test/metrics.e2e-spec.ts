@@ -106,7 +106,7 @@ describe('metrics of the whole node', () => {
     expect(metrics.find('fixture_hits_total', { slot: '0' })).toEqual([]);
   });
 
-  it('one worker SIGSTOPped: /metrics answers 200 within timeout + 100 ms, that slot’s scrape_up 0', async () => {
+  it('one worker SIGSTOPped: /metrics answers 200 once its 1 s timeout is up, that slot’s scrape_up 0', async () => {
     const { port, workers } = await start(4);
     await onEveryWorker(port, 'hit', 1, 4);
     const hung = workers[2]!;
@@ -114,8 +114,10 @@ describe('metrics of the whole node', () => {
     stopped.add(hung.pid);
 
     // A scrape that the primary hands to the stopped worker waits with it: the client gives up on that one.
-    const { scrape: metrics, ms } = await scrape(port, { clientTimeoutMs: 2_500 });
-    expect(ms).toBeLessThan(1_000 + 100);
+    const { scrape: metrics, ms } = await scrape(port, { clientTimeoutMs: 5_000 });
+    // It did not wait for the stopped worker (that one never answers), only for its timeout, and a
+    // busy machine's slack.
+    expect(ms).toBeLessThan(1_000 + 2_000);
     expect(metrics.value('nestjs_cluster_scrape_up', { slot: '2' })).toBe(0);
     expect(metrics.value('nestjs_cluster_scrape_error', { slot: '2', code: 'CLUSTER_ERR_REQUEST_TIMEOUT' })).toBe(1);
     for (const slot of ['0', '1', '3']) expect(metrics.value('nestjs_cluster_scrape_up', { slot })).toBe(1);

@@ -126,12 +126,13 @@ describe('two nodes on one Redis', () => {
   });
 
   it('fails at once for an unknown node or a slot no worker of that node serves', async () => {
-    const unknown = await a.control(0, `/request?topic=whoami&to=0&node=node-z&timeoutMs=10000`);
+    // At once: long before their 30 s timeout, however busy the machine.
+    const unknown = await a.control(0, `/request?topic=whoami&to=0&node=node-z&timeoutMs=30000`);
     expect(unknown.error).toMatchObject({ name: 'WorkerUnavailableError', code: 'CLUSTER_ERR_WORKER_UNAVAILABLE' });
-    expect(unknown.ms).toBeLessThan(2_000);
-    const empty = await a.control(0, `/request?topic=whoami&to=7&node=node-b&timeoutMs=10000`);
+    expect(unknown.ms).toBeLessThan(5_000);
+    const empty = await a.control(0, `/request?topic=whoami&to=7&node=node-b&timeoutMs=30000`);
     expect(empty.error).toMatchObject({ name: 'WorkerUnavailableError' });
-    expect(empty.ms).toBeLessThan(2_000);
+    expect(empty.ms).toBeLessThan(5_000);
   });
 });
 
@@ -205,9 +206,9 @@ describe('faults between nodes', () => {
 
     await redis.kill();
     await pollUntil(async () => (await g.control(0, '/state')).transport === 'down', 'the link down');
-    const far = await g.control(0, `/request?topic=whoami&to=0&node=node-h&timeoutMs=10000`);
+    const far = await g.control(0, `/request?topic=whoami&to=0&node=node-h&timeoutMs=30000`);
     expect(far.error).toMatchObject({ name: 'TransportUnavailableError', code: 'CLUSTER_ERR_TRANSPORT_DOWN' });
-    expect(far.ms).toBeLessThan(2_000);
+    expect(far.ms).toBeLessThan(5_000);
     const near = await g.control(0, `/request?topic=whoami&to=1&timeoutMs=5000`);
     expect(near.value).toMatchObject({ slot: 1 });
     const tag = `outage-${Date.now()}`;
