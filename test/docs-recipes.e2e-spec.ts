@@ -7,14 +7,15 @@
  * leaves out; a module, or a main.ts, that a block needs around it), never less. A block that is not
  * code to run takes another fence (```text, ```sh) and is not checked.
  *
- * Then the recipe files compile against the built package with no cast, and every main.ts under
- * test/recipes/ starts as a user would start it: `node` on its build (`npm run build:test` builds
- * test/recipes/ into test/recipes/dist/), with CLUSTER_WORKERS=2 and a free port of 127.0.0.1, in its
- * own process group. Each waits for the primary's `cluster ready` line and for answers from the
+ * Then the recipe files compile against the built package with no cast (`tsc -p
+ * test/recipes/tsconfig.json` into test/recipes/dist/, as `npm run build:test` does; incremental, so
+ * after a build:test it only checks), and every main.ts under test/recipes/ starts as a user would
+ * start it: `node` on its build, with CLUSTER_WORKERS=2 and a free port of 127.0.0.1, in its own
+ * process group. Each waits for the primary's `cluster ready` line and for answers from the
  * recipe's app (HTTP, a `ClientProxy`, socket.io clients), then SIGTERMs the primary and expects exit
  * code 0 with no process left in the group. Two recipes run at a time (2 cores).
  */
-import { ClientProxyFactory, Transport, type ClientProxy, type ClientProviderOptions } from '@nestjs/microservices';
+import { ClientProxyFactory, Transport, type ClientProxy, type ClientOptions } from '@nestjs/microservices';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -74,14 +75,18 @@ function tsBlocks(doc: string, markdown: string): DocBlock[] {
 
 const normalise = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
-function docsWithBlocks(): DocBlock[] {
-  const docs = [
+/** README.md and docs/*.md, relative to the repository. */
+function docs(): string[] {
+  return [
     'README.md',
     ...readdirSync(join(ROOT, 'docs'))
       .filter((f) => f.endsWith('.md'))
       .map((f) => `docs/${f}`),
   ];
-  return docs.flatMap((doc) => tsBlocks(doc, readFileSync(join(ROOT, doc), 'utf8')));
+}
+
+function docsWithBlocks(): DocBlock[] {
+  return docs().flatMap((doc) => tsBlocks(doc, readFileSync(join(ROOT, doc), 'utf8')));
 }
 
 function recipeFiles(dir = RECIPES): RecipeFile[] {
@@ -118,7 +123,7 @@ function driftMessage(block: DocBlock, files: readonly RecipeFile[]): string {
   return (
     `${block.doc}:${block.line}: the ts block that begins "${block.firstLine}" is in no file under test/recipes/. ` +
     (near
-      ? `Its closest copy is ${near}: make the block and that file say the same (whitespace aside), then run npm run build:test.`
+      ? `Its closest copy is ${near}: update the block or that file so that the file holds the block as written (whitespace aside).`
       : 'Add it to a recipe file under test/recipes/ (and a main.ts that starts it if it is a whole app), or fence it as ```text if it is not code to run.')
   );
 }
@@ -195,7 +200,7 @@ async function stopRecipe(app: ClusterProcess): Promise<void> {
 }
 
 /** Starts `main`, runs `check`, stops it; whatever happens, nothing of it is left running. */
-function runRecipe(main: string, env: Record<string, string>, check: (started: Started) => Promise<void>): Promise<void> {
+function runRecipe(main: string, env: Record<string, string>, check: (started: Started) => Promise<unknown>): Promise<void> {
   return inTurn(async () => {
     let app: ClusterProcess | undefined;
     try {
@@ -228,7 +233,7 @@ interface Who {
 }
 
 /** Asks `pattern` through clients of Nest's own until both workers answered; resolves with every answer. */
-async function askUntilBothWorkers(options: ClientProviderOptions, pattern: string, clientsCount: number, tries = 40): Promise<Who[]> {
+async function askUntilBothWorkers(options: ClientOptions, pattern: string, clientsCount: number, tries = 40): Promise<Who[]> {
   const clients: ClientProxy[] = Array.from({ length: clientsCount }, () => ClientProxyFactory.create(options));
   const answers: Who[] = [];
   try {
@@ -249,21 +254,12 @@ describe('the docs and the recipe files', () => {
   const files = recipeFiles();
 
   it('finds every ```ts block of README.md and docs/*.md', () => {
-    const docs = [
-      'README.md',
-      ...readdirSync(join(ROOT, 'docs'))
-        .filter((f) => f.endsWith('.md'))
-        .map((f) => `docs/${f}`),
-    ];
-    const fences = docs.reduce(
-      (n, doc) =>
-        n +
-        readFileSync(join(ROOT, doc), 'utf8')
-          .split('\n')
-          .filter((l) => TS_FENCE.test(l)).length,
-      0,
+    const fences = docs().flatMap((doc) =>
+      readFileSync(join(ROOT, doc), 'utf8')
+        .split('\n')
+        .filter((l) => TS_FENCE.test(l)),
     );
-    expect(blocks.length).toBe(fences);
+    expect(blocks.length).toBe(fences.length);
     expect(blocks.filter((b) => b.doc === 'README.md').length).toBeGreaterThan(0);
   });
 
@@ -278,7 +274,7 @@ describe('the docs and the recipe files', () => {
     expect(locate(drifted, files)).toBeUndefined();
     expect(driftMessage(drifted, files)).toBe(
       `README.md:${block.line}: the ts block that begins "// main.ts" is in no file under test/recipes/. ` +
-        'Its closest copy is test/recipes/use/main.ts: make the block and that file say the same (whitespace aside), then run npm run build:test.',
+        'Its closest copy is test/recipes/use/main.ts: update the block or that file so that the file holds the block as written (whitespace aside).',
     );
   });
 });
@@ -300,7 +296,7 @@ describe('the recipe files', () => {
     main: string,
     name: string,
     env: Record<string, string> | (() => Promise<Record<string, string>>),
-    check: (s: Started) => Promise<void>,
+    check: (s: Started) => Promise<unknown>,
   ) => {
     started.add(main);
     it.concurrent(`${main} ${name}`, async () => runRecipe(main, typeof env === 'function' ? await env() : env, check), TEST_TIMEOUT_MS);
