@@ -187,7 +187,12 @@ async function startRecipe(main: string, env: Record<string, string> = {}): Prom
   const script = await builtMain(main);
   const port = await freePort();
   const app = ClusterProcess.start({ CLUSTER_WORKERS: '2', PORT: String(port), CLUSTER_HOST: '127.0.0.1', ...env }, script);
-  await app.waitForLine(/cluster ready: 2 worker\(s\)/, START_TIMEOUT_MS);
+  try {
+    await app.waitForLine(/cluster ready: 2 worker\(s\)/, START_TIMEOUT_MS);
+  } catch (error) {
+    app.killGroup();
+    throw error;
+  }
   return { app, port, env, pids: () => app.forkedPids() };
 }
 
@@ -388,18 +393,21 @@ describe('the recipe files', () => {
     '(README Messages and Leadership, docs/schedule.md): messages and decorated handlers across workers; the cron job and @LeaderOnly on the leader only',
     {},
     async ({ app, port }) => {
+      // Each worker asks every worker's decorated handler, once it sees both in its membership.
+      const seenByBoth = (answers: HttpAnswer[]) => slotsOf(answers.filter((a) => a.body.replies?.length === 2)).size === 2;
+      for (const { status, body } of await getUntil(port, '/sessions', seenByBoth, 'both workers answered by both')) {
+        expect(status).toBe(200);
+        if (body.replies.length === 2)
+          expect(body).toMatchObject({
+            replies: [
+              { slot: 0, data: 0 },
+              { slot: 1, data: 0 },
+            ],
+            missing: [],
+          });
+      }
       for (const slot of [0, 1]) expect(await get(port, `/size/${slot}`)).toMatchObject({ status: 200, body: { size: 0 } });
       expect(await get(port, '/total')).toMatchObject({ status: 200, body: { total: 0 } });
-      expect(await get(port, '/sessions')).toMatchObject({
-        status: 200,
-        body: {
-          replies: [
-            { slot: 0, data: 0 },
-            { slot: 1, data: 0 },
-          ],
-          missing: [],
-        },
-      });
       // publish: the other worker's @OnClusterMessage handler logs it
       const publisher = (await get(port, '/invalidate/published-key')).body.slot as number;
       await app.waitForLine(new RegExp(`^worker ${publisher} invalidated published-key$`));

@@ -49,7 +49,7 @@ export class RecipesController {
   @Get('sessions')
   async sessions() {
     const { replies, missing } = await this.cluster.requestAll<number>('sessions.count', null, { timeoutMs: 2000 });
-    return { replies: replies.map(({ slot, data }) => ({ slot, data })), missing };
+    return { slot: this.cluster.self.slot, replies: replies.map(({ slot, data }) => ({ slot, data })), missing };
   }
 
   @Get('role')
