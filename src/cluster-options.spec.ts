@@ -1,6 +1,7 @@
 import { ClusterConfigError, ClusterError } from './cluster.errors.js';
 import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId, processNodeId, resolveClusterOptions } from './cluster-options.js';
 import type { ClusterBootstrapOptions } from './interfaces/bootstrap-options.interface.js';
+import { settingPaths } from './options/option-schema.js';
 import { availableCpus } from './primary/available-cpus.js';
 
 type Env = Record<string, string | undefined>;
@@ -136,7 +137,12 @@ describe('resolveClusterOptions environment', () => {
       shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
       maxRestarts: 'CLUSTER_MAX_RESTARTS',
       restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
+      restartInitialDelayMs: 'CLUSTER_RESTART_INITIAL_DELAY_MS',
+      restartFactor: 'CLUSTER_RESTART_FACTOR',
+      restartMaxDelayMs: 'CLUSTER_RESTART_MAX_DELAY_MS',
+      restartResetAfterMs: 'CLUSTER_RESTART_RESET_AFTER_MS',
       maxMemoryMb: 'CLUSTER_MAX_MEMORY_MB',
+      memoryCheckIntervalMs: 'CLUSTER_MEMORY_CHECK_INTERVAL_MS',
       leaderTtlMs: 'CLUSTER_LEADER_TTL_MS',
       leaderRenewMs: 'CLUSTER_LEADER_RENEW_MS',
       leaderRetryMs: 'CLUSTER_LEADER_RETRY_MS',
@@ -495,6 +501,31 @@ describe('resolveClusterOptions invalid options', () => {
       'Invalid options.configure: {"a":1} is not allowed; expected a function.',
     );
     expect(configError(() => resolve({ port: (() => 1) as never })).message).toContain('a function is not allowed');
+  });
+});
+
+describe('resolveClusterOptions: every setting from the environment', () => {
+  it('reads the restart timing and the memory check interval too', () => {
+    const resolved = resolve(
+      {},
+      {
+        CLUSTER_RESTART_INITIAL_DELAY_MS: '250',
+        CLUSTER_RESTART_FACTOR: '1.5',
+        CLUSTER_RESTART_MAX_DELAY_MS: '5000',
+        CLUSTER_RESTART_RESET_AFTER_MS: '0',
+        CLUSTER_MEMORY_CHECK_INTERVAL_MS: '1000',
+      },
+    );
+    expect(resolved.restart).toMatchObject({ initialDelayMs: 250, factor: 1.5, maxDelayMs: 5000, resetAfterMs: 0, memoryCheckIntervalMs: 1000 });
+    expectRejected(() => resolve({}, { CLUSTER_RESTART_FACTOR: '0.5' }), 'CLUSTER_RESTART_FACTOR', '0.5', 'a number from 1 to 100');
+  });
+
+  it('has a variable for every setting, each its own', () => {
+    const paths = settingPaths();
+    expect(paths.length).toBeGreaterThan(20);
+    const variables = paths.map(([, s]) => s.env);
+    expect(new Set(variables).size).toBe(variables.length);
+    expect(new Set(variables)).toEqual(new Set(Object.values(CLUSTER_ENV)));
   });
 });
 

@@ -18,8 +18,8 @@ export interface CreateAppContext {
 
 /** Creates the Nest application in a worker (or in the one process when clustering is off). */
 export type CreateAppHook<App extends ClusteredApp = INestApplication> = (module: IEntryNestModule, context: CreateAppContext) => Promise<App> | App;
-/** Runs after the app is created and before it listens: global pipes, prefixes, middleware. */
-export type ConfigureAppHook<App extends ClusteredApp = INestApplication> = (app: App) => void | Promise<void>;
+/** Runs after the app is created and before it listens: global pipes, prefixes, middleware. What it returns is awaited, then ignored, so `(app) => app.useWebSocketAdapter(...)` needs no braces. */
+export type ConfigureAppHook<App extends ClusteredApp = INestApplication> = (app: App) => unknown;
 /**
  * Makes the app accept work. A worker counts as `ready` once the returned promise resolves. The
  * default fits the kind: `app.listen(port)` for an HTTP app (after `startAllMicroservices()` for a
@@ -45,21 +45,25 @@ export interface ClusterRestartOptions {
   windowMs?: number;
   /**
    * Delay before the first restart of a slot; doubles (`factor`) on each further failure of that slot.
+   * Env `CLUSTER_RESTART_INITIAL_DELAY_MS`.
    * @default 100
    */
   initialDelayMs?: number;
   /**
    * Growth of the restart delay per consecutive failure of a slot.
+   * Env `CLUSTER_RESTART_FACTOR`.
    * @default 2
    */
   factor?: number;
   /**
    * Upper bound of the restart delay.
+   * Env `CLUSTER_RESTART_MAX_DELAY_MS`.
    * @default 15000
    */
   maxDelayMs?: number;
   /**
    * A worker that stayed ready this long resets its slot's delay back to `initialDelayMs`.
+   * Env `CLUSTER_RESTART_RESET_AFTER_MS`.
    * @default 30000
    */
   resetAfterMs?: number;
@@ -72,6 +76,7 @@ export interface ClusterRestartOptions {
   maxMemoryMb?: number;
   /**
    * How often the primary samples each worker's resident memory for `maxMemoryMb`.
+   * Env `CLUSTER_MEMORY_CHECK_INTERVAL_MS`.
    * @default 5000
    */
   memoryCheckIntervalMs?: number;

@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WebSocketGateway } from '@nestjs/websockets';
-import type { Server } from 'socket.io';
+import type { Server, ServerOptions } from 'socket.io';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot } from './slot-session-ids.js';
 
 @WebSocketGateway()
@@ -9,7 +9,7 @@ class ChatGateway {}
 
 /** An app's own adapter for broadcasts, as the Nest docs' Redis adapter is written. */
 class OwnIoAdapter extends IoAdapter {
-  override createIOServer(port: number, options?: object): Server {
+  override createIOServer(port: number, options?: ServerOptions): Server {
     return super.createIOServer(port, options) as Server;
   }
 }
