@@ -37,4 +37,5 @@ export {
   type ConformanceCluster,
   type ConformanceFactory,
   type ConformanceRunner,
+  type ConformanceTest,
 } from './conformance/transport-conformance.js';

@@ -32,10 +32,16 @@ export interface ConformanceFactory {
   create(members: number): Promise<ConformanceCluster>;
 }
 
+/** A runner's test function, with its `skip` (jest, vitest and mocha all have one). */
+export interface ConformanceTest {
+  (name: string, body: () => Promise<void>, timeoutMs?: number): void;
+  skip?(name: string, body: () => Promise<void>, timeoutMs?: number): void;
+}
+
 /** The test functions of a runner: jest's, vitest's or mocha's. */
 export interface ConformanceRunner {
   describe(name: string, body: () => void): void;
-  it(name: string, body: () => Promise<void>, timeoutMs?: number): void;
+  it: ConformanceTest;
 }
 
 /** One behaviour every transport must have. */
@@ -58,8 +64,9 @@ const PATIENT_TIMEOUT_MS = 20_000;
 
 /**
  * Registers the conformance suite of `name` with the test runner: one test per behaviour, each on a
- * fresh cluster from `factory`. Cases that need more members than `factory.maxMembers` are
- * registered as passing with a note that they were skipped, so the count of cases stays the same.
+ * fresh cluster from `factory`. Cases that need more members than `factory.maxMembers` are reported
+ * as skipped (`it.skip`), with the number they need in their title, so the count of cases stays the
+ * same and none passes without running.
  *
  * @example
  * ```ts
@@ -78,9 +85,10 @@ export function transportConformance(
   }
   runner.describe(`${name} conforms to ClusterTransport`, () => {
     for (const conformance of CONFORMANCE_CASES) {
-      const skipped = conformance.minMembers > factory.maxMembers;
-      const title = skipped ? `${conformance.name} (skipped: needs ${conformance.minMembers} members)` : conformance.name;
-      runner.it(title, () => (skipped ? Promise.resolve() : runCase(conformance, factory)), CASE_TIMEOUT_MS + 10_000);
+      const run = () => runCase(conformance, factory);
+      if (conformance.minMembers <= factory.maxMembers) runner.it(conformance.name, run, CASE_TIMEOUT_MS + 10_000);
+      // A runner without skip() is not told of the case at all: never a pass that did not run.
+      else runner.it.skip?.(`${conformance.name} (needs ${conformance.minMembers} members)`, run);
     }
   });
 }
