@@ -7,7 +7,7 @@ export {
   METRICS_TOPIC,
   PROMETHEUS_CONTENT_TYPE,
 } from './cluster-metrics.constants.js';
-export type { ClusterMetricsModuleExtras } from './cluster-metrics.module-definition.js';
+export type { ASYNC_OPTIONS_TYPE, ClusterMetricsModuleExtras, ConfigurableModuleClass, OPTIONS_TYPE } from './cluster-metrics.module-definition.js';
 export type {
   ClusterMetricsMode,
   ClusterMetricsModuleOptions,
@@ -15,5 +15,22 @@ export type {
   ResolvedClusterMetricsOptions,
 } from './cluster-metrics-options.interface.js';
 export { resolveMetricsOptions } from './cluster-metrics-options.js';
-export { mergeAggregate, mergePerWorker, type Contribution, type MergeError, type MergeErrorReason, type MergeResult } from './metrics-merge.js';
-export { toWorkerMetrics, type FamilySnapshot, type MetricKind, type SampleValue, type WorkerMetrics } from './worker-metrics.js';
+export {
+  mergeAggregate,
+  mergePerWorker,
+  type AggregateResult,
+  type Contribution,
+  type MergeError,
+  type MergeErrorReason,
+  type MergeResult,
+  type RetiredFamily,
+} from './metrics-merge.js';
+export {
+  toWorkerMetrics,
+  type FamilySnapshot,
+  type MetricFamilyJson,
+  type MetricKind,
+  type SampleValue,
+  type SlotLabel,
+  type WorkerMetrics,
+} from './worker-metrics.js';

@@ -4,3 +4,6 @@
  */
 export { RedisLink, type RedisLinkOptions } from './redis-link.js';
 export { channels } from './redis-protocol.js';
+export type { RedisLease } from './redis-lease.js';
+export type { LocalNode, NodeLink } from '../node-link.interface.js';
+export type { LeaderLease } from '../../leadership/lease-keeper.js';
