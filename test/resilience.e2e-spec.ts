@@ -149,7 +149,8 @@ describe('under keep-alive load', () => {
     const load = startLoad(port, { connections: 10 });
     await load.running;
 
-    const grown = await get(port, '/grow?mb=300');
+    // Filling 300 MB takes seconds on a busy machine (over 1 s on an idle one here).
+    const grown = await get(port, '/grow?mb=300', 60_000);
     expect(grown.body.rssMb).toBeGreaterThan(250);
     const slot = pids.indexOf(grown.body.pid);
     await rollingRestart(app, 'done', new RegExp(`^memory of worker ${slot}$`));
@@ -174,7 +175,7 @@ describe('under keep-alive load', () => {
     const load = startLoad(port, { connections: 10 });
     await load.running;
 
-    await get(port, '/grow?mb=300');
+    await get(port, '/grow?mb=300', 60_000); // seconds on a busy machine
     await app.waitForEvent(
       (e) => e.type === 'rolling-restart' && e.phase === 'start' && /^memory of worker \d$/.test(String(e.reason)),
       'the memory restart to start',
