@@ -140,6 +140,16 @@ export class ClusterService implements OnApplicationShutdown {
   }
 
   /**
+   * Emits once, the moment this worker begins to drain (a rolling restart, a shutdown), and completes;
+   * a later subscriber gets it at once. Close here what holds connections open for good (WebSockets,
+   * server-sent events, long polls), so that their clients reconnect to a worker that stays instead of
+   * holding the drain until its deadline.
+   */
+  get draining$(): Observable<void> {
+    return this.transport.draining$;
+  }
+
+  /**
    * Starts a zero-downtime rolling restart of the whole cluster (as SIGHUP to the primary does):
    * one slot at a time, the replacement first. Progress arrives on `events$` as `rolling-restart`
    * (`start`, `step`, `done`, or `aborted` with the reason). A request while one runs joins it if

@@ -43,6 +43,12 @@ export interface ClusterTransport {
    * drains the app tells the transport; a transport may also report it on its own.
    */
   readonly draining: boolean;
+  /**
+   * Emits once, the moment this process begins to drain, and completes; a subscriber that comes later
+   * gets it at once. For what holds connections open for good (a WebSocket server closes its clients,
+   * which reconnect to another worker) before the HTTP server and the microservices drain.
+   */
+  readonly draining$: Observable<void>;
   /** Lifecycle of every worker, cluster-wide. Hot: events before subscription are not replayed. */
   readonly events$: Observable<ClusterEvent>;
   /**

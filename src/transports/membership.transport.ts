@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { AsyncSubject, Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { Leader } from '../leadership/leader.interface.js';
@@ -16,6 +16,8 @@ export abstract class MembershipTransport implements ClusterTransport {
   abstract readonly role: ClusterRole;
   protected readonly messages = new Subject<MessageEnvelope>();
   private drainingSince: number | undefined;
+  /** Emits when the drain begins and completes: an `AsyncSubject` gives it to late subscribers too. */
+  private readonly drainBegun = new AsyncSubject<void>();
 
   protected constructor(
     readonly self: WorkerIdentity,
@@ -30,7 +32,14 @@ export abstract class MembershipTransport implements ClusterTransport {
 
   /** This process begins to drain: it should no longer be sent traffic. Idempotent. */
   beginDraining(): void {
-    this.drainingSince ??= Date.now();
+    if (this.drainingSince !== undefined) return;
+    this.drainingSince = Date.now();
+    this.drainBegun.next();
+    this.drainBegun.complete();
+  }
+
+  get draining$(): Observable<void> {
+    return this.drainBegun.asObservable();
   }
 
   get events$(): Observable<ClusterEvent> {

@@ -1,9 +1,9 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { describeError } from '../common/describe-error.js';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions } from 'socket.io';
 import { ClusterService } from '../cluster.service.js';
 import { processTransport } from '../transports/process-transport.js';
-import { onDrain } from '../worker/drain/drain-hooks.js';
 import { createClusterAdapter } from './cluster-socket.adapter.js';
 import { slotSessionId } from './session-id.js';
 
@@ -28,6 +28,7 @@ import { slotSessionId } from './session-id.js';
  */
 export class ClusterIoAdapter extends IoAdapter {
   private readonly cluster: ClusterService;
+  private readonly drainLogger = new Logger('ClusterIoAdapter');
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -41,7 +42,13 @@ export class ClusterIoAdapter extends IoAdapter {
     const { slot } = this.cluster.self;
     server.engine.generateId = () => slotSessionId(slot);
     // Transport close, not a server-side disconnect: the clients reconnect on their own.
-    onDrain(() => server.engine.close());
+    this.cluster.draining$.subscribe(() => {
+      try {
+        server.engine.close();
+      } catch (error) {
+        this.drainLogger.error(`closing the socket.io clients for the drain failed: ${describeError(error)}`);
+      }
+    });
     return server;
   }
 }

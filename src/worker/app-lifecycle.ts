@@ -7,7 +7,6 @@ import { anatomyOf, listenByKind } from './app-anatomy.js';
 import { drainHttp } from './drain/http.drain.js';
 import { InFlightWork } from './drain/in-flight-work.js';
 import { portOf } from './drain/transport-server.js';
-import { runDrainHooks } from './drain/drain-hooks.js';
 import { drainTransports, type HandOff } from './drain/transport.drain.js';
 import { serveConnection } from './sticky-connection.js';
 
@@ -36,13 +35,12 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
  * together: the HTTP server (see `drainHttp`) and the microservice transports (see
  * `drainTransports`); then `app.close()` runs Nest's shutdown hooks with nothing left in flight.
  * `deadlineMs` bounds the drain, leaving the rest of the shutdown time to the hooks; work still in
- * flight at the deadline is cut, and the drain is not clean.
+ * flight at the deadline is cut, and the drain is not clean. The caller has told the transport first
+ * (`beginDraining`): what holds connections open for good closed them on `draining$` (WebSockets).
  */
 export async function closeApp({ app, work }: StartedApp, logger: Logger, deadlineMs: number, handOff?: HandOff): Promise<{ clean: boolean }> {
   const { http, transports } = anatomyOf(app);
   for (const transport of transports) work.track(transport); // connected after the start: count what comes
-  // Long-lived connections (WebSockets, held polls) would keep the HTTP drain waiting until its deadline.
-  runDrainHooks(logger);
   const [cutConnections, cutMessages] = await Promise.all([
     http ? drainHttp(http, deadlineMs) : 0,
     drainTransports(transports, work, deadlineMs, handOff),
