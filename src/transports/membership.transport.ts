@@ -38,6 +38,7 @@ export abstract class MembershipTransport implements ClusterTransport {
     this.drainBegun.complete();
   }
 
+  /** Emits once when `beginDraining` is first called, then completes (see `ClusterTransport.draining$`). */
   get draining$(): Observable<void> {
     return this.drainBegun.asObservable();
   }
