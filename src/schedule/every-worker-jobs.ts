@@ -1,8 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
+import { providedInstance, providersAndControllers } from '../common/app-container.js';
 
 /** The metadata `@Cron`, `@Timeout` and `@Interval` put on a method (`@nestjs/schedule`'s `SCHEDULER_TYPE`). */
 const SCHEDULER_TYPE = 'SCHEDULER_TYPE';
+/** `@nestjs/schedule`'s `SchedulerType` values. */
 const DECORATORS: Readonly<Record<number, string>> = { 1: '@Cron', 2: '@Timeout', 3: '@Interval' };
 
 interface ScheduleRegistry {
@@ -25,39 +26,27 @@ export async function everyWorkerJobs(app: INestApplicationContext): Promise<str
   } catch {
     return []; // not installed
   }
-  const modules = app.get(ModulesContainer, { strict: false });
-  const registry = providedIn(modules, SchedulerRegistry) as ScheduleRegistry | undefined;
+  const registry = providedInstance(app, SchedulerRegistry) as ScheduleRegistry | undefined;
   if (!registry) return []; // ScheduleModule not imported
   const registered = [...registry.getCronJobs().keys(), ...registry.getIntervals(), ...registry.getTimeouts()];
   const { LeaderScheduler } = await import('./leader-scheduler.service.js');
-  if (registered.length === 0 || providedIn(modules, LeaderScheduler)) return [];
-  const decorated = decoratedJobs(modules);
+  if (registered.length === 0 || providedInstance(app, LeaderScheduler)) return [];
+  const decorated = decoratedJobs(app);
   return decorated.length > 0 ? decorated : registered;
 }
 
-/** The instance of `token` in any module (`app.get` would log an error for one that is not there). */
-function providedIn(modules: ModulesContainer, token: unknown): unknown {
-  for (const module of modules.values()) {
-    const instance = module.providers.get(token as never)?.instance;
-    if (instance) return instance;
-  }
-  return undefined;
-}
-
 /** `Class.method (@Cron)` for every method of a provider or controller that carries a schedule decorator. */
-function decoratedJobs(modules: ModulesContainer): string[] {
+function decoratedJobs(app: INestApplicationContext): string[] {
   const jobs = new Set<string>();
-  for (const module of modules.values()) {
-    for (const wrapper of [...module.providers.values(), ...module.controllers.values()]) {
-      const instance = wrapper.instance as object | null | undefined;
-      if (typeof instance !== 'object' || instance === null) continue;
-      for (let proto = Object.getPrototypeOf(instance) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-        for (const key of Object.getOwnPropertyNames(proto)) {
-          const method = Object.getOwnPropertyDescriptor(proto, key)?.value as unknown;
-          if (typeof method !== 'function') continue;
-          const type = Reflect.getMetadata(SCHEDULER_TYPE, method) as number | undefined;
-          if (type !== undefined) jobs.add(`${instance.constructor.name}.${key} (${DECORATORS[type] ?? 'scheduled'})`);
-        }
+  for (const wrapper of providersAndControllers(app)) {
+    const instance = wrapper.instance as object | null | undefined;
+    if (typeof instance !== 'object' || instance === null) continue;
+    for (let proto = Object.getPrototypeOf(instance) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        const method = Object.getOwnPropertyDescriptor(proto, key)?.value as unknown;
+        if (typeof method !== 'function') continue;
+        const type = Reflect.getMetadata(SCHEDULER_TYPE, method) as number | undefined;
+        if (type !== undefined) jobs.add(`${instance.constructor.name}.${key} (${DECORATORS[type] ?? 'scheduled'})`);
       }
     }
   }

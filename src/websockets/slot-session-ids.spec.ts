@@ -17,15 +17,18 @@ class OwnIoAdapter extends IoAdapter {
 describe('slot-carrying session ids in sticky "sid" mode', () => {
   it('names the gateways left without them, then gives them to every socket.io server IoAdapter creates, the app’s own subclass included', async () => {
     const app = await Test.createTestingModule({ providers: [ChatGateway] }).compile();
-    expect(gatewaysWithoutSlotIds(app)).toEqual(['ChatGateway']);
+    expect(gatewaysWithoutSlotIds(app, undefined)).toEqual(['ChatGateway']);
 
-    expect(await nameSessionsAfterSlot(3)).toBe(true);
+    const named = await nameSessionsAfterSlot(3);
+    expect(named).toEqual({ servers: 0 });
+    expect(gatewaysWithoutSlotIds(app, named)).toEqual(['ChatGateway']);
     const server = new OwnIoAdapter().createIOServer(0);
     try {
       const ids = Array.from({ length: 5 }, () => server.engine.generateId({} as never) as string);
       for (const id of ids) expect(id).toMatch(/^3\.[\w-]{20}$/);
       expect(new Set(ids).size).toBe(5);
-      expect(gatewaysWithoutSlotIds(app)).toEqual([]);
+      expect(named).toEqual({ servers: 1 });
+      expect(gatewaysWithoutSlotIds(app, named)).toEqual([]);
     } finally {
       await server.close();
       await app.close();

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
+import { providersAndControllers } from '../common/app-container.js';
 import { slotSessionId } from './session-id.js';
 
 /** `@WebSocketGateway()` marks its class with this metadata (`@nestjs/websockets`' `GATEWAY_METADATA`). */
@@ -17,8 +17,10 @@ interface IoAdapterModule {
   readonly IoAdapter: { prototype: { createIOServer: CreateIoServer } };
 }
 
-/** Servers this process's `IoAdapter` created since `nameSessionsAfterSlot`. */
-let named = 0;
+/** The socket.io servers given slot-carrying session ids so far. */
+export interface SlotSessionIds {
+  readonly servers: number;
+}
 
 /**
  * Sticky sessions by session id (`sticky: 'sid'`): the primary reads the worker's slot from the
@@ -26,25 +28,27 @@ let named = 0;
  * Nest creates its socket.io servers in `IoAdapter.createIOServer`, whichever adapter the app uses
  * (the default, `ClusterIoAdapter`, or its own subclass for broadcasts, such as a Redis adapter):
  * wrapping that one method gives every one of them slot-carrying ids with no change to the app.
- * Resolves `false` where `@nestjs/platform-socket.io` cannot be loaded.
+ * Resolves with the count of servers named so far, or `undefined` where `@nestjs/platform-socket.io`
+ * cannot be loaded.
  */
-export async function nameSessionsAfterSlot(slot: number): Promise<boolean> {
+export async function nameSessionsAfterSlot(slot: number): Promise<SlotSessionIds | undefined> {
   let IoAdapter: IoAdapterModule['IoAdapter'];
   try {
     ({ IoAdapter } = (await import('@nestjs/platform-socket.io')) as unknown as IoAdapterModule);
   } catch {
-    return false;
+    return undefined;
   }
+  const named = { servers: 0 };
   const create = IoAdapter.prototype.createIOServer;
   IoAdapter.prototype.createIOServer = function (this: unknown, port, options) {
     const server = create.call(this, port, options);
     if (server.engine) {
       server.engine.generateId = () => slotSessionId(slot);
-      named += 1;
+      named.servers += 1;
     }
     return server;
   };
-  return true;
+  return named;
 }
 
 /**
@@ -52,14 +56,12 @@ export async function nameSessionsAfterSlot(slot: number): Promise<boolean> {
  * them when no socket.io server of this process was given slot-carrying ids (another WebSocket
  * adapter, or `@nestjs/platform-socket.io` out of reach), none otherwise.
  */
-export function gatewaysWithoutSlotIds(app: INestApplicationContext): string[] {
-  if (named > 0) return [];
-  const gateways: string[] = [];
-  for (const module of app.get(ModulesContainer, { strict: false }).values()) {
-    for (const wrapper of module.providers.values()) {
-      const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null;
-      if (typeof type === 'function' && Reflect.getMetadata(GATEWAY_METADATA, type) === true) gateways.push(type.name);
-    }
+export function gatewaysWithoutSlotIds(app: INestApplicationContext, named: SlotSessionIds | undefined): string[] {
+  if (named && named.servers > 0) return [];
+  const gateways = new Set<string>();
+  for (const wrapper of providersAndControllers(app)) {
+    const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null;
+    if (typeof type === 'function' && Reflect.getMetadata(GATEWAY_METADATA, type) === true) gateways.add(type.name);
   }
-  return gateways;
+  return [...gateways];
 }

@@ -7,7 +7,7 @@ import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
 import type { ReadyNotes } from '../transports/ipc/ipc-protocol.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
-import { gatewaysWithoutSlotIds, nameSessionsAfterSlot } from '../websockets/slot-session-ids.js';
+import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
@@ -57,11 +57,11 @@ export class WorkerRuntime {
     this.stopping.listen('SIGHUP', () => undefined);
 
     // Before the app exists: Nest creates its socket.io servers while it initializes.
-    if (this.options.sticky === 'sid') await nameSessionsAfterSlot(this.self.slot);
+    const sessionIds = this.options.sticky === 'sid' ? await nameSessionsAfterSlot(this.self.slot) : undefined;
     let notes: ReadyNotes;
     try {
       this.started = await startApp(module, this.options);
-      notes = await this.startupNotes(this.started.app);
+      notes = await this.startupNotes(this.started.app, sessionIds);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(EXIT_CODES.startFailed);
@@ -80,9 +80,9 @@ export class WorkerRuntime {
    * (gateways whose sessions the sticky listener cannot route), or noted for the primary to say once
    * for the whole cluster (jobs that will run on every worker).
    */
-  private async startupNotes(app: ClusteredApp): Promise<ReadyNotes> {
+  private async startupNotes(app: ClusteredApp, sessionIds: SlotSessionIds | undefined): Promise<ReadyNotes> {
     if (this.options.sticky === 'sid') {
-      const unrouted = gatewaysWithoutSlotIds(app);
+      const unrouted = gatewaysWithoutSlotIds(app, sessionIds);
       if (unrouted.length > 0) {
         this.logger.warn(
           `sticky "sid": the sessions of ${unrouted.join(', ')} do not carry this worker's slot (no socket.io server made by ` +
