@@ -21,7 +21,8 @@ export interface WorkerIdentity extends WorkerAddress {
   readonly pid: number;
 }
 
-interface WorkerEventBase extends WorkerIdentity {
+/** What every event about one worker carries: the worker, and when. */
+export interface WorkerEventBase extends WorkerIdentity {
   /** Milliseconds since the epoch, taken where the event happened. */
   readonly at: number;
 }
@@ -98,7 +99,8 @@ export interface MessagesDroppedEvent extends WorkerEventBase {
   readonly detail: string;
 }
 
-interface ClusterEventBase {
+/** What every event about a node or the whole cluster carries: the node, and when. */
+export interface ClusterEventBase {
   /** The node the event is about. */
   readonly node: string;
   readonly at: number;

@@ -8,7 +8,7 @@ import { decodeBinary, encodeBinary } from './binary-payload.js';
 export type AdapterCluster = Pick<ClusterService, 'self' | 'workers' | 'publish' | 'on' | 'send'>;
 
 /** The namespace as the adapter sees it (socket.io's `Namespace`). */
-interface AdapterNamespace {
+export interface AdapterNamespace {
   readonly name: string;
 }
 
