@@ -2,7 +2,7 @@
  * The Redis link passes the conformance suite: the members are real forked workers spread over two
  * nodes, each a primary of the library, joined by a redis-server of the test's own.
  */
-import { transportConformance } from 'nestjs-cluster/transport';
+import { transportConformance } from 'nestjs-cluster/testing';
 import { startIpcConformanceCluster } from './helpers/ipc-conformance.js';
 import { RedisServer } from './helpers/redis-server.js';
 

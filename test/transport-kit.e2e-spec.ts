@@ -1,11 +1,11 @@
 /**
  * The transport kit works from outside the package: a transport built in `test/fixtures` from the
- * published `nestjs-cluster/transport` subpath alone passes the conformance suite, run the way a
- * transport author runs it; and `ClusterService` on it spans two nodes: addresses, scope, nodes().
+ * published `nestjs-cluster/transport` subpath alone passes the conformance suite of
+ * `nestjs-cluster/testing`, run the way a transport author runs it; and `ClusterService` on it spans two nodes: addresses, scope, nodes().
  */
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ClusterArgumentError, ClusterModule, ClusterService, WorkerUnavailableError } from 'nestjs-cluster';
-import { transportConformance } from 'nestjs-cluster/transport';
+import { transportConformance } from 'nestjs-cluster/testing';
 import { firstValueFrom } from 'rxjs';
 import { MemoryHub, type MemoryTransport } from './fixtures/memory-transport.js';
 

@@ -27,8 +27,8 @@ export interface MessageLimits {
  * no handler) is answered at once with a `reply` carrying the error. A `reply` goes to its `to`.
  * Every message that enters a process from the wire is checked with `readMessage` first.
  *
- * `nestjs-cluster/transport` exports what an author of another transport needs, and a conformance
- * suite every transport must pass.
+ * `nestjs-cluster/transport` exports what an author of another transport needs, and
+ * `nestjs-cluster/testing` the conformance suite every transport must pass.
  */
 export interface ClusterTransport {
   readonly role: ClusterRole;

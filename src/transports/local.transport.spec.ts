@@ -1,4 +1,4 @@
-import { transportConformance } from './conformance/transport-conformance.js';
+import { transportConformance } from '../testing/transport-conformance.js';
 import { LocalTransport } from './local.transport.js';
 
 // A standalone process is a cluster of one: the cases that need more members are reported skipped.

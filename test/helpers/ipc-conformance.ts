@@ -8,13 +8,13 @@ import {
   MembershipTransport,
   type ClusterEvent,
   type ClusterState,
-  type ConformanceCluster,
   type MessageEnvelope,
   type MessageLimits,
   type Serialization,
   type WorkerIdentity,
   type WorkerInfo,
 } from 'nestjs-cluster/transport';
+import type { ConformanceCluster } from 'nestjs-cluster/testing';
 import { ClusterProcess } from './cluster-process.js';
 import type { RedisServer } from './redis-server.js';
 

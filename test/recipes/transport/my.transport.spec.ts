@@ -1,5 +1,5 @@
 // my.transport.spec.ts: jest or vitest with globals (or pass { describe, it })
-import { transportConformance } from 'nestjs-cluster/transport';
+import { transportConformance } from 'nestjs-cluster/testing';
 
 transportConformance('MyTransport', {
   maxMembers: 3,

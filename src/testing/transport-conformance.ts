@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { combineLatest, filter, firstValueFrom, take, timeout } from 'rxjs';
-import { NoHandlerError, RequestTimeoutError, WorkerUnavailableError } from '../../cluster.errors.js';
-import type { WorkerAddress } from '../../interfaces/cluster-event.interface.js';
-import type { ClusterMessage } from '../../interfaces/cluster-message.interface.js';
-import { sameLeader } from '../../leadership/leader.interface.js';
-import { messageEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
-import { MessageBus } from '../../messaging/message-bus.js';
-import { addressOf } from '../../messaging/remote-error.js';
-import type { ClusterTransport } from '../cluster-transport.interface.js';
+import { NoHandlerError, RequestTimeoutError, WorkerUnavailableError } from '../cluster.errors.js';
+import type { WorkerAddress } from '../interfaces/cluster-event.interface.js';
+import type { ClusterMessage } from '../interfaces/cluster-message.interface.js';
+import { sameLeader } from '../leadership/leader.interface.js';
+import { messageEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
+import { MessageBus } from '../messaging/message-bus.js';
+import { addressOf } from '../messaging/remote-error.js';
+import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
 
 /** A cluster built for one case: one transport per member, each in its own process or not. */
 export interface ConformanceCluster {
@@ -71,7 +71,7 @@ const PATIENT_TIMEOUT_MS = 20_000;
  * @example
  * ```ts
  * // my-transport.spec.ts (jest or vitest with globals)
- * import { transportConformance } from 'nestjs-cluster/transport';
+ * import { transportConformance } from 'nestjs-cluster/testing';
  * transportConformance('MyTransport', { maxMembers: 3, create: (n) => startMyCluster(n) });
  * ```
  */
