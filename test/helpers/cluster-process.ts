@@ -41,6 +41,7 @@ export interface ReadyWorker {
  */
 export class ClusterProcess {
   readonly lines: string[] = [];
+  /** How the process exited, once it has and all its output (and its workers') has been read. */
   readonly exited: Promise<Exit>;
   private readonly waiters = new Set<() => void>();
   private readonly observed: ObservedEvent[] = [];
@@ -56,8 +57,10 @@ export class ClusterProcess {
         for (const wake of this.waiters) wake();
       });
     }
+    // 'close' rather than 'exit': once the process has exited and its output (its workers' too, on the
+    // same pipes) has been read to the end, so a test that reads the output after the exit sees all of it.
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      child.once('close', (code, signal) => {
         this.exit = { code, signal };
         for (const wake of this.waiters) wake();
         resolve(this.exit);
