@@ -5,7 +5,7 @@
  */
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { ENVELOPE_VERSION } from 'nestjs-cluster';
+import { ENVELOPE_VERSION } from '../src/cluster.constants.js';
 import { get, isAlive, until, type ClusterProcess, type ObservedEvent } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 

@@ -1,2 +1,2 @@
 export { ClusterHealthModule } from './cluster-health.module.js';
-export { ClusterHealthIndicator, VITALS_TOPIC, type CheckWorkersOptions, type ClusterHealthOptions, type WorkerVitals } from './cluster.health.js';
+export { ClusterHealthIndicator, type CheckWorkersOptions, type ClusterHealthOptions, type WorkerVitals } from './cluster.health.js';

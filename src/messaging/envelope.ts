@@ -5,10 +5,15 @@ import type { Payload } from './payload-codec.js';
 /** Message kinds, between workers (relayed by the transport). Control kinds belong to each transport. */
 export type MessageKind = 'publish' | 'send' | 'request' | 'reply';
 
-/** The one message format the library puts on the wire. */
+/**
+ * The one message format the library puts on the wire. `ns` and `v` are literals, not the internal
+ * constants' types: the builders below fill them from those constants, so the compiler holds both equal.
+ */
 export interface ClusterEnvelope<K extends string = string, D = unknown> {
-  readonly ns: typeof CLUSTER_NAMESPACE;
-  readonly v: typeof ENVELOPE_VERSION;
+  /** Marks the library's messages; anything without it is the application's own IPC. */
+  readonly ns: 'nestjs-cluster';
+  /** Version of the envelope format. */
+  readonly v: 2;
   readonly kind: K;
   readonly topic?: string;
   readonly id?: string;

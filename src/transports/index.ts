@@ -10,21 +10,18 @@
  */
 export { ClusterTransport, type ClusterRole, type MessageLimits } from './cluster-transport.interface.js';
 export { MembershipTransport } from './membership.transport.js';
-export { MembershipView, NO_DROPS } from './membership-view.js';
+export { MembershipView } from './membership-view.js';
 export { LocalTransport } from './local.transport.js';
-export { isAddress, isIdentity, isNodeId, isTopic, payloadSize, readMessage, type Unchecked, type WireLimits } from './message-validation.js';
-export { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
+export { readMessage, type Unchecked, type WireLimits } from './message-validation.js';
 export {
   envelope,
-  hasClusterNamespace,
-  isMessageKind,
   messageEnvelope,
   type ClusterEnvelope,
   type MessageEnvelope,
   type MessageKind,
   type RemoteErrorInfo,
 } from '../messaging/envelope.js';
-export { addressOf, errorReply, replyWithError, toRemoteError } from '../messaging/remote-error.js';
+export { errorReply } from '../messaging/remote-error.js';
 export type { Payload, Serialization } from '../messaging/payload-codec.js';
 export type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 export type { ClusterState, NodeInfo, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';

@@ -12,9 +12,9 @@ import type { NodeLink } from './node-link.interface.js';
  */
 export async function loadNodeLink(options: ResolvedClusterOptions, logger: Logger): Promise<NodeLink | undefined> {
   if (options.redisUrl === undefined) return undefined;
-  let redis: typeof import('./redis/index.js');
+  let redis: typeof import('./redis/redis-link.js');
   try {
-    redis = await import('./redis/index.js');
+    redis = await import('./redis/redis-link.js');
   } catch (error) {
     logger.error(`${CLUSTER_ENV.redisUrl} is set but the Redis client could not be loaded (npm install ioredis): ${describeError(error)}`);
     process.exit(EXIT_CODES.badConfig);

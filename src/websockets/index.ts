@@ -1,3 +1,3 @@
 export { ClusterIoAdapter } from './cluster-io.adapter.js';
-export { ClusterSocketAdapter, createClusterAdapter, SOCKET_IO_TOPIC, type AdapterCluster, type AdapterNamespace } from './cluster-socket.adapter.js';
+export { ClusterSocketAdapter, createClusterAdapter, type AdapterCluster, type AdapterNamespace } from './cluster-socket.adapter.js';
 export { slotSessionId } from './session-id.js';
