@@ -91,7 +91,7 @@ async function startNode(name: string, env: Record<string, string> = {}): Promis
       return workers.filter((w) => w.node === name && w.state === 'ready').length === 2;
     },
     `node ${name} to be ready`,
-    30_000,
+    60_000,
   );
   return node;
 }

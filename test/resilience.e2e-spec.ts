@@ -28,7 +28,7 @@ function getVia(agent: Agent, port: number, path: string): Promise<HttpAnswer> {
  * Limits a healthy worker must never reach, whatever the load on the machine (each test that needs a
  * worker to reach one makes that worker hang for good).
  */
-const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_MS = 30_000;
 const UNRESPONSIVE_MS = 8_000;
 
 async function startCluster(env: Record<string, string> = {}) {
@@ -138,7 +138,7 @@ describe('under keep-alive load', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 150_000);
+  }, 180_000);
 
   it('the memory guard replaces a worker above the limit without failing a request', async () => {
     let port: number;

@@ -129,7 +129,7 @@ export class ClusterProcess {
    * Resolves once every slot 0..count-1 has had a worker ready, with the latest such worker of each
    * slot (from the `ready` events the workers print: each worker sees its own).
    */
-  waitForReady(count: number, timeoutMs = 30_000): Promise<ReadyWorker[]> {
+  waitForReady(count: number, timeoutMs = 60_000): Promise<ReadyWorker[]> {
     return this.waitFor(
       () => {
         const bySlot = new Map<number, ReadyWorker>();
@@ -253,7 +253,7 @@ export function get(port: number, path = '/', timeoutMs = 10_000): Promise<HttpA
 export async function pollReady(
   port: number,
   count: number,
-  { path = '/workers', timeoutMs = 30_000, app }: { path?: string; timeoutMs?: number; app?: ClusterProcess } = {},
+  { path = '/workers', timeoutMs = 60_000, app }: { path?: string; timeoutMs?: number; app?: ClusterProcess } = {},
 ): Promise<ReadyWorker[]> {
   const started = Date.now();
   for (;;) {
