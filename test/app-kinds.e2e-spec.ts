@@ -4,12 +4,16 @@
  * spreads its work, drains for real (in-flight handlers finish, what outlives the deadline is cut and
  * reported with exit 1) and restarts.
  */
+import { jest } from '@jest/globals';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ClusterProcess, freePort, get, isAlive, until } from './helpers/cluster-process.js';
 import { failures, startLoad } from './helpers/load.js';
+
+// Each case boots real clusters, some restart them, on a machine that may be busy: slow, but never stuck.
+jest.setTimeout(120_000);
 
 const MICROSERVICE_APP = fileURLToPath(new URL('./fixtures/dist/microservice-app.js', import.meta.url));
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -151,7 +155,7 @@ describe('a TCP microservice', () => {
     expect(outcomes.failed).toBe(0);
     const answers = await Promise.all(loaders.map((c) => ask<Who>(c, 'whoami')));
     expect(answers.every((a) => !before.includes(a.pid))).toBe(true);
-  }, 120_000);
+  });
 });
 
 describe('a hybrid app (HTTP + TCP)', () => {

@@ -1,6 +1,10 @@
+import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { parseExposition, type ParsedScrape } from '../src/metrics/exposition.spec-helper.js';
 import { ClusterProcess, freePort, get, type ReadyWorker } from './helpers/cluster-process.js';
+
+// Each case boots real clusters, some restart them, on a machine that may be busy: slow, but never stuck.
+jest.setTimeout(120_000);
 
 const METRICS_APP = fileURLToPath(new URL('./fixtures/dist/metrics-app.js', import.meta.url));
 const WILLSOTO_APP = fileURLToPath(new URL('./fixtures/dist/metrics-willsoto-app.js', import.meta.url));
