@@ -6,7 +6,7 @@ import { WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusterBootstrapOptions, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterEnvelope } from '../messaging/envelope.js';
-import { controlEnvelope, type LifecycleData } from '../transports/ipc/ipc-protocol.js';
+import { controlEnvelope, type LifecycleData } from '../channel/channel-protocol.js';
 import { Supervisor } from './supervisor.js';
 
 /** How a fake worker behaves unless a test drives it by hand. `undefined` delays mean "never". */

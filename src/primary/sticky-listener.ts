@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { StickyMode } from '../interfaces/bootstrap-options.interface.js';
-import { stopReading } from '../transports/ipc/connection-handle.js';
+import { stopReading } from '../channel/connection-handle.js';
 
 /** The longest request line the primary reads to find a session id (browsers send URLs up to 8 KiB). */
 export const MAX_REQUEST_LINE_BYTES = 8 * 1024;

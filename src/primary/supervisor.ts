@@ -9,7 +9,7 @@ import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.int
 import type { ClusterEvent, DropReason, LeaderEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { LeaderAppointment } from '../leadership/leader-appointment.js';
-import { controlEnvelope, type ReadyNotes } from '../transports/ipc/ipc-protocol.js';
+import { controlEnvelope, type ReadyNotes } from '../channel/channel-protocol.js';
 import { IpcRouter } from '../transports/ipc/ipc-router.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
 import { NO_DROPS } from '../transports/membership-view.js';

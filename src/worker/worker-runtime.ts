@@ -5,7 +5,7 @@ import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
-import type { ReadyNotes } from '../transports/ipc/ipc-protocol.js';
+import type { ReadyNotes } from '../channel/channel-protocol.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { setProcessTransport } from '../transports/process-transport.js';

@@ -2,7 +2,7 @@ import type { Worker } from 'node:cluster';
 import { CLUSTER_NAMESPACE } from '../../cluster.constants.js';
 import type { DropReason, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { envelope, messageEnvelope, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
-import { controlEnvelope } from './ipc-protocol.js';
+import { controlEnvelope } from '../../channel/channel-protocol.js';
 import { IpcRouter, type RouterCallbacks, type RouterLimits } from './ipc-router.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

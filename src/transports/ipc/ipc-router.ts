@@ -6,9 +6,9 @@ import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from 
 import { addressOf, replyWithError } from '../../messaging/remote-error.js';
 import type { Unchecked, WireLimits } from '../message-validation.js';
 import type { NodeLink } from '../node-link.interface.js';
-import { stopReading } from './connection-handle.js';
-import { controlEnvelope, readFromWorker, unpack, type ReadyNotes } from './ipc-protocol.js';
-import { WorkerOutbox } from './worker-outbox.js';
+import { stopReading } from '../../channel/connection-handle.js';
+import { controlEnvelope, readFromWorker, unpack, type ReadyNotes } from '../../channel/channel-protocol.js';
+import { WorkerOutbox } from '../../channel/worker-outbox.js';
 
 /** A worker as the router sees it. */
 interface Member {

@@ -6,14 +6,14 @@ import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js
 import { hasClusterNamespace, type MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import type { MessageLimits } from '../cluster-transport.interface.js';
-import { stopReading } from './connection-handle.js';
-import { creditReturn } from './flow-control.js';
+import { stopReading } from '../../channel/connection-handle.js';
+import { creditReturn } from '../../channel/flow-control.js';
 import type { WireLimits } from '../message-validation.js';
 import { MembershipTransport } from '../membership.transport.js';
-import { EnvelopeBatcher } from './envelope-batcher.js';
+import { EnvelopeBatcher } from '../../channel/envelope-batcher.js';
 import { isLeaderOf } from '../../leadership/leader.interface.js';
-import { controlEnvelope, readFromPrimary, unpack, type LifecycleData, type ReadyNotes } from './ipc-protocol.js';
-import { WorkerInbox } from './worker-inbox.js';
+import { controlEnvelope, readFromPrimary, unpack, type LifecycleData, type ReadyNotes } from '../../channel/channel-protocol.js';
+import { WorkerInbox } from '../../channel/worker-inbox.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
 export interface IpcChannel {

@@ -1,5 +1,5 @@
-import type { ClusterEnvelope } from '../../messaging/envelope.js';
-import { controlEnvelope, MAX_BATCH } from './ipc-protocol.js';
+import type { ClusterEnvelope } from '../messaging/envelope.js';
+import { controlEnvelope, MAX_BATCH } from './channel-protocol.js';
 
 /**
  * Coalesces the envelopes queued in one tick into one IPC write. A write (a syscall and a parse on the

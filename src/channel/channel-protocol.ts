@@ -23,11 +23,11 @@
  *   sticky listener on `port`, for the app's HTTP server.
  * Both ways: `batch`, several envelopes written at once (`data` holds them, in order).
  */
-import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../../cluster.constants.js';
-import type { ClusterEvent, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../../interfaces/worker-info.interface.js';
-import { envelope, isMessageKind, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
-import { isIdentity, isTopic, readMessage, show, type Unchecked, type WireLimits } from '../message-validation.js';
+import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
+import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import { envelope, isMessageKind, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
+import { isIdentity, isTopic, readMessage, show, type Unchecked, type WireLimits } from '../transports/message-validation.js';
 
 /** Envelopes per write at most: bounds the size of one IPC message and lets the receiver start early. */
 export const MAX_BATCH = 1_000;

@@ -1,4 +1,4 @@
-import { envelope, type ClusterEnvelope } from '../../messaging/envelope.js';
+import { envelope, type ClusterEnvelope } from '../messaging/envelope.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 
 const flushMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,4 +1,4 @@
-import type { MessageEnvelope } from '../../messaging/envelope.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
 import { messageSize } from './flow-control.js';
 
 /**

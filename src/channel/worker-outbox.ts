@@ -1,6 +1,6 @@
-import type { ClusterEnvelope, MessageEnvelope } from '../../messaging/envelope.js';
+import type { ClusterEnvelope, MessageEnvelope } from '../messaging/envelope.js';
 import { creditWindow, messageSize } from './flow-control.js';
-import { controlEnvelope, MAX_BATCH } from './ipc-protocol.js';
+import { controlEnvelope, MAX_BATCH } from './channel-protocol.js';
 
 /**
  * What the primary has for one worker. Control envelopes go out at the next flush, ahead of any

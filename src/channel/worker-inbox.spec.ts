@@ -1,4 +1,4 @@
-import { messageEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
+import { messageEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import { messageSize } from './flow-control.js';
 
 const CREDIT_RETURN_BYTES = 1_048_576;

@@ -1,6 +1,6 @@
-import { messageEnvelope, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
+import { messageEnvelope, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import { creditWindow, messageSize } from './flow-control.js';
-import { controlEnvelope, MAX_BATCH } from './ipc-protocol.js';
+import { controlEnvelope, MAX_BATCH } from './channel-protocol.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

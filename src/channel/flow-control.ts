@@ -1,4 +1,4 @@
-import type { MessageEnvelope } from '../../messaging/envelope.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
 
 /**
  * Credit-based flow control between the primary and each worker (as HTTP/2 windows or AMQP
