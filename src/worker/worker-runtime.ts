@@ -6,7 +6,9 @@ import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstr
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
 import type { ReadyNotes } from '../channel/channel-protocol.js';
+import { ChannelToPrimary } from '../channel/channel-to-primary.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
+import type { MembershipTransport } from '../transports/membership.transport.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
@@ -27,7 +29,9 @@ const OWN_SIGNAL_GRACE_MS = 1_000;
 export class WorkerRuntime {
   private readonly logger: Logger;
   private started: StartedApp | undefined;
-  private transport: IpcWorkerTransport | undefined;
+  /** Control from and to the primary; the transport carries the cluster's messages over it. */
+  private channel: ChannelToPrimary | undefined;
+  private transport: MembershipTransport | undefined;
   /** No deadline of its own: the primary kills a worker that drains longer than `shutdown.timeoutMs`. */
   private readonly stopping = new ShutdownSequence();
   private handOff = false;
@@ -47,9 +51,11 @@ export class WorkerRuntime {
 
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
     const { serialization, messaging } = this.options;
-    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, {
+    const channel = (this.channel = new ChannelToPrimary({ serialization, ...messaging }));
+    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, channel);
+    channel.open({
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
-      adopt: (port, connection, head) => adoptConnection(this.started, port, connection, head),
+      connection: (port, connection, head) => adoptConnection(this.started, port, connection, head),
     });
     setProcessTransport(this.transport);
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
@@ -70,7 +76,7 @@ export class WorkerRuntime {
       // Asked to stop while booting: nothing was served yet, close what the boot opened.
       await this.exitAfterClose();
     } else {
-      this.transport.ready(notes);
+      channel.ready(notes);
     }
     return this.started.app;
   }
@@ -120,7 +126,7 @@ export class WorkerRuntime {
   }
 
   private async exitAfterClose(): Promise<void> {
-    const handOff = this.handOff ? this.transport!.handOff.bind(this.transport) : undefined;
+    const handOff = this.handOff ? this.channel!.handOff.bind(this.channel) : undefined;
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options), handOff) : { clean: true };
     process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.drainFailed);
   }
