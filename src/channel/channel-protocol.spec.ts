@@ -1,7 +1,15 @@
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
 import { envelope, messageEnvelope } from '../messaging/envelope.js';
 import type { Unchecked, WireLimits } from '../transports/message-validation.js';
-import { controlEnvelope, MAX_BATCH, MAX_HANDOFF_HEAD_BYTES, readFromPrimary, readFromWorker, unpack, type LifecycleData } from './channel-protocol.js';
+import {
+  controlEnvelope,
+  MAX_BATCH,
+  MAX_HANDOFF_HEAD_BYTES,
+  readFromPrimary,
+  readFromWorker,
+  unpack,
+  type LifecycleData,
+} from './channel-protocol.js';
 
 const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
 const sender = { node: 'n1', id: 1, slot: 0, pid: 100 };

@@ -55,7 +55,11 @@ export class ChannelToWorker {
     private readonly limits: ChannelLimits,
     private readonly says: WorkerSays,
   ) {
-    this.outbox = new WorkerOutbox((message) => this.write(message), limits.maxQueueBytes, (congested) => says.congestion(congested));
+    this.outbox = new WorkerOutbox(
+      (message) => this.write(message),
+      limits.maxQueueBytes,
+      (congested) => says.congestion(congested),
+    );
     worker.on('message', this.receive);
   }
 

@@ -27,6 +27,7 @@ import { isNodeId } from '../transports/message-validation.js';
 import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
 import { messageEnvelope, type MessageEnvelope } from './envelope.js';
 import { payloadCodec, type Payload, type PayloadCodec } from './payload-codec.js';
+import { linkDown, noWorkerAt } from '../nodes/node-routing.js';
 import { addressOf, errorReply, fromRemoteError } from './remote-error.js';
 
 interface PendingRequest {
@@ -286,9 +287,7 @@ export class MessageBus {
 
   /** A message for another node cannot go while the link to the other nodes is down. */
   private checkLink(topic: string, to: WorkerAddress): void {
-    if (to.node !== this.transport.self.node && this.transport.state().transport === 'down') {
-      throw new TransportUnavailableError(topic, to.node, 'the link to the other nodes is down');
-    }
+    if (to.node !== this.transport.self.node && this.transport.state().transport === 'down') throw linkDown(topic, to.node);
   }
 
   /** `to`'s node when it is not this one (errors name a node only then). */
@@ -297,11 +296,7 @@ export class MessageBus {
   }
 
   private unavailable(topic: string, to: WorkerAddress): WorkerUnavailableError {
-    const node = this.otherNode(to);
-    if (node !== undefined && !this.transport.nodes().some((n) => n.node === node)) {
-      return new WorkerUnavailableError(topic, to.slot, 'no such node in the cluster', node);
-    }
-    return new WorkerUnavailableError(topic, to.slot, 'no live worker in that slot', node);
+    return noWorkerAt(topic, to, this.transport.self.node, (node) => this.transport.nodes().some((n) => n.node === node));
   }
 
   private announce(): void {

@@ -1,4 +1,4 @@
-import { NoHandlerError, TransportUnavailableError, WorkerUnavailableError } from '../cluster.errors.js';
+import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
 import type { ClusterEvent, LeaderEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { LeaderAppointment } from '../leadership/leader-appointment.js';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../leadership/lease-keeper.js';
@@ -6,6 +6,8 @@ import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
 import { errorReply } from '../messaging/remote-error.js';
+import { WaitingRequests } from '../messaging/waiting-requests.js';
+import { followNodes, nodeFor, unreachable } from '../nodes/node-routing.js';
 import type { MessageLimits } from './cluster-transport.interface.js';
 import { LocalTransport } from './local.transport.js';
 import type { NodeLink } from './node-link.interface.js';
@@ -18,8 +20,7 @@ import type { NodeLink } from './node-link.interface.js';
 export class LinkedLocalTransport extends LocalTransport {
   private local: readonly WorkerInfo[];
   /** Requests of this process waiting on another node: they fail when it leaves. */
-  private readonly waiting = new Map<string, { readonly node: string; readonly request: MessageEnvelope; readonly forgetAt: number }>();
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly waiting = new WaitingRequests<{ readonly node: string; readonly request: MessageEnvelope; readonly forgetAt: number }>();
   /** This process leads only while its node holds the lease the nodes share. */
   private readonly leadership: LeaderAppointment;
 
@@ -54,15 +55,10 @@ export class LinkedLocalTransport extends LocalTransport {
       changed: (event) => this.onNodesChange(event),
       gone: (node) => this.gone(node),
     });
-    // A request whose reply never came is forgotten once its requester has given up.
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const [id, entry] of this.waiting) if (entry.forgetAt <= now) this.waiting.delete(id);
-    }, 1_000).unref();
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
+    this.waiting.close();
     await this.leadership.close();
     await this.link.close();
   }
@@ -84,10 +80,7 @@ export class LinkedLocalTransport extends LocalTransport {
   }
 
   private onNodesChange(event?: ClusterEvent): void {
-    if (event?.type === 'transport') this.leadership.linkChanged(event.status === 'up');
-    if (event?.type === 'node-left') this.leadership.nodeLeft();
-    // Cut off from the others, this node cannot know who leads there: it names nobody.
-    this.leadership.remoteChanged(this.link.up ? this.link.leader() : null);
+    followNodes(this.leadership, this.link, event);
     this.refresh(event);
   }
 
@@ -96,7 +89,7 @@ export class LinkedLocalTransport extends LocalTransport {
     if (message.kind === 'publish') return void this.link.publish(message);
     if (to !== undefined && to.node !== this.self.node) return this.toNode(to.node, message);
     if (message.kind === 'request' && to === undefined && !this.handled.has(message.topic)) {
-      const node = this.link.handlersOf(message.topic)[0];
+      const node = nodeFor(this.link, message);
       if (node !== undefined) return this.toNode(node, message);
       return this.messages.next(errorReply(message, this.self, new NoHandlerError(message.topic)));
     }
@@ -106,20 +99,13 @@ export class LinkedLocalTransport extends LocalTransport {
   private toNode(node: string, message: MessageEnvelope): void {
     const sent = (message.kind !== 'request' || message.to === undefined || this.link.serves(message.to)) && this.link.sendTo(node, message);
     if (message.kind !== 'request') return;
-    if (sent) return void this.waiting.set(message.id!, { node, request: message, forgetAt: Date.now() + (message.timeoutMs ?? 0) + 1_000 });
-    const error = !this.link.up
-      ? new TransportUnavailableError(message.topic, node, 'the link to the other nodes is down')
-      : new WorkerUnavailableError(
-          message.topic,
-          message.to?.slot,
-          this.link.knows(node) ? 'no ready worker in that slot' : 'no such node in the cluster',
-          node,
-        );
-    this.messages.next(errorReply(message, this.self, error));
+    if (sent) return void this.waiting.track(message.id!, { node, request: message, forgetAt: WaitingRequests.deadline(message.timeoutMs) });
+    const to = message.to ?? { node };
+    this.messages.next(errorReply(message, this.self, unreachable(this.link, message.topic, to, this.self.node)));
   }
 
   private fromNode(message: MessageEnvelope): void {
-    if (message.kind === 'reply') this.waiting.delete(message.id!);
+    if (message.kind === 'reply') this.waiting.take(message.id!);
     if (message.kind === 'request' && (message.to === undefined || isAt(message.to, this.self)) && !this.handled.has(message.topic)) {
       return void this.link.sendTo(message.from.node, errorReply(message, this.self, new NoHandlerError(message.topic, this.self.slot)));
     }
@@ -127,9 +113,7 @@ export class LinkedLocalTransport extends LocalTransport {
   }
 
   private gone(node: string): void {
-    for (const [id, { node: target, request }] of this.waiting) {
-      if (target !== node) continue;
-      this.waiting.delete(id);
+    for (const { request } of this.waiting.takeWhere((entry) => entry.node === node)) {
       this.messages.next(
         errorReply(
           request,

@@ -1,60 +1,106 @@
 import type { Worker } from 'node:cluster';
-import { CLUSTER_NAMESPACE } from '../../cluster.constants.js';
-import type { DropReason, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
-import { envelope, messageEnvelope, type ClusterEnvelope, type MessageEnvelope } from '../../messaging/envelope.js';
-import { controlEnvelope } from '../../channel/channel-protocol.js';
-import { IpcRouter, type RouterCallbacks, type RouterLimits } from './ipc-router.js';
+import { EventEmitter } from 'node:events';
+import { controlEnvelope } from '../channel/channel-protocol.js';
+import { ChannelToWorker, type WorkerSays } from '../channel/channel-to-worker.js';
+import { CLUSTER_NAMESPACE } from '../cluster.constants.js';
+import type { DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import { envelope, messageEnvelope, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
+import { MessageRouter } from './message-router.js';
+import { SlotTable, type Member } from './slot-table.js';
+import { WorkerProcess } from './worker-process.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A stand-in for node:cluster's Worker: records what the router writes to it, copied as IPC would. */
+/** A stand-in for node:cluster's Worker: records what the primary writes to it, copied as IPC would. */
 function fakeWorker(id: number) {
   const received: ClusterEnvelope[] = [];
-  const worker = { id, isConnected: () => true, send: (m: ClusterEnvelope) => received.push(structuredClone(m)) } as unknown as Worker;
+  const emitter = new EventEmitter();
+  const worker = Object.assign(emitter, {
+    id,
+    isConnected: () => true,
+    send: (m: ClusterEnvelope) => received.push(structuredClone(m)),
+  }) as unknown as Worker;
   /** Envelopes as the worker sees them, batches unpacked. */
   const messages = () => received.flatMap((m) => (m.kind === 'batch' ? (m.data as ClusterEnvelope[]) : [m])) as MessageEnvelope[];
   return { worker, received, messages };
 }
 
-const LIMITS: RouterLimits = { node: 'n1', serialization: 'json', maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 100 };
+interface Limits {
+  readonly node: string;
+  readonly serialization: 'json';
+  readonly maxMessageBytes: number;
+  readonly maxQueueBytes: number;
+  readonly maxPendingRequests: number;
+}
+
+const LIMITS: Limits = { node: 'n1', serialization: 'json', maxMessageBytes: 1_024, maxQueueBytes: 65_536, maxPendingRequests: 100 };
 
 /**
- * A router with `size` workers in slots 0..size-1 (worker ids 1..size), each of which said `hello`.
- * `identity(slot)` is who the router knows is in a slot; `drops` and `failures` record what it reported.
+ * The primary's message path as the Supervisor wires it: `size` workers in slots 0..size-1 (worker ids
+ * 1..size), each with its channel, in one slot table, each of which said `hello`. `identity(slot)` is
+ * who is in a slot; `drops` and `failures` record what was reported; `says` overrides what the
+ * primary does with what a worker says.
  */
-function cluster(size: number, limits: Partial<RouterLimits> = {}, overrides: Partial<RouterCallbacks> = {}) {
-  const workers = Array.from({ length: size }, (_, slot) => ({ slot, ...fakeWorker(slot + 1) }));
-  const identity = (slot: number): WorkerIdentity => ({ node: 'n1', id: slot + 1, slot, pid: 1000 + slot });
+function cluster(size: number, limits: Partial<Limits> = {}, says: Partial<WorkerSays> = {}) {
+  const settings = { ...LIMITS, ...limits };
+  const table = new SlotTable(Math.max(size, 2));
   const drops: Array<{ worker: WorkerIdentity; reason: DropReason; detail: string }> = [];
   const failures: unknown[] = [];
   const congestion: Array<[number, boolean]> = [];
   const hellos: number[] = [];
-  const router = new IpcRouter(
-    { ...LIMITS, ...limits },
-    {
-      currentOfSlot: (slot) => workers[slot]?.worker.id,
-      hello: (id) => hellos.push(id),
+  const router = new MessageRouter(settings, table, {
+    dropped: (worker, reason, detail) => drops.push({ worker, reason, detail }),
+    failed: (error) => failures.push(error),
+  });
+  const identity = (slot: number): WorkerIdentity => ({ node: 'n1', id: slot + 1, slot, pid: 1000 + slot });
+  /** A worker joins `its` slot: forked, ready, and (unless it is `quiet`) listening. */
+  const join = (worker: Worker, who: WorkerIdentity) => {
+    const process = new WorkerProcess(worker, who);
+    process.ready();
+    const channel: ChannelToWorker = new ChannelToWorker(worker, who, settings, {
+      hello: () => hellos.push(who.id),
       ready: () => undefined,
       restart: () => undefined,
       released: () => undefined,
-      dropped: (worker, reason, detail) => drops.push({ worker, reason, detail }),
-      congestion: (id, congested) => congestion.push([id, congested]),
+      handlers: (topics) => void (member.topics = new Set(topics)),
+      message: (message) => router.route(member, message),
+      connection: (port, connection) => router.passConnection(member, port, connection),
+      dropped: (reason, detail) => drops.push({ worker: who, reason, detail }),
+      congestion: (congested) => congestion.push([who.id, congested]),
       failed: (error) => failures.push(error),
-      ...overrides,
-    },
-  );
+      ...says,
+    });
+    const member: Member = { identity: who, process, channel, topics: new Set(), pending: 0, lastSeen: Date.now() };
+    table.add(member, false);
+    return member;
+  };
+  const workers = Array.from({ length: size }, (_, slot) => ({ slot, ...fakeWorker(slot + 1) }));
   for (const w of workers) {
-    router.add(w.worker, identity(w.slot));
-    router.receive(w.worker.id, controlEnvelope.hello());
+    join(w.worker, identity(w.slot));
+    w.worker.emit('message', controlEnvelope.hello());
   }
   /** Worker in `slot` writes `message` on its channel. */
-  const write = (slot: number, message: unknown) => router.receive(slot + 1, message);
+  const write = (slot: number, message: unknown) => workers[slot]!.worker.emit('message', message);
   const request = (slot: number, { to, ...fields }: { topic?: string; id: string; to?: number; data?: string; timeoutMs?: number }) =>
     write(slot, messageEnvelope('request', { topic: 't', timeoutMs: 1_000, from: identity(slot), to: at(to), ...fields }));
   /** The worker in `slot` answers what it was asked, with the id it was given. */
   const answer = (slot: number, asked: MessageEnvelope, data: string) =>
     write(slot, messageEnvelope('reply', { topic: asked.topic, id: asked.id, from: identity(slot), to: at(asked.from.slot), data }));
-  return { router, workers, identity, write, request, answer, drops, failures, congestion, hellos };
+  /** The worker with this id exited, as the Supervisor handles it. */
+  const leave = (id: number) => {
+    const member = table.member(id)!;
+    member.channel.close();
+    table.remove(member);
+    router.workerGone(member);
+  };
+  /** The worker with this id stopped answering, as the Supervisor handles it. */
+  const unavailable = (id: number, reason: string) => {
+    const member = table.member(id)!;
+    member.process.unresponsive();
+    router.unavailable(member, reason);
+  };
+  const congested = (id: number) => table.member(id)!.channel.congested;
+  return { router, workers, identity, write, request, answer, drops, failures, congestion, hellos, join, leave, unavailable, congested };
 }
 
 /** The address of a slot of this node. */
@@ -67,7 +113,7 @@ function at(slot: number | undefined) {
 /** `[id, data or error code]` of each message. */
 const outcomes = (messages: MessageEnvelope[]) => messages.map((m) => [m.id, m.data ?? m.error?.code]);
 
-describe('IpcRouter', () => {
+describe('the primary message path (channels, slot table, MessageRouter)', () => {
   it('publishes to every other listening worker', async () => {
     const { workers, write, identity, hellos } = cluster(3);
     expect(hellos).toEqual([1, 2, 3]);
@@ -154,9 +200,9 @@ describe('IpcRouter', () => {
   });
 
   it('fails requests to a worker that leaves with WorkerUnavailableError', async () => {
-    const { router, workers, request } = cluster(3);
+    const { leave, workers, request } = cluster(3);
     request(0, { id: 'q2', to: 2 });
-    router.remove(3);
+    leave(3);
     await tick();
     const back = workers[0]!.messages();
     expect(outcomes(back)).toEqual([['q2', 'CLUSTER_ERR_WORKER_UNAVAILABLE']]);
@@ -164,14 +210,14 @@ describe('IpcRouter', () => {
   });
 
   it('does not deliver to a worker whose transport has not said hello', async () => {
-    const { router, write, identity, request } = cluster(1);
+    const { join, write, identity, request } = cluster(1);
     const late = fakeWorker(9);
-    router.add(late.worker, { node: 'n1', id: 9, slot: 1, pid: 1009 });
+    join(late.worker, { node: 'n1', id: 9, slot: 1, pid: 1009 });
     write(0, messageEnvelope('publish', { topic: 't', from: identity(0), data: '1' }));
     request(0, { id: 'early', to: 1 });
     await tick();
     expect(late.received).toEqual([]);
-    router.receive(9, controlEnvelope.hello());
+    late.worker.emit('message', controlEnvelope.hello());
     write(0, messageEnvelope('publish', { topic: 't', from: identity(0), data: '2' }));
     await tick();
     expect(late.messages().map((m) => m.data)).toEqual(['2']);
@@ -245,13 +291,13 @@ describe('IpcRouter', () => {
     }
 
     it('drops publishes beyond the queue bound and reports them against the receiver', async () => {
-      const { router, workers, drops, congestion, identity } = await flood();
+      const { congested, workers, drops, congestion, identity } = await flood();
       const delivered = workers[1]!.messages().length;
       expect(delivered).toBeLessThan(8_000);
       expect(drops.length).toBeGreaterThan(0);
       expect(drops.every((d) => d.reason === 'queue-full' && d.worker.slot === 1)).toBe(true);
       expect(drops[0]!.worker).toEqual(identity(1));
-      expect(router.isCongested(2)).toBe(true);
+      expect(congested(2)).toBe(true);
       expect(congestion).toEqual([[2, true]]);
     });
 
@@ -265,22 +311,22 @@ describe('IpcRouter', () => {
     });
 
     it('delivers again once the receiver gives credit', async () => {
-      const { router, workers, write, congestion } = await flood();
+      const { congested, workers, write, congestion } = await flood();
       const before = workers[1]!.messages().length;
       write(1, controlEnvelope.credit(16_777_216));
       await tick();
       expect(workers[1]!.messages().length).toBeGreaterThan(before);
-      expect(router.isCongested(2)).toBe(false);
+      expect(congested(2)).toBe(false);
       expect(congestion).toContainEqual([2, false]);
     });
   });
 
-  it('setUnavailable fails in-flight requests to the worker and refuses new ones at once', async () => {
-    const { router, workers, request, write, identity } = cluster(3);
+  it('a worker found unresponsive fails in-flight requests to the worker and refuses new ones at once', async () => {
+    const { unavailable, workers, request, write, identity } = cluster(3);
     for (const slot of [1, 2]) write(slot, controlEnvelope.handlers(['sum']));
     request(0, { id: 'in-flight', to: 1 });
     await tick();
-    router.setUnavailable(2, 'it stopped answering');
+    unavailable(2, 'it stopped answering');
     request(0, { id: 'after', to: 1 });
     for (const id of ['any1', 'any2']) request(0, { id, topic: 'sum' });
     write(0, messageEnvelope('publish', { topic: 'news', from: identity(0), data: '1' }));
@@ -303,8 +349,8 @@ describe('IpcRouter', () => {
       1,
       {},
       {
-        ready: (id) => {
-          readies.push(id);
+        ready: () => {
+          readies.push(1);
           if (first) {
             first = false;
             throw boom;

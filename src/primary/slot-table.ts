@@ -1,0 +1,113 @@
+import type { ChannelToWorker } from '../channel/channel-to-worker.js';
+import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { WorkerProcess } from './worker-process.js';
+
+/** A live worker as the primary knows it: where it is in its life, its channel, what it handles. */
+export interface Member {
+  readonly identity: WorkerIdentity;
+  readonly process: WorkerProcess;
+  readonly channel: ChannelToWorker;
+  /** When it last wrote anything on its channel (its channel's `lastSeen`). */
+  readonly lastSeen: number;
+  /** Request topics it announced. */
+  topics: ReadonlySet<string>;
+  /** Requests it sent that wait for a reply. */
+  pending: number;
+}
+
+/** A stable position 0..N-1 that outlives the processes filling it. */
+export interface Slot {
+  readonly slot: number;
+  /** The worker serving this slot (messages and connections addressed to the slot go to it). */
+  current?: Member;
+  /** A worker booting to take over from `current` (rolling restart, memory guard, unresponsive). */
+  replacement?: Member;
+  /** Replacements forked after unexpected exits. */
+  restarts: number;
+  /** Unexpected exits in a row, for the backoff; reset once a worker stays up `resetAfterMs`. */
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+}
+
+/**
+ * The primary's one table of who serves where: slots, the live workers in them, their state (on
+ * `WorkerProcess`) and their channels. The Supervisor writes it (fork, replace, exit); the message
+ * router, the sticky listener, leadership, liveness and the memory guard read it.
+ */
+export class SlotTable {
+  readonly slots: readonly Slot[];
+  private readonly byId = new Map<number, Member>();
+
+  constructor(size: number) {
+    this.slots = Array.from({ length: size }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
+  }
+
+  /** Live workers (a slot has two during a replacement). */
+  get live(): number {
+    return this.byId.size;
+  }
+
+  members(): IterableIterator<Member> {
+    return this.byId.values();
+  }
+
+  member(workerId: number): Member | undefined {
+    return this.byId.get(workerId);
+  }
+
+  slot(index: number): Slot | undefined {
+    return this.slots[index];
+  }
+
+  /** A worker forked into `slot`, to serve it now or to take over from its current one. */
+  add(member: Member, asReplacement: boolean): void {
+    const slot = this.slots[member.identity.slot]!;
+    if (asReplacement) slot.replacement = member;
+    else slot.current = member;
+    this.byId.set(member.identity.id, member);
+  }
+
+  /** The worker exited: out of the table. `true` if it was its slot's replacement. */
+  remove(member: Member): boolean {
+    this.byId.delete(member.identity.id);
+    const slot = this.slots[member.identity.slot]!;
+    if (slot.current === member) slot.current = undefined;
+    if (slot.replacement !== member) return false;
+    slot.replacement = undefined;
+    return true;
+  }
+
+  /** Messages may go to it: its channel listens and it answers (not found unresponsive). */
+  static reachable(member: Member): boolean {
+    return member.channel.listening && member.process.state !== 'unresponsive';
+  }
+
+  /** The worker now serving `slot`, when it can take messages. */
+  servingAt(slot: number): Member | undefined {
+    const current = this.slots[slot]?.current;
+    return current && SlotTable.reachable(current) ? current : undefined;
+  }
+
+  /** The ready workers now serving their slot, in slot order. */
+  serving(): Member[] {
+    return this.slots.flatMap((s) => (s.current?.process.state === 'ready' ? [s.current] : []));
+  }
+
+  /** Every ready worker, replacements included (a ready replacement may lead before it serves). */
+  ready(): WorkerIdentity[] {
+    return this.slots.flatMap((s) => [s.current, s.replacement].filter((m) => m?.process.state === 'ready').map((m) => m!.identity));
+  }
+
+  /** Every slot is served by a ready worker. */
+  allReady(): boolean {
+    return this.slots.every((s) => s.current?.process.state === 'ready');
+  }
+
+  /** How `workers()` shows this node: live workers by slot, then age. */
+  infos(): WorkerInfo[] {
+    return [...this.byId.values()]
+      .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
+      .map((m) => m.process.info(this.slots[m.identity.slot]!.restarts, m.channel.congested));
+  }
+}
