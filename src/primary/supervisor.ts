@@ -1,26 +1,24 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster } from 'node:cluster';
-import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
-import { CLUSTER_ENV } from '../cluster-options.js';
+import { EXIT_CODES } from '../cluster.constants.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
-import type { ClusterEvent, LeaderEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { ClusterEvent, LeaderEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { LeaderAppointment } from '../leadership/leader-appointment.js';
 import type { LifecycleData, ReadyNotes } from '../channel/channel-protocol.js';
-import { ChannelToWorker, type ChannelLimits, type WorkerSays } from '../channel/channel-to-worker.js';
+import type { ChannelLimits, WorkerSays } from '../channel/channel-to-worker.js';
 import { followNodes } from '../nodes/node-routing.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
-import { LivenessMonitor } from './liveness-monitor.js';
-import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
+import { residentMemoryMb } from './memory-guard.js';
 import { MessageRouter } from './message-router.js';
 import { PrimaryNotices } from './primary-notices.js';
-import { RestartQueue, type RestartRun } from './restart-queue.js';
-import { backoffDelay, CrashWindow } from './restart-policy.js';
+import { CrashRestarts } from './crash-restarts.js';
+import { RollingReplacement } from './rolling-replacement.js';
 import { SlotTable, type Member, type Slot } from './slot-table.js';
-import { StickyListener } from './sticky-listener.js';
-import { WorkerProcess } from './worker-process.js';
+import { WorkerWatch } from './worker-watch.js';
+import { spawnWorker } from './worker-spawn.js';
 
 /** What the Supervisor works with besides node:cluster; each has a default but the link. */
 export interface SupervisorDeps {
@@ -43,21 +41,17 @@ export class Supervisor {
   private readonly link: NodeLink | undefined;
   private readonly table: SlotTable;
   private readonly channelLimits: ChannelLimits;
-  private readonly crashes: CrashWindow;
+  private readonly crashRestarts: CrashRestarts;
   private readonly router: MessageRouter;
-  private readonly memoryGuard: MemoryGuard | undefined;
-  private readonly liveness: LivenessMonitor<Member> | undefined;
+  private readonly watch: WorkerWatch;
   private readonly notices: PrimaryNotices;
   private readonly stopping: ShutdownSequence;
   private crashLoopReached = false;
-  private readonly rolls = { started: 0, done: 0, aborted: 0 };
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
   private linkClosed: Promise<void> | undefined;
-  private readonly restarts = new RestartQueue((run) => this.roll(run));
+  private readonly replacements: RollingReplacement;
   private readonly leadership: LeaderAppointment;
-  /** Owns the port in sticky mode, and hands each connection to a worker. */
-  private readonly sticky: StickyListener | undefined;
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -81,7 +75,24 @@ export class Supervisor {
     this.table = new SlotTable(options.workers);
     const { timeoutMs } = options.shutdown;
     this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });
-    this.crashes = new CrashWindow(options.restart);
+    this.crashRestarts = new CrashRestarts(
+      options.restart,
+      { fork: (slot) => this.fork(slot), crashLoop: (exits) => this.crashLoop(exits), emit: (event) => this.emit(event) },
+      logger,
+    );
+    this.replacements = new RollingReplacement(
+      {
+        table: this.table,
+        closing: () => this.closing,
+        fork: (slot, asReplacement) => this.fork(slot, { replacement: asReplacement }),
+        restartLater: (slot, exited, fork) => this.crashRestarts.exited(slot, exited, fork),
+        unavailable: (member, reason) => this.router.unavailable(member, reason),
+        leadershipMayChange: () => this.leadership.update(),
+        emit: (event) => this.emit(event),
+      },
+      options,
+      logger,
+    );
     const { messaging } = options;
     this.channelLimits = { serialization: options.serialization, maxMessageBytes: messaging.maxMessageBytes, maxQueueBytes: messaging.maxQueueBytes };
     this.notices = new PrimaryNotices(logger, { workers: options.workers, maxQueueBytes: messaging.maxQueueBytes }, (event) => this.emit(event));
@@ -103,36 +114,7 @@ export class Supervisor {
       },
       link?.lease && { lease: link.lease, timing: options.leadership },
     );
-    if (options.sticky) {
-      this.sticky = new StickyListener(
-        options.sticky,
-        { port: options.port, host: options.host },
-        {
-          // A worker draining, unresponsive or exited is handed nothing: its slot's replacement, or another, is.
-          ready: () => this.table.serving().map((m) => ({ id: m.identity.id, slot: m.identity.slot })),
-          // The port the connection arrived on: the one the listener got, when `port` is 0.
-          hand: (id, connection, head) => this.router.handConnection(id, connection.localPort!, connection, head),
-        },
-        logger,
-      );
-    }
-    if (options.unresponsiveMs > 0) {
-      this.liveness = new LivenessMonitor(
-        options.unresponsiveMs,
-        () => [...this.table.members()].filter((m) => m.process.state === 'ready'),
-        (member, silentMs) => void this.onUnresponsive(member, silentMs),
-      );
-    }
-    const { maxMemoryMb, memoryCheckIntervalMs } = options.restart;
-    if (maxMemoryMb > 0) {
-      this.memoryGuard = new MemoryGuard(
-        maxMemoryMb,
-        memoryCheckIntervalMs,
-        () => this.table.serving().map((m) => m.identity),
-        (slot, rssMb) => this.onMemoryOverLimit(slot, rssMb),
-        measureMemory,
-      );
-    }
+    this.watch = new WorkerWatch(options, this.table, { router: this.router, replacements: this.replacements, measureMemory }, logger);
   }
 
   /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
@@ -151,8 +133,7 @@ export class Supervisor {
       changed: (event) => this.onNodesChange(event),
       gone: (node) => this.router.nodeGone(node, `node ${node} left the cluster or cannot be reached`),
     });
-    this.memoryGuard?.start();
-    this.liveness?.start();
+    this.watch.start();
     return this.finished;
   }
 
@@ -171,25 +152,13 @@ export class Supervisor {
       dropped: { ...this.notices.dropped },
       transport,
       leader,
-      rollingRestarts: { ...this.rolls },
+      rollingRestarts: { ...this.replacements.rolls },
     };
   }
 
-  /**
-   * Zero-downtime rolling restart: one slot at a time, fork the replacement, wait until it is ready,
-   * then drain the old worker. A replacement that is not ready within `readyTimeoutMs` aborts the
-   * restart and the old workers keep serving. Every slot asked for (all by default) gets a worker
-   * forked after the request: a request joins a running restart only if that one has yet to reach
-   * every slot it asks for, and otherwise runs after it. Resolves once those slots are done.
-   */
+  /** A rolling restart of `only` these slots (all by default); see `RollingReplacement.restart`. */
   restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
-    if (this.closing) return Promise.resolve();
-    const slots = (only ?? this.table.slots.map((s) => s.slot)).filter((slot) => this.table.slot(slot) !== undefined);
-    if (this.restarts.active) {
-      const covered = slots.every((slot) => this.restarts.covers(slot));
-      this.logger.log(`rolling restart already running; ${reason} ${covered ? 'is covered by the restarts asked for' : 'runs after it'}`);
-    }
-    return this.restarts.request(reason, slots);
+    return this.replacements.restart(reason, only);
   }
 
   /**
@@ -201,10 +170,8 @@ export class Supervisor {
     const step = this.stopping.begin(reason);
     if (step === 'force') this.forceKill(`${reason} again`);
     if (step !== 'started') return;
-    this.memoryGuard?.stop();
-    this.liveness?.stop();
-    this.sticky?.close();
-    this.restarts.clear();
+    this.watch.stop();
+    this.replacements.clear();
     for (const slot of this.table.slots) clearTimeout(slot.restartTimer);
     this.logger.log(`shutting down (${reason}): draining ${this.table.live} worker(s)`);
     for (const { process } of this.table.members()) process.stop('shutdown');
@@ -217,132 +184,17 @@ export class Supervisor {
     this.finishIfDone();
   }
 
-  private async roll(run: RestartRun): Promise<void> {
-    const { reason, slots } = run;
-    this.logger.log(`rolling restart (${reason}): ${slots.length} slot(s), one at a time`);
-    this.rolls.started += 1;
-    this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'start', reason, at: Date.now() });
-    while (run.next < slots.length) {
-      const slot = this.table.slot(slots[run.next++]!)!;
-      // A slot waiting for its restart gets a fresh worker anyway.
-      if (!slot.current || slot.current.process.state !== 'ready') continue;
-      if (this.closing) return;
-      const failure = await this.replace(slot);
-      if (this.closing) return;
-      if (failure) {
-        this.logger.error(`rolling restart aborted at worker ${slot.slot}: ${failure}; the old workers keep serving`);
-        this.rolls.aborted += 1;
-        this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'aborted', slot: slot.slot, reason: failure, at: Date.now() });
-        return;
-      }
-      this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'step', slot: slot.slot, reason, at: Date.now() });
-    }
-    this.logger.log(`rolling restart (${reason}) done`);
-    this.rolls.done += 1;
-    this.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'done', reason, at: Date.now() });
-  }
-
-  /** Replaces a slot's worker, new one first. Resolves with why it failed, or `undefined`. */
-  private async replace(slot: Slot): Promise<string | undefined> {
-    const old = slot.current;
-    const next = this.fork(slot, { replacement: true });
-    if (!(await next.process.started)) {
-      slot.replacement = undefined;
-      if (!slot.current) this.scheduleRestart(slot, next.process, true); // the old one died meanwhile too
-      return next.process.stopReason === 'ready-timeout'
-        ? `replacement not ready within ${this.options.readyTimeoutMs} ms (readyTimeoutMs)`
-        : 'replacement exited before it was ready';
-    }
-    slot.replacement = undefined;
-    slot.current = next;
-    if (old && old.process.stop('replaced')) {
-      this.logger.log(`worker ${slot.slot} (pid ${old.identity.pid}) replaced by pid ${next.identity.pid}; draining the old one`);
-      this.leadership.update();
-      // Its replacement is ready: it can take over the open connections the old one hands off.
-      old.channel.shutdown(true);
-      const killTimer = setTimeout(() => {
-        this.logger.error(`worker ${slot.slot} (pid ${old.identity.pid}) still draining after ${this.options.shutdown.timeoutMs} ms; killing it`);
-        old.process.worker.process.kill('SIGKILL');
-      }, this.options.shutdown.timeoutMs);
-      await old.process.exited;
-      clearTimeout(killTimer);
-    }
-    return undefined;
-  }
-
-  /**
-   * A ready worker stopped answering: out of the routing at once, replaced the rolling way, and
-   * SIGKILLed once the replacement is ready (a hung process cannot drain).
-   */
-  private async onUnresponsive(member: Member, silentMs: number): Promise<void> {
-    if (this.closing || !member.process.unresponsive()) return;
-    const { slot: index, pid } = member.identity;
-    const slot = this.table.slot(index)!;
-    this.logger.error(
-      `worker ${index} (pid ${pid}) unresponsive: nothing heard from it for ${silentMs} ms (unresponsiveMs ${this.options.unresponsiveMs}); replacing it, then killing it`,
-    );
-    this.router.unavailable(member, `slot ${index} (pid ${pid}) is unresponsive`);
-    this.leadership.update();
-    // node:cluster's round robin would keep handing it connections that nobody answers.
-    member.process.worker.disconnect();
-    this.emit({ type: 'unresponsive', ...member.identity, silentMs, at: Date.now() });
-    if (slot.current === member && !slot.replacement) {
-      const next = this.fork(slot, { replacement: true });
-      const ready = await next.process.started;
-      if (slot.replacement === next) slot.replacement = undefined;
-      if (ready) slot.current = next;
-    }
-    member.process.worker.process.kill('SIGKILL');
-  }
-
-  private onMemoryOverLimit(slot: number, rssMb: number): void {
-    // Already being replaced, or about to be by a restart asked for earlier.
-    if (this.closing || this.table.slot(slot)?.replacement || this.restarts.covers(slot)) return;
-    this.logger.warn(`worker ${slot} uses ${rssMb.toFixed(0)} MB, above restart.maxMemoryMb (${this.options.restart.maxMemoryMb}); replacing it`);
-    void this.restartWorkers(`memory of worker ${slot}`, [slot]);
-  }
-
   private fork(slot: Slot, { replacement = false } = {}): Member {
-    // The node's name goes with the slot: every worker of this node speaks as the same node.
-    const worker = this.cluster.fork({ [WORKER_SLOT_ENV]: String(slot.slot), [CLUSTER_ENV.nodeId]: this.options.nodeId });
-    const identity: WorkerIdentity = { node: this.options.nodeId, id: worker.id, slot: slot.slot, pid: worker.process.pid ?? 0 };
-    const process = new WorkerProcess(worker, identity);
-    const channel = new ChannelToWorker(
-      worker,
-      identity,
-      this.channelLimits,
-      this.hear(() => member),
-    );
-    const member: Member = {
-      identity,
-      process,
-      channel,
-      topics: new Set(),
-      pending: 0,
-      get lastSeen() {
-        return channel.lastSeen;
-      },
-    };
-    process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
+    const member = spawnWorker(this.cluster, this.options.nodeId, slot.slot, this.channelLimits, {
+      hear: (self) => this.hear(self),
+      emit: (event) => this.emit(event),
+      exited: (self, code, signal) => this.onExit(self, code, signal),
+    });
+    member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
     this.table.add(member, replacement);
-
-    worker.on('online', () => this.emit({ type: 'online', ...identity, at: Date.now() }));
-    worker.on('listening', (address) =>
-      this.emit({
-        type: 'listening',
-        ...identity,
-        address: address.address ?? null,
-        port: address.port ?? null,
-        at: Date.now(),
-      }),
-    );
-    worker.on('disconnect', () => this.emit({ type: 'disconnect', ...identity, at: Date.now() }));
-    worker.on('exit', (code: number | null, signal: string | null) => this.onExit(member, code, signal));
-    // A send racing the worker's exit fails with EPIPE / channel closed; the exit event tells the story.
-    worker.on('error', () => undefined);
-
-    this.logger.log(`worker ${slot.slot} forked (id ${identity.id}, pid ${identity.pid})${replacement ? ' as a replacement' : ''}`);
-    this.emit({ type: 'fork', ...identity, at: Date.now() });
+    const { id, pid } = member.identity;
+    this.logger.log(`worker ${slot.slot} forked (id ${id}, pid ${pid})${replacement ? ' as a replacement' : ''}`);
+    this.emit({ type: 'fork', ...member.identity, at: Date.now() });
     return member;
   }
 
@@ -389,24 +241,14 @@ export class Supervisor {
     this.logger.log(`worker ${identity.slot} ready in ${bootMs} ms (pid ${identity.pid})`);
     this.emit({ type: 'ready', ...identity, bootMs, at });
     this.leadership.update();
-    if (this.sticky && !this.sticky.started) this.listenSticky(this.sticky);
+    this.watch.workerReady(() => {
+      this.exitCode = Math.max(this.exitCode, EXIT_CODES.primaryError);
+      this.shutdown('sticky listener failed');
+    });
     if (!this.clusterReady && this.table.allReady()) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.table.slots.length} worker(s), port ${this.options.port}`);
     }
-  }
-
-  /** From the first ready worker on, as node:cluster's own listener would; once. */
-  private listenSticky(sticky: StickyListener): void {
-    sticky.listen().then(
-      (port) =>
-        this.logger.log(`sticky sessions (${this.options.sticky}): the primary listens on port ${port} and hands each connection to a worker`),
-      (error: unknown) => {
-        this.logger.error(`sticky sessions: cannot listen on port ${this.options.port}: ${describeError(error)}`);
-        this.exitCode = Math.max(this.exitCode, EXIT_CODES.primaryError);
-        this.shutdown('sticky listener failed');
-      },
-    );
   }
 
   private onReadyTimeout({ process, identity }: Member): void {
@@ -439,26 +281,7 @@ export class Supervisor {
     // A failed replacement is the rolling restart's to report; the old worker still serves.
     if (expected || wasReplacement) return;
     // An unresponsive worker's replacement is already on its way, or serving.
-    this.scheduleRestart(slot, process, !slot.replacement && !slot.current);
-  }
-
-  /** Counts an unexpected exit; restarts the slot after its backoff unless a replacement is on its way. */
-  private scheduleRestart(slot: Slot, exited: WorkerProcess, fork: boolean): void {
-    const now = Date.now();
-    const recent = this.crashes.record(now);
-    if (this.crashes.isCrashLoop(recent)) return this.crashLoop(recent);
-    if (!fork) return;
-
-    const stayedUp = exited.readyAt !== null && now - exited.readyAt >= this.options.restart.resetAfterMs;
-    slot.failures = stayedUp ? 1 : slot.failures + 1;
-    const delayMs = backoffDelay(slot.failures, this.options.restart);
-    this.logger.warn(`worker ${slot.slot} restarts in ${delayMs} ms (attempt ${slot.failures})`);
-    this.emit({ type: 'restart-scheduled', ...exited.identity, delayMs, attempt: slot.failures, at: now });
-    slot.restartTimer = setTimeout(() => {
-      slot.restartTimer = undefined;
-      slot.restarts += 1;
-      this.fork(slot);
-    }, delayMs);
+    this.crashRestarts.exited(slot, process, !slot.replacement && !slot.current);
   }
 
   private crashLoop(exits: number): void {

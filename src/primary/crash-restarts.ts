@@ -1,0 +1,46 @@
+import type { Logger } from '@nestjs/common';
+import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
+import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
+import { backoffDelay, CrashWindow } from './restart-policy.js';
+import type { Slot } from './slot-table.js';
+import type { WorkerProcess } from './worker-process.js';
+
+/**
+ * Unexpected exits: each one counts towards the crash loop (`restart.maxRestarts` within
+ * `restart.windowMs`), and its slot gets a new worker after a backoff that grows with the failures
+ * in a row and starts over once a worker stayed up `restart.resetAfterMs`.
+ */
+export class CrashRestarts {
+  private readonly crashes: CrashWindow;
+
+  constructor(
+    private readonly restart: ResolvedClusterOptions['restart'],
+    private readonly hooks: {
+      fork(slot: Slot): void;
+      crashLoop(exits: number): void;
+      emit(event: ClusterEvent): void;
+    },
+    private readonly logger: Logger,
+  ) {
+    this.crashes = new CrashWindow(restart);
+  }
+
+  /** Counts an unexpected exit; restarts the slot after its backoff if `fork` (no replacement is on its way). */
+  exited(slot: Slot, exited: WorkerProcess, fork: boolean): void {
+    const now = Date.now();
+    const recent = this.crashes.record(now);
+    if (this.crashes.isCrashLoop(recent)) return this.hooks.crashLoop(recent);
+    if (!fork) return;
+
+    const stayedUp = exited.readyAt !== null && now - exited.readyAt >= this.restart.resetAfterMs;
+    slot.failures = stayedUp ? 1 : slot.failures + 1;
+    const delayMs = backoffDelay(slot.failures, this.restart);
+    this.logger.warn(`worker ${slot.slot} restarts in ${delayMs} ms (attempt ${slot.failures})`);
+    this.hooks.emit({ type: 'restart-scheduled', ...exited.identity, delayMs, attempt: slot.failures, at: now });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      slot.restarts += 1;
+      this.hooks.fork(slot);
+    }, delayMs);
+  }
+}

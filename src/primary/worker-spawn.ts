@@ -1,0 +1,52 @@
+import type { Cluster } from 'node:cluster';
+import { WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { CLUSTER_ENV } from '../cluster-options.js';
+import { ChannelToWorker, type ChannelLimits, type WorkerSays } from '../channel/channel-to-worker.js';
+import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
+import type { Member } from './slot-table.js';
+import { WorkerProcess } from './worker-process.js';
+
+/** Where a new worker's life is reported. */
+export interface SpawnHooks {
+  /** What it says on its channel (`member` is the worker itself, once it exists). */
+  hear(member: () => Member): WorkerSays;
+  /** node:cluster's own events of the worker, as cluster events. */
+  emit(event: ClusterEvent): void;
+  exited(member: Member, code: number | null, signal: string | null): void;
+}
+
+/**
+ * Forks one worker for `slot` of node `nodeId` and opens its channel. The node's name goes with the
+ * slot (env): every worker of this node speaks as the same node.
+ */
+export function spawnWorker(cluster: Cluster, nodeId: string, slot: number, limits: ChannelLimits, hooks: SpawnHooks): Member {
+  const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [CLUSTER_ENV.nodeId]: nodeId });
+  const identity: WorkerIdentity = { node: nodeId, id: worker.id, slot, pid: worker.process.pid ?? 0 };
+  const process = new WorkerProcess(worker, identity);
+  const channel = new ChannelToWorker(
+    worker,
+    identity,
+    limits,
+    hooks.hear(() => member),
+  );
+  const member: Member = {
+    identity,
+    process,
+    channel,
+    topics: new Set(),
+    pending: 0,
+    get lastSeen() {
+      return channel.lastSeen;
+    },
+  };
+  const { emit } = hooks;
+  worker.on('online', () => emit({ type: 'online', ...identity, at: Date.now() }));
+  worker.on('listening', (address) =>
+    emit({ type: 'listening', ...identity, address: address.address ?? null, port: address.port ?? null, at: Date.now() }),
+  );
+  worker.on('disconnect', () => emit({ type: 'disconnect', ...identity, at: Date.now() }));
+  worker.on('exit', (code: number | null, signal: string | null) => hooks.exited(member, code, signal));
+  // A send racing the worker's exit fails with EPIPE / channel closed; the exit event tells the story.
+  worker.on('error', () => undefined);
+  return member;
+}
