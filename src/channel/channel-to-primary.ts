@@ -8,6 +8,8 @@ import { EnvelopeBatcher } from './envelope-batcher.js';
 import { creditReturn } from './flow-control.js';
 import { WorkerInbox } from './worker-inbox.js';
 
+export type { LifecycleData, ReadyNotes } from './channel-protocol.js';
+
 /** The IPC channel of a forked process (`process` in a worker). */
 export interface IpcChannel {
   send?(message: unknown, handle?: Socket, options?: object, callback?: (error: Error | null) => void): boolean;

@@ -7,6 +7,8 @@ import { controlEnvelope, readFromWorker, unpack, type LifecycleData, type Ready
 import { stopReading } from './connection-handle.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
+export type { LifecycleData, ReadyNotes } from './channel-protocol.js';
+
 /** What a worker says on its channel, checked. None of these may throw into the channel. */
 export interface WorkerSays {
   /** Its end of the channel listens: it gets the current snapshot, and anything it missed. */

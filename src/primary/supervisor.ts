@@ -7,8 +7,7 @@ import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.int
 import type { ClusterEvent, LeaderEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { LeaderAppointment } from '../leadership/leader-appointment.js';
-import type { LifecycleData, ReadyNotes } from '../channel/channel-protocol.js';
-import type { ChannelLimits, WorkerSays } from '../channel/channel-to-worker.js';
+import type { ChannelLimits, LifecycleData, ReadyNotes, WorkerSays } from '../channel/channel-to-worker.js';
 import { followNodes } from '../nodes/node-routing.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
 import { residentMemoryMb } from './memory-guard.js';

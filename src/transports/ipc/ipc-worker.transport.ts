@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { LifecycleData } from '../../channel/channel-protocol.js';
-import type { ChannelToPrimary, ClusterTraffic } from '../../channel/channel-to-primary.js';
+import type { ChannelToPrimary, ClusterTraffic, LifecycleData } from '../../channel/channel-to-primary.js';
 import { ThrottledReport } from '../../common/throttled-report.js';
 import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import { isLeaderOf } from '../../leadership/leader.interface.js';
