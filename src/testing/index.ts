@@ -3,10 +3,5 @@
  * the author of a `ClusterTransport` (built on `nestjs-cluster/transport`) to prove theirs the same
  * way. Runs under jest, vitest or mocha; needs no test runner as a dependency.
  */
-export {
-  transportConformance,
-  type ConformanceCluster,
-  type ConformanceFactory,
-  type ConformanceRunner,
-  type ConformanceTest,
-} from './transport-conformance.js';
+export type { ConformanceRunner, ConformanceTest } from './conformance-runner.js';
+export { transportConformance, type ConformanceCluster, type ConformanceFactory } from './transport-conformance.js';
