@@ -55,7 +55,7 @@ describe('the built package', () => {
       expect.arrayContaining(['ClusterTransport', 'MembershipTransport', 'MembershipView', 'readMessage', 'messageEnvelope', 'errorReply']),
     );
     expect(transport.length).toBeLessThanOrEqual(15);
-    expect(exportsOf('nestjs-cluster/testing')).toEqual(['transportConformance']);
+    expect(exportsOf('nestjs-cluster/testing')).toEqual(['nodeLinkConformance', 'transportConformance']);
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
     expect(exportsOf('nestjs-cluster/schedule')).toEqual(['ClusterScheduleModule', 'LeaderScheduler']);
     expect(exportsOf('nestjs-cluster/metrics')).toEqual(expect.arrayContaining(['ClusterMetricsModule', 'ClusterMetricsService']));

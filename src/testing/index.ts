@@ -1,12 +1,13 @@
 /**
- * `nestjs-cluster/testing`: the conformance suite that every transport of this package passes, for
- * the author of a `ClusterTransport` (built on `nestjs-cluster/transport`) to prove theirs the same
- * way. Runs under jest, vitest or mocha; needs no test runner as a dependency.
+ * `nestjs-cluster/testing`: the conformance suites that the transports of this package pass, for an
+ * author building on `nestjs-cluster/transport` to prove theirs the same way: `nodeLinkConformance`
+ * for a `NodeLink` (the link between the nodes of a cluster: Redis, NATS), `transportConformance` for
+ * a `ClusterTransport` (what `ClusterService` stands on inside a process). Runs under jest, vitest or
+ * mocha; needs no test runner as a dependency.
  */
-export {
-  transportConformance,
-  type ConformanceCluster,
-  type ConformanceFactory,
-  type ConformanceRunner,
-  type ConformanceTest,
-} from './transport-conformance.js';
+export type { ConformanceRunner, ConformanceTest } from './conformance-runner.js';
+// What the factories' signatures name, the same as in `nestjs-cluster/transport`.
+export type { LocalNode, NodeLink } from '../transports/node-link.interface.js';
+export type { LeaderLease } from '../leadership/lease-keeper.js';
+export { nodeLinkConformance, type NodeLinkCluster, type NodeLinkFactory } from './node-link-conformance.js';
+export { transportConformance, type ConformanceCluster, type ConformanceFactory } from './transport-conformance.js';

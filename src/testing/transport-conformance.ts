@@ -1,13 +1,6 @@
-import { Logger } from '@nestjs/common';
-import { combineLatest, filter, firstValueFrom, take, timeout } from 'rxjs';
-import { NoHandlerError, RequestTimeoutError, WorkerUnavailableError } from '../cluster.errors.js';
-import type { WorkerAddress } from '../interfaces/cluster-event.interface.js';
-import type { ClusterMessage } from '../interfaces/cluster-message.interface.js';
-import { sameLeader } from '../leadership/leader.interface.js';
-import { messageEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
-import { MessageBus } from '../messaging/message-bus.js';
-import { addressOf } from '../messaging/remote-error.js';
 import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
+import { CASE_TIMEOUT_MS, registerCases, within, type ConformanceRunner } from './conformance-runner.js';
+import { CONFORMANCE_CASES } from './transport-cases.js';
 
 /** A cluster built for one case: one transport per member, each in its own process or not. */
 export interface ConformanceCluster {
@@ -32,18 +25,6 @@ export interface ConformanceFactory {
   create(members: number): Promise<ConformanceCluster>;
 }
 
-/** A runner's test function, with its `skip` (jest, vitest and mocha all have one). */
-export interface ConformanceTest {
-  (name: string, body: () => Promise<void>, timeoutMs?: number): void;
-  skip?(name: string, body: () => Promise<void>, timeoutMs?: number): void;
-}
-
-/** The test functions of a runner: jest's, vitest's or mocha's. */
-export interface ConformanceRunner {
-  describe(name: string, body: () => void): void;
-  it: ConformanceTest;
-}
-
 /** One behaviour every transport must have. */
 export interface ConformanceCase {
   readonly name: string;
@@ -55,18 +36,14 @@ export interface ConformanceCase {
   run(cluster: ConformanceCluster): Promise<void>;
 }
 
-/** How long one case may take, whatever the transport. */
-const CASE_TIMEOUT_MS = 30_000;
-/** A request to nowhere must fail well before this: it is answered at once, not timed out. */
-const FAST_FAILURE_MS = 2_000;
-/** Long enough that a transport answering at once is never mistaken for a timeout. */
-const PATIENT_TIMEOUT_MS = 20_000;
-
 /**
  * Registers the conformance suite of `name` with the test runner: one test per behaviour, each on a
  * fresh cluster from `factory`. Cases that need more members than `factory.maxMembers` are reported
  * as skipped (`it.skip`), with the number they need in their title, so the count of cases stays the
  * same and none passes without running.
+ *
+ * `runner` defaults to the runner's globals (jest, vitest with `globals`, mocha); pass
+ * `{ describe, it }` where they are not global.
  *
  * @example
  * ```ts
@@ -75,22 +52,17 @@ const PATIENT_TIMEOUT_MS = 20_000;
  * transportConformance('MyTransport', { maxMembers: 3, create: (n) => startMyCluster(n) });
  * ```
  */
-export function transportConformance(
-  name: string,
-  factory: ConformanceFactory,
-  runner: ConformanceRunner = globalThis as unknown as ConformanceRunner,
-): void {
-  if (typeof runner?.describe !== 'function' || typeof runner.it !== 'function') {
-    throw new TypeError('transportConformance needs describe() and it(): run it under a test runner, or pass them');
-  }
-  runner.describe(`${name} conforms to ClusterTransport`, () => {
-    for (const conformance of CONFORMANCE_CASES) {
-      const run = () => runCase(conformance, factory);
-      if (conformance.minMembers <= factory.maxMembers) runner.it(conformance.name, run, CASE_TIMEOUT_MS + 10_000);
-      // A runner without skip() is not told of the case at all: never a pass that did not run.
-      else runner.it.skip?.(`${conformance.name} (needs ${conformance.minMembers} members)`, run);
-    }
-  });
+export function transportConformance(name: string, factory: ConformanceFactory, runner?: ConformanceRunner): void {
+  registerCases(
+    'transportConformance',
+    `${name} conforms to ClusterTransport`,
+    CONFORMANCE_CASES.map((conformance) => ({
+      title: conformance.name,
+      run: () => runCase(conformance, factory),
+      skipped: conformance.minMembers <= factory.maxMembers ? undefined : `needs ${conformance.minMembers} members`,
+    })),
+    runner,
+  );
 }
 
 /** Runs one case on a fresh cluster and closes it, whatever happens. */
@@ -101,377 +73,4 @@ export async function runCase(conformance: ConformanceCase, factory: Conformance
   } finally {
     await cluster.close();
   }
-}
-
-/** Every behaviour, in the order they are reported. */
-export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
-  {
-    name: 'every member lists every member as ready, each with its node and slot',
-    members: 3,
-    minMembers: 1,
-    async run({ members }) {
-      const expected = members.map((m) => key(m.self)).sort();
-      for (const member of members) {
-        const listed = member
-          .workers()
-          .filter((w) => w.state === 'ready')
-          .map(key)
-          .sort();
-        expect(
-          expected.every((k) => listed.includes(k)),
-          `member ${key(member.self)} lists ${listed.join(', ')}; expected ${expected.join(', ')}`,
-        );
-        expect(
-          member.nodes().some((n) => n.self && n.node === member.self.node),
-          `member ${key(member.self)} does not list its own node`,
-        );
-      }
-    },
-  },
-  {
-    name: 'every member names the same leader, a ready member, or none; leader$ replays it',
-    members: 3,
-    minMembers: 1,
-    async run({ members }) {
-      // Snapshots reach the members one after the other: wait until they agree.
-      const agreed = await firstValueFrom(
-        combineLatest(members.map((m) => m.leader$)).pipe(
-          filter((leaders) => leaders.every((l) => sameLeader(l, leaders[0]))),
-          take(1),
-          timeout({
-            first: CASE_TIMEOUT_MS / 2,
-            with: () => Promise.reject(new ConformanceError(`the members name different leaders: ${JSON.stringify(members.map((m) => m.leader()))}`)),
-          }),
-        ),
-      );
-      const leader = agreed[0] ?? null;
-      for (const member of members) {
-        expect(sameLeader(member.leader(), leader), `member ${key(member.self)}: leader() differs from what leader$ replays`);
-        expect(sameLeader(member.state().leader, leader), `member ${key(member.self)}: state().leader differs from leader()`);
-      }
-      if (leader === null) return;
-      const listed = members[0]!.workers().find((w) => w.node === leader.node && w.slot === leader.slot && w.pid === leader.pid);
-      expect(listed?.state === 'ready', `the leader ${JSON.stringify(leader)} is not a ready member`);
-    },
-  },
-  {
-    name: 'publish reaches every other member once, and not the sender',
-    members: 3,
-    minMembers: 2,
-    async run({ members }) {
-      await withBuses(members, async (buses) => {
-        const received = buses.map((bus) => collect(bus, 'conformance.publish'));
-        const count = 20;
-        for (let i = 0; i < count; i++) buses[0]!.publish('conformance.publish', i);
-        buses[0]!.publish('conformance.publish', 'end');
-        // Each receiver's copy of `end` comes after the others of this sender: order per sender.
-        await Promise.all(received.slice(1).map((r) => r.until((data) => data === 'end')));
-        for (const [i, r] of received.entries()) {
-          if (i === 0) continue;
-          const numbers = r.values.filter((v) => v !== 'end');
-          expect(sameList(numbers, range(count)), `member ${i} received ${JSON.stringify(r.values)}`);
-        }
-        // A reply from every receiver, sent after each got `end`, reaches the sender after any
-        // copy of its own publish the transport would wrongly have looped back.
-        await Promise.all(
-          members
-            .slice(1)
-            .map((m) => buses[0]!.request('conformance.echo', null, { to: addressOf(m.self), timeoutMs: PATIENT_TIMEOUT_MS }).catch(() => undefined)),
-        );
-        expect(received[0]!.values.length === 0, `the sender received its own publish: ${JSON.stringify(received[0]!.values)}`);
-      });
-    },
-  },
-  {
-    name: 'messages from one sender to one receiver arrive in the order they were sent',
-    members: 2,
-    minMembers: 2,
-    async run({ members }) {
-      await withBuses(members, async (buses) => {
-        const received = collect(buses[1]!, 'conformance.sequence');
-        const count = 1_000;
-        for (let i = 0; i < count; i++) {
-          if (i % 2 === 0) buses[0]!.send(addressOf(members[1]!.self), 'conformance.sequence', i);
-          else buses[0]!.publish('conformance.sequence', i);
-        }
-        await received.until(() => received.values.length === count);
-        expect(sameList(received.values, range(count)), `out of order: ${JSON.stringify(received.values.slice(0, 50))}...`);
-      });
-    },
-  },
-  {
-    name: 'send reaches the addressed member only',
-    members: 3,
-    minMembers: 3,
-    async run({ members }) {
-      await withBuses(members, async (buses) => {
-        const received = buses.map((bus) => collect(bus, 'conformance.direct'));
-        buses[0]!.send(addressOf(members[2]!.self), 'conformance.direct', 'for 2');
-        buses[0]!.send(addressOf(members[1]!.self), 'conformance.direct', 'for 1');
-        await received[1]!.until((data) => data === 'for 1');
-        await received[2]!.until((data) => data === 'for 2');
-        // Another round trip to each, so a misrouted copy would have arrived by now.
-        await roundTrips(buses[0]!, members.slice(1));
-        expect(sameList(received[1]!.values, ['for 1']), `member 1 received ${JSON.stringify(received[1]!.values)}`);
-        expect(sameList(received[2]!.values, ['for 2']), `member 2 received ${JSON.stringify(received[2]!.values)}`);
-        expect(received[0]!.values.length === 0, `the sender received ${JSON.stringify(received[0]!.values)}`);
-      });
-    },
-  },
-  {
-    name: 'a request to an address is answered by that member, the asker included',
-    members: 2,
-    minMembers: 1,
-    async run({ members }) {
-      await withBuses(members, async (buses) => {
-        for (const target of members) {
-          const reply = await buses[0]!.request<WorkerAddress>('conformance.whoami', 'hello', {
-            to: addressOf(target.self),
-            timeoutMs: PATIENT_TIMEOUT_MS,
-          });
-          expect(key(reply) === key(target.self), `asked ${key(target.self)}, answered by ${key(reply)}`);
-        }
-      });
-    },
-  },
-  {
-    name: 'a request without an address reaches a member that handles the topic',
-    members: 2,
-    minMembers: 2,
-    async run({ members }) {
-      await withBuses(members, async (buses) => {
-        buses[1]!.handle('conformance.only-one', () => key(members[1]!.self));
-        const answers = new Set<string>();
-        for (let i = 0; i < 4; i++)
-          answers.add(await retryNoHandler(() => buses[0]!.request<string>('conformance.only-one', null, { timeoutMs: PATIENT_TIMEOUT_MS })));
-        expect(sameList([...answers], [key(members[1]!.self)]), `answered by ${[...answers].join(', ')}`);
-      });
-    },
-  },
-  {
-    name: 'a request to an unknown node or slot is answered at once with WorkerUnavailableError',
-    members: 1,
-    minMembers: 1,
-    async run({ members }) {
-      const transport = members[0]!;
-      const nowhere: WorkerAddress[] = [
-        { node: 'conformance-no-such-node', slot: 0 },
-        { node: transport.self.node, slot: 9_999 },
-      ];
-      for (const to of nowhere) {
-        const started = Date.now();
-        const reply = await rawRequest(transport, 'conformance.nowhere', to);
-        const ms = Date.now() - started;
-        expect(reply.error?.code === WorkerUnavailableError.code, `to ${key(to)}: ${JSON.stringify(reply.error ?? reply.data)}`);
-        expect(ms < FAST_FAILURE_MS, `to ${key(to)}: answered after ${ms} ms, not at once`);
-      }
-    },
-  },
-  {
-    name: 'a request for a topic nobody handles is answered at once with NoHandlerError',
-    members: 1,
-    minMembers: 1,
-    async run({ members }) {
-      const started = Date.now();
-      const reply = await rawRequest(members[0]!, 'conformance.nobody-handles-this', undefined);
-      const ms = Date.now() - started;
-      expect(reply.error?.code === NoHandlerError.code, `got ${JSON.stringify(reply.error ?? reply.data)}`);
-      expect(ms < FAST_FAILURE_MS, `answered after ${ms} ms, not at once`);
-    },
-  },
-  {
-    name: 'requestAll gathers every answer and names the member that stays silent',
-    members: 3,
-    minMembers: 1,
-    async run({ members }) {
-      const silent = members.length - 1;
-      await withBuses(members, async (buses) => {
-        buses.forEach((bus, i) => bus.handle('conformance.maybe-silent', () => (i === silent ? new Promise<never>(() => undefined) : i)));
-        const result = await retryNoHandler(async () => {
-          const r = await buses[0]!.requestAll<number>('conformance.maybe-silent', null, { timeoutMs: 1_000 });
-          if (r.errors.some((e) => e.error instanceof NoHandlerError)) throw r.errors.find((e) => e.error instanceof NoHandlerError)!.error;
-          return r;
-        });
-        const answered = result.replies.map((r) => `${key(r)}=${String(r.data)}`).sort();
-        const expected = members
-          .slice(0, silent)
-          .map((m, i) => `${key(m.self)}=${i}`)
-          .sort();
-        expect(sameList(answered, expected), `replies ${answered.join(', ')}; expected ${expected.join(', ')}`);
-        expect(sameList(result.missing.map(key), [key(members[silent]!.self)]), `missing ${result.missing.map(key).join(', ')}`);
-        expect(result.errors.length === 0, `errors ${result.errors.map((e) => `${key(e)}: ${e.error.message}`).join('; ')}`);
-      });
-    },
-  },
-  {
-    name: 'a reply after the requester gave up is dropped; later requests get their own answers',
-    members: 2,
-    minMembers: 1,
-    async run({ members }) {
-      const target = members.length - 1;
-      let answered!: () => void;
-      const lateReplySent = new Promise<void>((resolve) => (answered = resolve));
-      await withBuses(members, async (buses) => {
-        buses[target]!.handle<number, string>('conformance.late', async (ms) => {
-          await new Promise((resolve) => setTimeout(resolve, ms));
-          if (ms > 0) setImmediate(answered);
-          return `after ${ms} ms`;
-        });
-        const to = addressOf(members[target]!.self);
-        const late = await buses[0]!.request('conformance.late', 300, { to, timeoutMs: 50 }).then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        );
-        expect('error' in late && late.error instanceof RequestTimeoutError, `expected a RequestTimeoutError, got ${JSON.stringify(late)}`);
-        await lateReplySent;
-        const next = await buses[0]!.request('conformance.late', 0, { to, timeoutMs: PATIENT_TIMEOUT_MS });
-        expect(next === 'after 0 ms', `the next request got ${JSON.stringify(next)}`);
-        expect(buses[0]!.pendingCount === 0, `${buses[0]!.pendingCount} request(s) still pending`);
-      });
-    },
-  },
-  {
-    name: "a member that leaves disappears from the others' workers$, and requests to it fail instead of hanging",
-    members: 2,
-    minMembers: 2,
-    async run(cluster) {
-      if (!cluster.remove) return; // the factory cannot take a member out
-      const { members } = cluster;
-      const leaving = members[members.length - 1]!.self;
-      const stays = members[0]!;
-      const bus = new MessageBus(stays, new Logger('Conformance'), PATIENT_TIMEOUT_MS);
-      try {
-        await cluster.remove(members.length - 1);
-        await firstValueFrom(
-          stays.workers$.pipe(
-            filter((workers) => !workers.some((w) => w.node === leaving.node && w.id === leaving.id && w.pid === leaving.pid)),
-            take(1),
-            timeout({
-              first: CASE_TIMEOUT_MS / 2,
-              with: () => Promise.reject(new ConformanceError(`${key(leaving)} (pid ${leaving.pid}) is still listed`)),
-            }),
-          ),
-        );
-        // Its slot may be refilled by a new process; what must not happen is a request that hangs.
-        const started = Date.now();
-        await bus.request('conformance.whoami', null, { to: addressOf(leaving), timeoutMs: 5_000 }).catch(() => undefined);
-        expect(Date.now() - started < 5_000, 'a request to the member that left hung until its timeout');
-      } finally {
-        bus.close();
-      }
-    },
-  },
-];
-
-/** A conformance case found the transport behaving otherwise than the contract says. */
-export class ConformanceError extends Error {
-  override readonly name = 'ConformanceError';
-}
-
-function expect(condition: boolean, what: string): asserts condition {
-  if (!condition) throw new ConformanceError(what);
-}
-
-/** A message bus per member, as `ClusterService` builds it, each answering `whoami` and `echo`. */
-function busesOf(members: readonly ClusterTransport[]): MessageBus[] {
-  return members.map((transport) => {
-    const bus = new MessageBus(transport, new Logger('Conformance'), PATIENT_TIMEOUT_MS);
-    bus.handle('conformance.whoami', () => addressOf(transport.self));
-    bus.handle('conformance.echo', (data) => data);
-    return bus;
-  });
-}
-
-/** Runs `body` with a bus per member, and closes them whatever happens. */
-async function withBuses(members: readonly ClusterTransport[], body: (buses: MessageBus[]) => Promise<void>): Promise<void> {
-  const buses = busesOf(members);
-  try {
-    await body(buses);
-  } finally {
-    for (const bus of buses) bus.close('the conformance case is over');
-  }
-}
-
-interface Collected {
-  readonly values: unknown[];
-  /** Resolves once a value satisfies `done` (or already has). */
-  until(done: (data: unknown) => boolean): Promise<void>;
-}
-
-function collect(bus: MessageBus, topic: string): Collected {
-  const values: unknown[] = [];
-  const waiters: Array<{ done: (data: unknown) => boolean; resolve: () => void }> = [];
-  bus.on(topic).subscribe((message: ClusterMessage) => {
-    values.push(message.data);
-    for (const waiter of [...waiters]) {
-      if (waiter.done(message.data)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  });
-  return {
-    values,
-    until: (done) => (values.some(done) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ done, resolve }))),
-  };
-}
-
-/** A request and its reply, one to each member: whatever was sent before has been delivered. */
-async function roundTrips(bus: MessageBus, members: readonly ClusterTransport[]): Promise<void> {
-  await Promise.all(members.map((m) => bus.request('conformance.echo', null, { to: addressOf(m.self), timeoutMs: PATIENT_TIMEOUT_MS })));
-}
-
-/**
- * A handler announced on one member reaches the others' routing through the transport; until then a
- * request may meet `NoHandlerError`. Retries for a while, as an application starting up would not.
- */
-async function retryNoHandler<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + CASE_TIMEOUT_MS / 2;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof NoHandlerError) || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
-
-let rawSequence = 0;
-
-/** A request written on the transport directly, so the transport, not the message bus, must answer it. */
-async function rawRequest(transport: ClusterTransport, topic: string, to: WorkerAddress | undefined): Promise<MessageEnvelope> {
-  const id = `conformance-${process.pid}-${++rawSequence}`;
-  const reply = firstValueFrom(
-    transport.messages$.pipe(
-      filter((m) => m.kind === 'reply' && m.id === id),
-      take(1),
-      timeout({
-        first: PATIENT_TIMEOUT_MS,
-        with: () => Promise.reject(new ConformanceError(`no reply at all to a request to ${to ? key(to) : 'any handler'}`)),
-      }),
-    ),
-  );
-  transport.send(messageEnvelope('request', { topic, id, from: transport.self, to, timeoutMs: PATIENT_TIMEOUT_MS }));
-  return reply;
-}
-
-function key(address: WorkerAddress): string {
-  return `${address.node}/${address.slot}`;
-}
-
-function range(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i);
-}
-
-function sameList(actual: readonly unknown[], expected: readonly unknown[]): boolean {
-  return actual.length === expected.length && actual.every((value, i) => value === expected[i]);
-}
-
-function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConformanceError(`"${what}" did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -191,8 +191,9 @@ export class RedisLink implements NodeLink {
 
   private beat(): void {
     if (!this.up || !this.local) return;
-    const { workers, topics, leader } = this.local;
-    this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: workers(), topics: topics(), leader: leader() });
+    // Called on the node, not detached: a LocalNode may be a class whose methods use `this`.
+    const local = this.local;
+    this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: local.workers(), topics: local.topics(), leader: local.leader() });
     this.probe();
   }
 
