@@ -15,6 +15,7 @@ import type { NodeLink } from '../transports/node-link.interface.js';
 import { NO_DROPS } from '../transports/membership-view.js';
 import { LivenessMonitor } from './liveness-monitor.js';
 import { MemoryGuard, residentMemoryMb } from './memory-guard.js';
+import { guardPrimaryEventHook } from './primary-event-hook.js';
 import { RestartQueue, type RestartRun } from './restart-queue.js';
 import { backoffDelay, CrashWindow } from './restart-policy.js';
 import { StickyListener } from './sticky-listener.js';
@@ -60,6 +61,8 @@ export interface SupervisorDeps {
 
 export class Supervisor {
   private readonly logger: Logger;
+  /** The user's `onPrimaryEvent`, guarded: it cannot throw. */
+  private readonly notify: (event: ClusterEvent) => void;
   private readonly link: NodeLink | undefined;
   private readonly slots: SlotState[];
   private readonly records = new Map<number, WorkerProcess>();
@@ -99,6 +102,7 @@ export class Supervisor {
     { logger = new Logger('ClusterPrimary'), measureMemory = residentMemoryMb, link }: SupervisorDeps = {},
   ) {
     this.logger = logger;
+    this.notify = guardPrimaryEventHook(options.onPrimaryEvent, logger);
     this.link = link;
     this.slots = Array.from({ length: options.workers }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
     const { timeoutMs } = options.shutdown;
@@ -425,6 +429,7 @@ export class Supervisor {
     if (!this.clusterReady && this.slots.every((s) => s.current?.state === 'ready')) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.slots.length} worker(s), port ${this.options.port}`);
+      this.emit({ type: 'cluster-ready', node: this.options.nodeId, workers: this.slots.length, at });
     }
   }
 
@@ -537,6 +542,8 @@ export class Supervisor {
     this.drops.flush();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     const code = this.exitCode;
+    // To the hook alone: no worker is left to hear it, and the other nodes see this one leave.
+    this.notify({ type: 'stopped', node: this.options.nodeId, code, at: Date.now() });
     void Promise.resolve(this.linkClosed).then(() => this.finish(code));
   }
 
@@ -558,10 +565,12 @@ export class Supervisor {
     this.broadcast(event);
   }
 
-  /** An event of this node (if any): to every worker here, and to the other nodes. */
+  /** An event of this node (if any): to every worker here, to the other nodes, and to `onPrimaryEvent`. */
   private emit(event?: ClusterEvent): void {
     this.broadcast(event);
-    if (event) this.link?.announce(event);
+    if (!event) return;
+    this.link?.announce(event);
+    this.notify(event);
   }
 
   /** The event (if any) and the snapshot after it, to every worker of this node. */
