@@ -86,6 +86,7 @@ describe('resolveClusterOptions defaults', () => {
       createApp: undefined,
       configure: undefined,
       listen: undefined,
+      onPrimaryEvent: undefined,
     });
     expect(counter.calls).toBe(1);
   });
@@ -440,6 +441,7 @@ describe('resolveClusterOptions invalid options', () => {
     ['createApp', 'NestFactory.create'],
     ['configure', {}],
     ['listen', 42],
+    ['onPrimaryEvent', 'console.log'],
   ])('rejects a %s hook that is not a function', (hook, value) => {
     expectRejected(() => resolve({ [hook]: value } as ClusterBootstrapOptions), `options.${hook}`, value, 'a function');
   });
@@ -448,10 +450,12 @@ describe('resolveClusterOptions invalid options', () => {
     const createApp = () => ({}) as never;
     const configure = () => undefined;
     const listen = () => undefined;
-    const resolved = resolve({ createApp, configure, listen });
+    const onPrimaryEvent = () => undefined;
+    const resolved = resolve({ createApp, configure, listen, onPrimaryEvent });
     expect(resolved.createApp).toBe(createApp);
     expect(resolved.configure).toBe(configure);
     expect(resolved.listen).toBe(listen);
+    expect(resolved.onPrimaryEvent).toBe(onPrimaryEvent);
   });
 
   it('rejects maxDelayMs below initialDelayMs, naming the initial delay', () => {

@@ -7,6 +7,7 @@ import type {
   ConfigureAppHook,
   CreateAppHook,
   ListenAppHook,
+  PrimaryEventHook,
   ResolvedClusterOptions,
 } from './interfaces/bootstrap-options.interface.js';
 import { NODE_ID, readSetting, type Env } from './options/option-parsers.js';
@@ -39,6 +40,7 @@ export function resolveClusterOptions<App extends ClusteredApp>(
     createApp: hook(options.createApp as CreateAppHook<ClusteredApp> | undefined, 'options.createApp'),
     configure: hook(options.configure as ConfigureAppHook<ClusteredApp> | undefined, 'options.configure'),
     listen: hook(options.listen as ListenAppHook<ClusteredApp> | undefined, 'options.listen'),
+    onPrimaryEvent: hook<PrimaryEventHook>(options.onPrimaryEvent, 'options.onPrimaryEvent'),
   };
   checkBounds(resolved);
   return resolved;

@@ -36,6 +36,7 @@ export type {
   CreateAppContext,
   CreateAppHook,
   ListenAppHook,
+  PrimaryEventHook,
   ResolvedClusterOptions,
   StickyMode,
 } from './interfaces/bootstrap-options.interface.js';

@@ -61,6 +61,10 @@ describe('a clustered app (2 workers)', () => {
   it('drains gracefully on a Ctrl-C to the whole process group, each worker once, led by the primary', async () => {
     process.kill(-app.pid, 'SIGINT');
     expect(await app.exited).toEqual({ code: 0, signal: null });
+    // The primary began one drain, for the SIGINT, and saw it end with every worker gone.
+    const decided = app.primaryEvents();
+    expect(decided.filter((e) => e.type === 'shutdown').map((e) => e.reason)).toEqual(['SIGINT']);
+    expect(decided.at(-1)).toMatchObject({ type: 'stopped', code: 0 });
     // Led by the primary: each worker was told of the primary's shutdown, once.
     for (const observer of [0, 1]) {
       const shutdowns = app.events().filter((e) => e.observer === observer && e.event.type === 'shutdown');

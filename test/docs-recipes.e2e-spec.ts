@@ -25,7 +25,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, timeout } from 'rxjs';
 import type { Socket } from 'socket.io-client';
-import { ClusterProcess, freePort, get, groupMembers, until, type HttpAnswer } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, groupMembers, until, type HttpAnswer, type ObservedEventBody } from './helpers/cluster-process.js';
 import { connectClient } from './helpers/socket-clients.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -193,7 +193,18 @@ async function startRecipe(main: string, env: Record<string, string> = {}): Prom
     app.killGroup();
     throw error;
   }
-  return { app, port, env, pids: () => app.forkedPids() };
+  return { app, port, env, pids: () => forkedPids(app) };
+}
+
+/**
+ * Pids of the workers, from the primary's `worker N forked (id I, pid P)` lines: a recipe runs as
+ * written, so most have no `onPrimaryEvent` and their log is all a test can read.
+ */
+function forkedPids(app: ClusterProcess): number[] {
+  return app.lines.flatMap((l) => {
+    const m = /worker \d+ forked \(id \d+, pid (\d+)\)/.exec(l);
+    return m ? [Number(m[1])] : [];
+  });
 }
 
 /** SIGTERM to the primary: exit code 0, and nothing left of its process group. */
@@ -204,8 +215,13 @@ async function stopRecipe(app: ClusterProcess): Promise<void> {
   await until(() => groupMembers(app.pid).length === 0, `no process left in the group of ${app.pid}`, 10_000);
 }
 
-/** Starts `main`, runs `check`, stops it; whatever happens, nothing of it is left running. */
-function runRecipe(main: string, env: Record<string, string>, check: (started: Started) => Promise<unknown>): Promise<void> {
+/** Starts `main`, runs `check`, stops it, then runs `afterStop`; whatever happens, nothing of it is left running. */
+function runRecipe(
+  main: string,
+  env: Record<string, string>,
+  check: (started: Started) => Promise<unknown>,
+  afterStop?: (app: ClusterProcess) => unknown,
+): Promise<void> {
   return inTurn(async () => {
     let app: ClusterProcess | undefined;
     try {
@@ -213,6 +229,7 @@ function runRecipe(main: string, env: Record<string, string>, check: (started: S
       app = started.app;
       await check(started);
       await stopRecipe(app);
+      await afterStop?.(app);
     } finally {
       app?.killGroup();
     }
@@ -302,9 +319,10 @@ describe('the recipe files', () => {
     name: string,
     env: Record<string, string> | (() => Promise<Record<string, string>>),
     check: (s: Started) => Promise<unknown>,
+    afterStop?: (app: ClusterProcess) => unknown,
   ) => {
     started.add(main);
-    it.concurrent(`${main} ${name}`, async () => runRecipe(main, typeof env === 'function' ? await env() : env, check), TEST_TIMEOUT_MS);
+    it.concurrent(`${main} ${name}`, async () => runRecipe(main, typeof env === 'function' ? await env() : env, check, afterStop), TEST_TIMEOUT_MS);
   };
 
   starts('use/main.ts', "(README Use): Nest answers; the Watcher reports a worker's crash", {}, async ({ app, port }) => {
@@ -376,6 +394,28 @@ describe('the recipe files', () => {
   starts('app-kinds/context.main.ts', '(README, application context): both workers get ready and drain', {}, async ({ app }) => {
     expect(app.lines.filter((l) => /worker \d ready in \d+ ms/.test(l))).toHaveLength(2);
   });
+
+  starts(
+    'primary-events/main.ts',
+    "(README Primary events): the primary's decisions as JSON lines: forks, readies, cluster-ready, then the drain",
+    {},
+    async ({ app, port, pids }) => {
+      const decided = () =>
+        app.lines.flatMap((l) => (l.startsWith('{"primaryEvent":') ? [(JSON.parse(l) as { primaryEvent: ObservedEventBody }).primaryEvent] : []));
+      await until(() => decided().some((e) => e.type === 'cluster-ready'), 'the cluster-ready event', 10_000);
+      const events = decided();
+      expect(events.filter((e) => e.type === 'fork').map((e) => e.pid)).toEqual(pids());
+      expect(
+        events
+          .filter((e) => e.type === 'ready')
+          .map((e) => e.slot)
+          .sort(),
+      ).toEqual([0, 1]);
+      expect(events.find((e) => e.type === 'cluster-ready')).toMatchObject({ workers: 2 });
+      expect((await get(port, '/whoami')).status).toBe(200);
+    },
+    (app) => expect(app.lines).toContain('the primary exits with code 0'),
+  );
 
   starts('health/main.ts', '(README Health): /health, /health/ready and /health/workers are up', {}, async ({ port }) => {
     expect(await get(port, '/health')).toMatchObject({

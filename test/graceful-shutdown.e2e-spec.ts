@@ -62,6 +62,8 @@ describe('SIGTERM to the primary', () => {
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(500);
     expect(isAlive(worker!.pid)).toBe(false);
+    expect(app.primaryEvents()).toContainEqual(expect.objectContaining({ type: 'exit', pid: worker!.pid, signal: 'SIGKILL' }));
+    expect(app.primaryEvents().at(-1)).toMatchObject({ type: 'stopped', code: 1 });
     // Why the exit code is 1 (the drain outlasted its limit) is told to the operator in the log.
     expect(app.output()).toMatch(/drain took longer than 500 ms: killing 1 worker\(s\)/);
     expect(groupMembers(app.pid)).toEqual([]);
@@ -75,7 +77,7 @@ describe('SIGTERM to the primary', () => {
     const inFlight = get(port, '/slow?ms=30000', 60_000).catch((error: Error) => error);
     await app.waitForLine(/SLOW_START/);
     app.signal('SIGINT');
-    await app.waitForEvent((e) => e.type === 'shutdown' && e.reason === 'SIGINT', 'the shutdown to start');
+    await app.waitForPrimaryEvent((e) => e.type === 'shutdown' && e.reason === 'SIGINT', 'the shutdown to start');
     // A repeat inside the duplicate window counts as the same Ctrl-C; this one is a deliberate second.
     await setTimeout(DUPLICATE_SIGNAL_MS + 100);
     app.signal('SIGINT');

@@ -103,7 +103,7 @@ describe('clusterConfig', () => {
     const config = (await compile()).get(ConfigService);
     const cluster = config.get<object>('cluster');
     expect(cluster).toHaveProperty('port', 3000);
-    for (const hook of ['createApp', 'configure', 'listen']) expect(cluster).not.toHaveProperty(hook);
+    for (const hook of ['createApp', 'configure', 'listen', 'onPrimaryEvent']) expect(cluster).not.toHaveProperty(hook);
   });
 
   it('reads the environment at compile time, not at import time', async () => {

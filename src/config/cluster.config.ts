@@ -3,7 +3,7 @@ import { runningOptions } from '../cluster-options.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 
 /** The cluster's settings as `ConfigService` shows them (hooks left out: they are code, not config). */
-export type ClusterConfig = Omit<ResolvedClusterOptions, 'createApp' | 'configure' | 'listen'>;
+export type ClusterConfig = Omit<ResolvedClusterOptions, 'createApp' | 'configure' | 'listen' | 'onPrimaryEvent'>;
 
 /**
  * The settings the cluster runs with, under the `cluster` namespace of `@nestjs/config`: in a process
@@ -19,6 +19,6 @@ export type ClusterConfig = Omit<ResolvedClusterOptions, 'createApp' | 'configur
  * ```
  */
 export const clusterConfig = registerAs('cluster', (): ClusterConfig => {
-  const { createApp: _c, configure: _f, listen: _l, ...settings } = runningOptions();
+  const { createApp: _c, configure: _f, listen: _l, onPrimaryEvent: _e, ...settings } = runningOptions();
   return settings;
 });

@@ -1,6 +1,7 @@
 import type { INestApplication, INestApplicationContext, INestMicroservice } from '@nestjs/common';
 import type { IEntryNestModule } from '@nestjs/core';
 import type { Serialization } from '../messaging/payload-codec.js';
+import type { ClusterEvent } from './cluster-event.interface.js';
 
 /**
  * Every kind of Nest application a worker can run: an HTTP app (express or Fastify, with or without
@@ -26,6 +27,13 @@ export type ConfigureAppHook<App extends ClusteredApp = INestApplication> = (app
  * hybrid one), `app.listen()` for a microservice, `app.init()` for an application context.
  */
 export type ListenAppHook<App extends ClusteredApp = INestApplication> = (app: App, port: number) => unknown;
+
+/**
+ * Hears, in the primary, every event of this node as the primary emits it: synchronously, in order,
+ * before the workers hear it. What it returns is ignored; what it throws (or a promise it returns
+ * rejects with) is logged once and never stops the primary.
+ */
+export type PrimaryEventHook = (event: ClusterEvent) => void;
 
 /** How the primary picks the worker of a connection in sticky mode (see `ClusterBootstrapOptions.sticky`). */
 export type StickyMode = 'sid' | 'ip';
@@ -237,6 +245,16 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    * @default by kind: `app.listen(port, host)`, `app.startAllMicroservices()` then `app.listen(port, host)`, `app.listen()`, `app.init()`
    */
   listen?: ListenAppHook<App>;
+  /**
+   * Called in the primary, synchronously, with each event of this node as the primary decides it:
+   * `fork`, `ready`, `cluster-ready` (every slot ready), `exit`, `restart-scheduled`, `crash-loop`,
+   * `shutdown` (the drain begins), `rolling-restart` steps, `leader`, ..., and last `stopped` (the drain
+   * is over, with the primary's exit code). For metrics, an audit trail or a supervisor of your own,
+   * without parsing logs. Never called in a worker or a standalone process (`ClusterService.events$`
+   * is theirs). A hook that throws is logged once and does not stop the primary.
+   * @example onPrimaryEvent: (event) => process.stdout.write(`${JSON.stringify(event)}\n`)
+   */
+  onPrimaryEvent?: PrimaryEventHook;
 }
 
 /**
@@ -278,4 +296,5 @@ export interface ResolvedClusterOptions {
   createApp?: CreateAppHook<ClusteredApp>;
   configure?: ConfigureAppHook<ClusteredApp>;
   listen?: ListenAppHook<ClusteredApp>;
+  onPrimaryEvent?: PrimaryEventHook;
 }

@@ -116,6 +116,27 @@ export interface ShutdownEvent extends ClusterEventBase {
   /** The signal or cause, e.g. `SIGTERM`, `crash-loop`. */
   readonly reason: string;
 }
+/**
+ * Every slot of this node has a ready worker, for the first time since its primary started: the node
+ * serves at full strength (the primary logs `cluster ready`). Later restarts do not repeat it.
+ */
+export interface ClusterReadyEvent extends ClusterEventBase {
+  readonly type: 'cluster-ready';
+  /** The slots, every one with a ready worker. */
+  readonly workers: number;
+}
+
+/**
+ * The drain is over: no worker of this node is left, and its primary exits with `code` (see the exit
+ * codes in the README). The primary's last event, seen by `onPrimaryEvent` only: no worker is left to
+ * hear it, and the other nodes learn of it as `node-left`.
+ */
+export interface StoppedEvent extends ClusterEventBase {
+  readonly type: 'stopped';
+  /** The primary's exit code: 0 clean, 1 some worker had to be killed or cut requests, 70 crash loop or a primary error. */
+  readonly code: number;
+}
+
 export interface RollingRestartEvent extends ClusterEventBase {
   readonly type: 'rolling-restart';
   readonly phase: 'start' | 'step' | 'done' | 'aborted';
@@ -165,7 +186,10 @@ export interface LeaderEvent extends ClusterEventBase {
  */
 export type LeaderChangeReason = 'appointed' | 'exited' | 'draining' | 'unresponsive' | 'lease-lost' | 'transport-down' | 'shutdown';
 
-/** Lifecycle of every worker and node of the cluster, relayed by the primary; discriminated on `type`. */
+/**
+ * Lifecycle of every worker and node of the cluster, relayed by the primary; discriminated on `type`.
+ * The primary of each node hands its own node's events to `onPrimaryEvent` as it emits them.
+ */
 export type ClusterEvent =
   | WorkerForkEvent
   | WorkerOnlineEvent
@@ -177,7 +201,9 @@ export type ClusterEvent =
   | WorkerUnresponsiveEvent
   | MessagesDroppedEvent
   | CrashLoopEvent
+  | ClusterReadyEvent
   | ShutdownEvent
+  | StoppedEvent
   | RollingRestartEvent
   | NodeJoinedEvent
   | NodeLeftEvent

@@ -160,3 +160,10 @@ export class LeaderAppointment {
     else this.host.changed();
   }
 }
+
+/** How the primary logs a change of leader, or `undefined` when there is nothing to say. */
+export function leaderChangeLine({ leader, previous, reason }: LeaderEvent): string | undefined {
+  if (leader) return `worker ${leader.slot} (pid ${leader.pid}) leads the cluster (epoch ${leader.epoch})`;
+  if (previous) return `worker ${previous.slot} (pid ${previous.pid}) no longer leads (${reason})`;
+  return undefined;
+}

@@ -208,6 +208,11 @@ export const OPTION_HOOKS = [
   },
   { name: 'configure', shown: '', doc: '`(app) => ...` before listening: global pipes, prefixes, CORS, `connectMicroservice`' },
   { name: 'listen', shown: 'by kind, see below', doc: 'starts accepting work; the worker is `ready` when it resolves. Not with `sticky`' },
+  {
+    name: 'onPrimaryEvent',
+    shown: '',
+    doc: '`(event) => ...` in the primary, synchronously, for each event of this node it decides: fork, ready, `cluster-ready`, exit, restarts, crash loop, shutdown, rolling restart steps, leader, and last `stopped` with the exit code (see [Primary events](#primary-events)); one that throws is logged once',
+  },
 ] as const;
 
 /** A group of settings, in the shape of the options. */

@@ -6,12 +6,13 @@ import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, LeaderEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
-import { LeaderAppointment } from '../leadership/leader-appointment.js';
+import { LeaderAppointment, leaderChangeLine } from '../leadership/leader-appointment.js';
 import type { ChannelLimits, LifecycleData, ReadyNotes, WorkerSays } from '../channel/channel-to-worker.js';
 import { followNodes } from '../nodes/node-routing.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
 import { residentMemoryMb } from './memory-guard.js';
 import { MessageRouter } from './message-router.js';
+import { guardPrimaryEventHook } from './primary-event-hook.js';
 import { PrimaryNotices } from './primary-notices.js';
 import { CrashRestarts } from './crash-restarts.js';
 import { RollingReplacement } from './rolling-replacement.js';
@@ -37,6 +38,8 @@ export interface SupervisorDeps {
  */
 export class Supervisor {
   private readonly logger: Logger;
+  /** The user's `onPrimaryEvent`, guarded: it cannot throw. */
+  private readonly notify: (event: ClusterEvent) => void;
   private readonly link: NodeLink | undefined;
   private readonly table: SlotTable;
   private readonly channelLimits: ChannelLimits;
@@ -70,6 +73,7 @@ export class Supervisor {
     { logger = new Logger('ClusterPrimary'), measureMemory = residentMemoryMb, link }: SupervisorDeps = {},
   ) {
     this.logger = logger;
+    this.notify = guardPrimaryEventHook(options.onPrimaryEvent, logger);
     this.link = link;
     this.table = new SlotTable(options.workers);
     const { timeoutMs } = options.shutdown;
@@ -247,6 +251,7 @@ export class Supervisor {
     if (!this.clusterReady && this.table.allReady()) {
       this.clusterReady = true;
       this.logger.log(`cluster ready: ${this.table.slots.length} worker(s), port ${this.options.port}`);
+      this.emit({ type: 'cluster-ready', node: this.options.nodeId, workers: this.table.slots.length, at });
     }
   }
 
@@ -312,15 +317,14 @@ export class Supervisor {
     this.notices.flush();
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     const code = this.exitCode;
+    // To the hook alone: no worker is left to hear it, and the other nodes see this one leave.
+    this.notify({ type: 'stopped', node: this.options.nodeId, code, at: Date.now() });
     void Promise.resolve(this.linkClosed).then(() => this.finish(code));
   }
 
   private onLeaderChange(event?: LeaderEvent): void {
-    if (event) {
-      const { leader, previous, reason } = event;
-      if (leader) this.logger.log(`worker ${leader.slot} (pid ${leader.pid}) leads the cluster (epoch ${leader.epoch})`);
-      else if (previous) this.logger.log(`worker ${previous.slot} (pid ${previous.pid}) no longer leads (${reason})`);
-    }
+    const line = event && leaderChangeLine(event);
+    if (line) this.logger.log(line);
     this.emit(event);
   }
 
@@ -330,10 +334,12 @@ export class Supervisor {
     this.broadcast(event);
   }
 
-  /** An event of this node (if any): to every worker here, and to the other nodes. */
+  /** An event of this node (if any): to every worker here, to the other nodes, and to `onPrimaryEvent`. */
   private emit(event?: ClusterEvent): void {
     this.broadcast(event);
-    if (event) this.link?.announce(event);
+    if (!event) return;
+    this.link?.announce(event);
+    this.notify(event);
   }
 
   /** The event (if any) and the snapshot after it, to every worker of this node that listens. */
@@ -342,7 +348,5 @@ export class Supervisor {
     for (const { channel } of this.table.members()) if (channel.listening) channel.lifecycle(data);
   }
 
-  private lifecycle(event?: ClusterEvent): LifecycleData {
-    return { event, workers: this.snapshot(), state: this.state() };
-  }
+  private readonly lifecycle = (event?: ClusterEvent): LifecycleData => ({ event, workers: this.snapshot(), state: this.state() });
 }

@@ -35,9 +35,14 @@ export interface ReadyWorker {
   id: number;
 }
 
+/** The prefix of a line a fixture's `onPrimaryEvent` prints: `PRIMARY {json}`, one event of the primary. */
+export const PRIMARY_EVENT_PREFIX = 'PRIMARY ';
+
 /**
  * A cluster started as a user would (`node main.js`), in its own process group so the test can
- * signal the primary alone or clean up the whole group. Output lines are kept and can be waited on.
+ * signal the primary alone or clean up the whole group. Output lines are kept and can be waited on, and
+ * so are the events the primary decided (`PRIMARY {json}`, printed by the fixtures' `onPrimaryEvent`)
+ * and those the workers saw (`EVENT {json}`).
  */
 export class ClusterProcess {
   readonly lines: string[] = [];
@@ -45,6 +50,7 @@ export class ClusterProcess {
   readonly exited: Promise<Exit>;
   private readonly waiters = new Set<() => void>();
   private readonly observed: ObservedEvent[] = [];
+  private readonly decided: ObservedEventBody[] = [];
   private exit: Exit | undefined;
 
   private constructor(readonly child: ChildProcess) {
@@ -54,6 +60,7 @@ export class ClusterProcess {
         const clean = line.replace(/\x1b\[[0-9;]*m/g, '');
         this.lines.push(clean);
         if (clean.startsWith('EVENT ')) this.observed.push(JSON.parse(clean.slice(6)) as ObservedEvent);
+        if (clean.startsWith(PRIMARY_EVENT_PREFIX)) this.decided.push(JSON.parse(clean.slice(PRIMARY_EVENT_PREFIX.length)) as ObservedEventBody);
         for (const wake of this.waiters) wake();
       });
     }
@@ -143,12 +150,24 @@ export class ClusterProcess {
     );
   }
 
-  /** Pids of forked workers, from the primary's `worker N forked (id I, pid P)` lines. */
+  /** Every event the primary emitted so far (its `onPrimaryEvent`), in order; `stopped` last, once it has. */
+  primaryEvents(): ObservedEventBody[] {
+    return [...this.decided];
+  }
+
+  /** Resolves with the first event of the primary (past or future) that `match` accepts. */
+  waitForPrimaryEvent(match: (event: ObservedEventBody) => boolean, what: string, timeoutMs = 30_000): Promise<ObservedEventBody> {
+    return this.waitFor(() => this.decided.find(match), what, timeoutMs);
+  }
+
+  /** Resolves once `select` finds what it wants in the primary's events so far. */
+  waitForPrimaryEvents<T>(select: (events: ObservedEventBody[]) => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+    return this.waitFor(() => select(this.primaryEvents()), what, timeoutMs);
+  }
+
+  /** Pids of the workers the primary forked so far, from its `fork` events. */
   forkedPids(): number[] {
-    return this.lines.flatMap((l) => {
-      const m = /worker \d+ forked \(id \d+, pid (\d+)\)/.exec(l);
-      return m ? [Number(m[1])] : [];
-    });
+    return this.decided.flatMap((e) => (e.type === 'fork' ? [e.pid!] : []));
   }
 
   signal(signal: NodeJS.Signals): void {
