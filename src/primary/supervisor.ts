@@ -142,19 +142,17 @@ export class Supervisor {
 
   /** Live workers of this node, then of the other nodes (each ordered by slot, then age). */
   snapshot(): WorkerInfo[] {
-    const local = this.table.infos();
-    return this.link ? [...local, ...this.link.workers()] : local;
+    return this.link ? [...this.table.infos(), ...this.link.workers()] : this.table.infos();
   }
 
   state(): ClusterState {
     const transport = this.link ? (this.link.up ? 'up' : 'down') : 'none';
-    const leader = this.leadership.leader();
     return {
       expectedWorkers: this.table.slots.length,
       crashLoop: this.crashLoopReached,
       dropped: { ...this.notices.dropped },
       transport,
-      leader,
+      leader: this.leadership.leader(),
       rollingRestarts: { ...this.replacements.rolls },
     };
   }
