@@ -2,8 +2,9 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { describeError } from '../common/describe-error.js';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions } from 'socket.io';
+import { ClusterArgumentError, ClusterError } from '../cluster.errors.js';
 import { ClusterService } from '../cluster.service.js';
-import { processTransport } from '../transports/process-transport.js';
+import { providedInstance } from '../common/app-container.js';
 import { createClusterAdapter } from './cluster-socket.adapter.js';
 import { slotSessionId } from './session-id.js';
 
@@ -16,7 +17,7 @@ import { slotSessionId } from './session-id.js';
  * - closes its clients' connections as soon as this worker begins to drain (rolling restart, shutdown):
  *   they reconnect, through the primary, to a worker that stays.
  *
- * `ClusterService` comes from the app (`ClusterModule` imported), else from this process's transport.
+ * `ClusterService` comes from the app: import `ClusterModule` in it.
  *
  * @example
  * ```ts
@@ -54,9 +55,10 @@ export class ClusterIoAdapter extends IoAdapter {
 }
 
 function clusterServiceOf(app: INestApplicationContext): ClusterService {
-  try {
-    return app.get(ClusterService, { strict: false });
-  } catch {
-    return new ClusterService(processTransport(), {});
-  }
+  const cluster = providedInstance(app, ClusterService);
+  if (cluster instanceof ClusterService) return cluster;
+  throw new ClusterError(
+    'ClusterIoAdapter needs ClusterService from the app: import ClusterModule.forRoot() in the app module.',
+    ClusterArgumentError.code,
+  );
 }

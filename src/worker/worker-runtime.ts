@@ -8,7 +8,6 @@ import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
 import type { ReadyNotes } from '../transports/ipc/ipc-protocol.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
-import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
@@ -51,7 +50,6 @@ export class WorkerRuntime {
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
       adopt: (port, connection, head) => adoptConnection(this.started, port, connection, head),
     });
-    setProcessTransport(this.transport);
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     this.stopping.listen('SIGHUP', () => undefined);
@@ -60,7 +58,7 @@ export class WorkerRuntime {
     const sessionIds = this.options.sticky === 'sid' ? await nameSessionsAfterSlot(this.self.slot) : undefined;
     let notes: ReadyNotes;
     try {
-      this.started = await startApp(module, this.options);
+      this.started = await startApp(module, this.options, this.transport);
       notes = await this.startupNotes(this.started.app, sessionIds);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
