@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { Controller, Injectable, Logger, Module, Scope } from '@nestjs/common';
+import { Controller, Injectable, Logger, Module, Scope, type ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ClusterModule } from '../cluster.module.js';
 import { ClusterService } from '../cluster.service.js';
@@ -67,7 +67,7 @@ describe('LeaderOnlyExplorer', () => {
     ref = undefined;
   });
 
-  async function start(imports = [ClusterModule.forRoot({ transport })]): Promise<TestingModule> {
+  async function start(imports: ModuleMetadata['imports'] = [ClusterModule.forRoot({ transport })]): Promise<TestingModule> {
     ref = await Test.createTestingModule({ imports, providers: [Jobs], controllers: [JobsController] }).compile();
     await ref.init();
     return ref;
