@@ -4,7 +4,6 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions } from 'socket.io';
 import { ClusterArgumentError, ClusterError } from '../cluster.errors.js';
 import { ClusterService } from '../cluster.service.js';
-import { providedInstance } from '../common/app-container.js';
 import { createClusterAdapter } from './cluster-socket.adapter.js';
 import { slotSessionId } from './session-id.js';
 
@@ -55,8 +54,11 @@ export class ClusterIoAdapter extends IoAdapter {
 }
 
 function clusterServiceOf(app: INestApplicationContext): ClusterService {
-  const cluster = providedInstance(app, ClusterService);
-  if (cluster instanceof ClusterService) return cluster;
+  try {
+    return app.get(ClusterService, { strict: false });
+  } catch {
+    // No ClusterModule in the app: said below, in words that name the fix.
+  }
   throw new ClusterError(
     'ClusterIoAdapter needs ClusterService from the app: import ClusterModule.forRoot() in the app module.',
     ClusterArgumentError.code,
