@@ -4,13 +4,16 @@ import { ConfigurableModuleClass, CLUSTER_MODULE_OPTIONS, OPTIONS_TYPE } from '.
 import { ClusterService } from './cluster.service.js';
 import { ClusterHandlersExplorer } from './messaging/cluster-handlers.explorer.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
+import { LeaderOnlyExplorer } from './leadership/leader-only.explorer.js';
 import { ClusterTransport } from './transports/cluster-transport.interface.js';
-import { processTransport } from './transports/process-transport.js';
+import { PROCESS_TRANSPORT, standaloneTransport } from './transports/process-transport.module.js';
 
 /**
  * Gives the application `ClusterService` (this worker's identity, every worker's lifecycle, the
  * cluster's membership, messages between workers) and wires `@OnClusterMessage` /
- * `@ClusterRequestHandler` methods.
+ * `@ClusterRequestHandler` and `@LeaderOnly()` methods. The transport is the `transport` option, else the
+ * one `bootstrapClustered` provides to the app, else (an app built some other way: tests, scripts) a
+ * standalone `LocalTransport` for the process.
  *
  * @example
  * ```ts
@@ -23,10 +26,13 @@ import { processTransport } from './transports/process-transport.js';
   providers: [
     {
       provide: ClusterTransport,
-      useFactory: (options: ClusterModuleOptions) => options.transport ?? processTransport(),
-      inject: [CLUSTER_MODULE_OPTIONS],
+      useFactory: (options: ClusterModuleOptions, processTransport?: ClusterTransport) =>
+        options.transport ?? processTransport ?? standaloneTransport(),
+      inject: [CLUSTER_MODULE_OPTIONS, { token: PROCESS_TRANSPORT, optional: true }],
     },
     ClusterService,
+    // Before the handlers explorer: a handler that is also @LeaderOnly() is wired wrapped.
+    LeaderOnlyExplorer,
     ClusterHandlersExplorer,
   ],
   exports: [ClusterService, ClusterTransport],

@@ -3,9 +3,10 @@ import type { ClusterTransport } from '../transports/cluster-transport.interface
 /** Options of `ClusterModule.forRoot` / `forRootAsync`. */
 export interface ClusterModuleOptions {
   /**
-   * The transport behind `ClusterService`. Leave it unset to use the one `bootstrapClustered` set up
-   * for this process (IPC through the primary in a worker, in-process when standalone).
-   * @default the process's transport
+   * The transport behind `ClusterService`. Leave it unset to use the one `bootstrapClustered` provides
+   * to the app (IPC through the primary in a worker, in-process when standalone), or, in an app built
+   * some other way (tests, scripts), a standalone `LocalTransport` shared by the process.
+   * @default the transport `bootstrapClustered` provides, else a standalone one
    */
   transport?: ClusterTransport;
   /**

@@ -1,10 +1,11 @@
-import { processTransport } from '../transports/process-transport.js';
-import { isLeaderOf } from './leader.interface.js';
+/** Metadata key of `@LeaderOnly()`, read by `LeaderOnlyExplorer`. */
+export const LEADER_ONLY = 'nestjs-cluster:leader-only';
 
 /**
  * Runs the method only on the cluster's leader; on every other worker the call is skipped and returns
- * `undefined` (for an `async` method, a caller's `await` gets `undefined`). It asks this process's
- * transport, the one `bootstrapClustered` set up; a standalone process is its own leader.
+ * `undefined` (for an `async` method, a caller's `await` gets `undefined`). `ClusterModule` applies it
+ * to its app's singleton providers and controllers as soon as the app is created, and asks the app's
+ * transport at each call; a standalone process is its own leader.
  *
  * Whatever other decorators put on the method (`@Cron`, `@OnEvent`, `@OnClusterMessage`...) stays
  * on it, in either order.
@@ -19,13 +20,7 @@ export function LeaderOnly(): MethodDecorator {
   return (_target, property, descriptor) => {
     const method = descriptor.value as unknown;
     if (typeof method !== 'function') throw new TypeError(`@LeaderOnly() goes on a method; ${String(property)} is not one`);
-    const onLeader = function (this: unknown, ...args: unknown[]): unknown {
-      const transport = processTransport();
-      return isLeaderOf(transport.leader(), transport.self) ? (method as (...a: unknown[]) => unknown).apply(this, args) : undefined;
-    };
-    // Metadata other decorators set before this one lives on the function it replaces.
-    for (const key of Reflect.getOwnMetadataKeys(method)) Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, method), onLeader);
-    Object.defineProperty(onLeader, 'name', { value: method.name });
-    return { ...descriptor, value: onLeader as never };
+    Reflect.defineMetadata(LEADER_ONLY, true, method);
+    return descriptor;
   };
 }

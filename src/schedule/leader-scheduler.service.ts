@@ -4,9 +4,11 @@ import type { Subscription } from 'rxjs';
 import { describeError } from '../common/describe-error.js';
 import { isLeaderOf, type Leader } from '../leadership/leader.interface.js';
 import { ClusterTransport } from '../transports/cluster-transport.interface.js';
-import { processTransport } from '../transports/process-transport.js';
+import { PROCESS_TRANSPORT, standaloneTransport } from '../transports/process-transport.module.js';
 import { CronJobOfSchedule, holdCronStarts } from './cron-job-class.js';
-import { readNodeTimer, type NodeTimer } from './node-timer.js';
+import { followingCron, spent, type CronEntry, type CronJob } from './leader-cron-entry.js';
+import { armTimer, clearTimer, type TimerEntry, type TimerType } from './leader-timer-entry.js';
+import { readNodeTimer } from './node-timer.js';
 
 /** A job of `SchedulerRegistry` that runs on the leader only. */
 export interface LeaderJob {
@@ -15,32 +17,6 @@ export interface LeaderJob {
   readonly name: string;
   /** Scheduled on this worker now: a started cron job, an armed interval or timeout. */
   readonly running: boolean;
-}
-
-type CronJob = ReturnType<SchedulerRegistry['getCronJob']>;
-type TimerType = 'interval' | 'timeout';
-
-interface CronEntry {
-  readonly name: string;
-  readonly job: CronJob;
-  /** Started by its owner (at creation, `initialDelay`, a call to `start()`) and not stopped since. */
-  wanted: boolean;
-  /** The job's own `start`/`stop`, past the wrappers. */
-  readonly start: () => void;
-  readonly stop: () => void;
-  /** Takes the wrappers off the job. */
-  readonly release: () => void;
-}
-
-interface TimerEntry {
-  readonly type: TimerType;
-  readonly name: string;
-  readonly timer: NodeTimer;
-  /** The handle in the registry: the caller's (cleared) until this worker arms one of its own. */
-  handle: NodeJS.Timeout;
-  running: boolean;
-  /** A timeout that ran on this worker: never armed again. */
-  fired: boolean;
 }
 
 interface Tally {
@@ -92,8 +68,9 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
   constructor(
     private readonly registry: SchedulerRegistry,
     @Optional() @Inject(ClusterTransport) transport?: ClusterTransport,
+    @Optional() @Inject(PROCESS_TRANSPORT) processTransport?: ClusterTransport,
   ) {
-    this.transport = transport ?? processTransport();
+    this.transport = transport ?? processTransport ?? standaloneTransport();
     this.leading = isLeaderOf(this.transport.leader(), this.transport.self);
     this.add = {
       cron: registry.addCronJob.bind(registry),
@@ -174,35 +151,9 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
 
   private captureCron(name: string, job: CronJob): void {
     this.add.cron(name, job); // a duplicate name throws here, before the job is touched
-    const { start, stop, setTime } = job;
     this.captured.add(job);
-    const entry: CronEntry = {
-      name,
-      job,
-      // Created started (its start held above), or started by its owner since.
-      wanted: job.isActive || this.heldStarts.delete(job),
-      start: () => startWithoutCatchUp(job, start),
-      stop: () => void stop.call(job),
-      release: () => {
-        for (const key of ['start', 'stop', 'setTime'] as const) delete (job as Partial<Pick<CronJob, typeof key>>)[key];
-      },
-    };
-    // On the instance, so the registry, the cron library itself (it restarts the job after each tick)
-    // and your code all go through them.
-    job.start = () => {
-      entry.wanted = true;
-      if (this.leading) start.call(job);
-    };
-    job.stop = () => {
-      entry.wanted = false;
-      return stop.call(job);
-    };
-    // setTime() stops and restarts a running job; on a worker that does not lead it must not forget that the job is wanted.
-    job.setTime = (time) => {
-      const wanted = entry.wanted;
-      setTime.call(job, time);
-      entry.wanted = wanted;
-    };
+    // Created started (its start held above), or started by its owner since.
+    const entry = followingCron(name, job, job.isActive || this.heldStarts.delete(job), () => this.leading);
     this.crons.add(entry);
     if (!this.leading && job.isActive) entry.stop();
     else if (this.leading && entry.wanted && !job.isActive) this.attempt(name, () => entry.start());
@@ -219,7 +170,7 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     const entry: TimerEntry = { type, name, timer, handle: handle as NodeJS.Timeout, running: false, fired: false };
     clearTimer(entry);
     if (this.leading) {
-      entry.handle = this.arm(entry);
+      entry.handle = armTimer(entry);
       entry.running = true;
     }
     add(name, entry.handle);
@@ -245,7 +196,7 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     }
     for (const entry of this.timers) {
       if (!this.stillRegistered(entry) || entry.running || entry.fired) continue;
-      const fresh = this.arm(entry);
+      const fresh = armTimer(entry);
       const remove = entry.type === 'interval' ? this.registry.deleteInterval : this.registry.deleteTimeout;
       remove.call(this.registry, entry.name);
       this.add[entry.type](entry.name, fresh);
@@ -286,24 +237,6 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
     return false;
   }
 
-  /** A fresh Node timer like the captured one; a timeout records that it ran. */
-  private arm(entry: TimerEntry): NodeJS.Timeout {
-    const { callback, args, delayMs, repeats, refed } = entry.timer;
-    const handle = repeats
-      ? setInterval(callback, delayMs, ...args)
-      : setTimeout(
-          function (this: unknown, ...given: unknown[]) {
-            entry.fired = true;
-            entry.running = false;
-            return callback.apply(this, given);
-          },
-          delayMs,
-          ...args,
-        );
-    if (!refed) handle.unref();
-    return handle;
-  }
-
   private disarm(entry: TimerEntry): void {
     clearTimer(entry);
     entry.running = false;
@@ -327,38 +260,6 @@ export class LeaderScheduler implements OnApplicationBootstrap, OnModuleDestroy 
       `The ${type} "${name}" is not a Node.js Timeout (fake timers?): it is left alone and runs on every worker, as will any other such timer.`,
     );
   }
-}
-
-/**
- * Starts a job that leadership just reached, without the catch-up run `cron` makes when it finds the
- * next run already due (it would run the second the former leader may have run): such a run is
- * skipped instead, as a run missed by more than the job's `threshold` is.
- */
-function startWithoutCatchUp(job: CronJob, start: (this: CronJob) => void): void {
-  const threshold = job.threshold;
-  job.threshold = 0;
-  try {
-    start.call(job);
-  } finally {
-    job.threshold = threshold;
-  }
-}
-
-/** A one-off cron job (a date) that ran here or whose date has passed: starting it again would fire it late, or throw. */
-function spent(job: CronJob): boolean {
-  if (!job.runOnce) return false;
-  if (job.lastDate() !== null) return true;
-  try {
-    job.nextDate();
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-function clearTimer({ handle, timer }: TimerEntry): void {
-  if (timer.repeats) clearInterval(handle);
-  else clearTimeout(handle);
 }
 
 function describe({ cron, interval, timeout }: Tally): string {

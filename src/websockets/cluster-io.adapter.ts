@@ -2,8 +2,8 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { describeError } from '../common/describe-error.js';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions } from 'socket.io';
+import { ClusterArgumentError, ClusterError } from '../cluster.errors.js';
 import { ClusterService } from '../cluster.service.js';
-import { processTransport } from '../transports/process-transport.js';
 import { createClusterAdapter } from './cluster-socket.adapter.js';
 import { slotSessionId } from './session-id.js';
 
@@ -16,7 +16,7 @@ import { slotSessionId } from './session-id.js';
  * - closes its clients' connections as soon as this worker begins to drain (rolling restart, shutdown):
  *   they reconnect, through the primary, to a worker that stays.
  *
- * `ClusterService` comes from the app (`ClusterModule` imported), else from this process's transport.
+ * `ClusterService` comes from the app: import `ClusterModule` in it.
  *
  * @example
  * ```ts
@@ -57,6 +57,10 @@ function clusterServiceOf(app: INestApplicationContext): ClusterService {
   try {
     return app.get(ClusterService, { strict: false });
   } catch {
-    return new ClusterService(processTransport(), {});
+    // No ClusterModule in the app: said below, in words that name the fix.
   }
+  throw new ClusterError(
+    'ClusterIoAdapter needs ClusterService from the app: import ClusterModule.forRoot() in the app module.',
+    ClusterArgumentError.code,
+  );
 }

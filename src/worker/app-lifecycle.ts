@@ -1,7 +1,13 @@
 import type { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import { NestFactory, type IEntryNestModule } from '@nestjs/core';
+import { ClusterError, ClusterArgumentError } from '../cluster.errors.js';
+import { ClusterService } from '../cluster.service.js';
+import { providedInstance } from '../common/app-container.js';
 import { describeError } from '../common/describe-error.js';
+import { LeaderOnlyExplorer } from '../leadership/leader-only.explorer.js';
+import type { ClusterTransport } from '../transports/cluster-transport.interface.js';
+import { PROCESS_TRANSPORT, withProcessTransport } from '../transports/process-transport.module.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import { anatomyOf, listenByKind } from './app-anatomy.js';
 import { drainHttp } from './drain/http.drain.js';
@@ -16,11 +22,19 @@ export interface StartedApp {
   readonly work: InFlightWork;
 }
 
-/** Creates, configures and starts the Nest app with the user's hooks or the defaults of its kind. */
-export async function startApp(module: IEntryNestModule, options: ResolvedClusterOptions): Promise<StartedApp> {
+/**
+ * Creates, configures and starts the Nest app with the user's hooks or the defaults of its kind. The
+ * app is created from a root module that imports `module` and provides `transport` (see
+ * `withProcessTransport`), which `ClusterModule` takes.
+ */
+export async function startApp(module: IEntryNestModule, options: ResolvedClusterOptions, transport: ClusterTransport): Promise<StartedApp> {
   const { port } = options;
+  const entry = withProcessTransport(module, transport);
   // abortOnError: false lets a failing boot reach our handler (log, exit 1) instead of Nest's own exit.
-  const app = options.createApp ? await options.createApp(module, { port }) : await NestFactory.create(module, { abortOnError: false });
+  const app = options.createApp ? await options.createApp(entry, { port }) : await NestFactory.create(entry, { abortOnError: false });
+  checkEntry(app, transport);
+  // Before Nest registers routes, gateways and message handlers, which keep a reference to each method.
+  (providedInstance(app, LeaderOnlyExplorer) as LeaderOnlyExplorer | undefined)?.explore();
   await options.configure?.(app);
   // Before listening, so that no message goes uncounted (a hybrid app has its microservices by now).
   const work = new InFlightWork();
@@ -28,6 +42,19 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
   if (options.listen) await options.listen(app, port);
   else await listenByKind(app, { port, host: options.host, sticky: options.sticky !== false });
   return { app, work };
+}
+
+/**
+ * An app that `createApp` built from another module than the one it was given has no transport: its
+ * `ClusterService` would take itself for a standalone process. Said at once rather than left to
+ * surprise (every worker leading, messages going nowhere).
+ */
+function checkEntry(app: ClusteredApp, transport: ClusterTransport): void {
+  if (providedInstance(app, PROCESS_TRANSPORT) === transport || providedInstance(app, ClusterService) === undefined) return;
+  throw new ClusterError(
+    "createApp built the app from another module than the one it is given: pass that module on (createApp: (module) => NestFactory.create(module)), so that ClusterModule gets this worker's transport.",
+    ClusterArgumentError.code,
+  );
 }
 
 /**

@@ -7,7 +7,6 @@ import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interfac
 import { LinkedLocalTransport } from '../transports/linked-local.transport.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
-import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
@@ -47,12 +46,11 @@ export class StandaloneRuntime {
   }
 
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
-    setProcessTransport(this.transport);
     this.linked?.start();
     this.publish('starting');
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => void this.shutdown(signal));
     try {
-      this.started = await startApp(module, this.options);
+      this.started = await startApp(module, this.options, this.transport);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
       process.exit(EXIT_CODES.startFailed);

@@ -9,7 +9,6 @@ import { ChannelToPrimary, type ReadyNotes } from '../channel/channel-to-primary
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import type { MembershipTransport } from '../transports/membership.transport.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
-import { setProcessTransport } from '../transports/process-transport.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
@@ -56,7 +55,6 @@ export class WorkerRuntime {
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
       connection: (port, connection, head) => adoptConnection(this.started, port, connection, head),
     });
-    setProcessTransport(this.transport);
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     this.stopping.listen('SIGHUP', () => undefined);
@@ -65,7 +63,7 @@ export class WorkerRuntime {
     const sessionIds = this.options.sticky === 'sid' ? await nameSessionsAfterSlot(this.self.slot) : undefined;
     let notes: ReadyNotes;
     try {
-      this.started = await startApp(module, this.options);
+      this.started = await startApp(module, this.options, this.transport);
       notes = await this.startupNotes(this.started.app, sessionIds);
     } catch (error) {
       this.logger.error(`failed to start: ${describeError(error)}`);
