@@ -17,7 +17,11 @@ interface LeaderAnswer {
 async function startCluster(workers: number) {
   const port = await freePort();
   const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(workers) });
-  await app.waitForReady(workers);
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  await app.waitForReady(workers).catch((error: unknown) => {
+    app.killGroup();
+    throw error;
+  });
   return { app, port };
 }
 
