@@ -46,6 +46,9 @@ function outputFromNow(app: ClusterProcess): { sessionsUnknown(): string[] } {
   return { sessionsUnknown: () => app.lines.slice(from).filter((l) => l.startsWith('SESSION_UNKNOWN')) };
 }
 
+/** A boot of 4 workers: up to a minute for them to get ready on a busy machine (`waitForReady`), and some more. */
+const BOOT_TIMEOUT_MS = 120_000;
+
 // The cases of one describe below share one cluster when they only connect clients and send requests
 // (no signal, no crash): each closes its own clients, the cluster stops after the last.
 describe("sticky sessions by client address ('ip')", () => {
@@ -55,7 +58,7 @@ describe("sticky sessions by client address ('ip')", () => {
 
   beforeAll(async () => {
     ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'ip' }));
-  }, 60_000);
+  }, BOOT_TIMEOUT_MS);
 
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();
@@ -102,7 +105,7 @@ describe("sticky sessions by session id ('sid') on Fastify", () => {
 
   beforeAll(async () => {
     ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify' }));
-  }, 60_000);
+  }, BOOT_TIMEOUT_MS);
 
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();
