@@ -16,4 +16,8 @@ export default {
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.*/dist/'],
   testTimeout: 60_000,
+  // The e2e suites spend most of their time waiting on forked processes (boots, timers, drains): two
+  // at once keep a 2-core machine busy. Each cluster and redis-server takes a free port of its own.
+  maxWorkers: 2,
+  testSequencer: '<rootDir>/jest.sequencer.js',
 };

@@ -22,6 +22,8 @@ export interface AvailabilityOptions {
   restartAtS: number;
   /** Load after the last replacement has answered, for requests that were queued on old workers. */
   settleS: number;
+  /** Whose crash recovery is timed (the full run: the snippet, nestjs-cluster and PM2). */
+  recoveryContenders: readonly RecoveryKey[];
   loader: LoadGenerator;
   log: (line: string) => void;
 }
@@ -43,8 +45,8 @@ export interface AvailabilityReport {
   recovery: Record<RecoveryKey, number[]>;
 }
 
-const RECOVERY_CONTENDERS = ['B', 'C', 'D'] as const;
-type RecoveryKey = (typeof RECOVERY_CONTENDERS)[number];
+export const RECOVERY_CONTENDERS = ['B', 'C', 'D'] as const;
+export type RecoveryKey = (typeof RECOVERY_CONTENDERS)[number];
 
 type Trigger = (running: Running) => Promise<void>;
 
@@ -142,7 +144,8 @@ export async function benchAvailability(options: AvailabilityOptions): Promise<A
     ];
     for (const side of round % 2 ? sides.reverse() : sides) await side();
     // Rotate the order each round, as the other sections do.
-    const order = RECOVERY_CONTENDERS.map((_, i) => RECOVERY_CONTENDERS[(i + round) % RECOVERY_CONTENDERS.length]!);
+    const keys = options.recoveryContenders;
+    const order = keys.map((_, i) => keys[(i + round) % keys.length]!);
     for (const key of order) {
       const ms = await recoveryMs(all[key], options);
       recovery[key].push(ms);
@@ -152,9 +155,9 @@ export async function benchAvailability(options: AvailabilityOptions): Promise<A
   return { pm2, library, recovery, markdown: availabilityMarkdown(options, pm2, library, recovery, all) };
 }
 
-export function availabilityComplete(report: AvailabilityReport, rounds: number): boolean {
+export function availabilityComplete(report: AvailabilityReport, rounds: number, recoveryContenders: readonly RecoveryKey[]): boolean {
   const complete = (runs: AvailabilityRun[]) => runs.length === rounds && allFinite(runs.flatMap((r) => [r.failed, r.total, r.restartMs]));
-  const recovered = Object.values(report.recovery).every((ms) => ms.length === rounds && allFinite(ms));
+  const recovered = recoveryContenders.every((key) => report.recovery[key].length === rounds && allFinite(report.recovery[key]));
   return complete(report.pm2) && complete(report.library) && recovered;
 }
 
@@ -186,6 +189,6 @@ function availabilityMarkdown(
     '',
     '| contender | SIGKILL to first answer of the replacement, ms |',
     '|---|---|',
-    ...RECOVERY_CONTENDERS.map((key) => `| ${all[key].name} | ${spread(recovery[key])} |`),
+    ...options.recoveryContenders.map((key) => `| ${all[key].name} | ${spread(recovery[key])} |`),
   ].join('\n');
 }

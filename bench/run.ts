@@ -10,20 +10,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { availabilityComplete, benchAvailability } from './availability.js';
+import { availabilityComplete, benchAvailability, RECOVERY_CONTENDERS, type RecoveryKey } from './availability.js';
 import { benchMessaging, type MessagingReport } from './messaging/run.js';
 import type { MessagingResult } from './messaging/workload.js';
 import { benchNodes } from './nodes/run.js';
 import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
 import { benchMetrics, metricsComplete, type MetricsReport } from './metrics/run.js';
 import { benchWebsockets, websocketsComplete } from './websockets/run.js';
-import { contenders } from './lib/contenders.js';
+import { contenders, type ContenderKey } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
 import { OtherCpu } from './lib/other-cpu.js';
 import { cpuModel } from './lib/procfs.js';
 import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats.js';
 import { barChart, type Panel } from './lib/svg.js';
-import { benchServing, servingComplete, signed, type ServingReport } from './serving.js';
+import { benchServing, KEYS, servingComplete, signed, type ServingReport } from './serving.js';
 
 type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics' | 'websockets';
 const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics', 'websockets'];
@@ -44,24 +44,28 @@ function parseArgs(argv: string[]) {
 
 const args = parseArgs(process.argv.slice(2));
 const workers = os.availableParallelism();
+// Quick: one short round of each section, with the fewest contenders that show the section works:
+// nestjs-cluster and one baseline (serving: the snippet; PM2 is started by the availability section).
 const settings = args.quick
   ? {
       serving: {
+        contenders: ['B', 'C'] as ContenderKey[],
         connections: 50,
-        startup: { rounds: args.rounds ?? 2, prime: false, load: { root: 500, cpu: 50 } },
-        http: { rounds: args.rounds ?? 2, durationS: 0.75, warmup: { root: 1_000, cpu: 100 } },
+        startup: { rounds: args.rounds ?? 1, prime: false, load: { root: 500, cpu: 50 } },
+        http: { rounds: args.rounds ?? 1, durationS: 0.75, warmup: { root: 1_000, cpu: 100 } },
       },
       // No waiting for a quiet machine: the smoke test has a time budget and checks no figure.
       quiet: { maxShare: 1, maxTotalWaitS: 0 },
       messaging: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '20000', BENCH_PINGS: '500' } },
       nodes: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '10000', BENCH_PINGS: '300', BENCH_WARMUP: '1000' } },
-      availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5 },
+      availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5, recoveryContenders: ['C'] as RecoveryKey[] },
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000 },
-      metrics: { rounds: args.rounds ?? 1, workerCounts: [2, 4], warmup: 2, scrapes: 5 },
+      metrics: { rounds: args.rounds ?? 1, workerCounts: [2], warmup: 2, scrapes: 5 },
       websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
     }
   : {
       serving: {
+        contenders: [...KEYS],
         connections: 50,
         startup: { rounds: args.rounds ?? 10, prime: true, load: { root: 3_000, cpu: 300 } },
         http: { rounds: args.rounds ?? 12, durationS: 2, warmup: { root: 10_000, cpu: 1_000 } },
@@ -69,7 +73,7 @@ const settings = args.quick
       quiet: { maxShare: 0.1, maxTotalWaitS: 60 },
       messaging: { rounds: args.rounds ?? 5, env: {} as Record<string, string> },
       nodes: { rounds: args.rounds ?? 5, env: { BENCH_BURST: '50000', BENCH_PINGS: '2000', BENCH_WARMUP: '5000' } as Record<string, string> },
-      availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1 },
+      availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1, recoveryContenders: [...RECOVERY_CONTENDERS] },
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000 },
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
       websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
@@ -79,7 +83,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const failures: string[] = [];
 
 // The last bound: whatever hangs, the run ends and its 'exit' handlers kill every process group it started.
-const deadlineMin = args.quick ? 5 : 25;
+const deadlineMin = args.quick ? 8 : 25;
 setTimeout(() => {
   log(`benchmark still running after ${deadlineMin} min: giving up`);
   process.exit(1);
@@ -134,7 +138,7 @@ const nodes = await section(
 const availability = await section(
   'availability',
   () => benchAvailability({ ...settings.availability, workers, loader, log }),
-  (r) => availabilityComplete(r, settings.availability.rounds),
+  (r) => availabilityComplete(r, settings.availability.rounds, settings.availability.recoveryContenders),
 );
 
 const microservice = await section(

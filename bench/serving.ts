@@ -16,6 +16,8 @@ import { allFinite, differences, median, ratios, ratioSpread, spread } from './l
 
 export interface ServingOptions {
   workers: number;
+  /** The contenders served, in this order in round 0 (the full run: all four, A B C D). */
+  contenders: readonly ContenderKey[];
   connections: number;
   startup: {
     rounds: number;
@@ -71,11 +73,14 @@ export interface ServingReport {
   markdown: string;
 }
 
-/** Round r starts with contender r mod 4: A B C D, then B C D A, ... */
-export function rotation(round: number): ContenderKey[] {
-  const shift = round % KEYS.length;
-  return [...KEYS.slice(shift), ...KEYS.slice(0, shift)];
+/** Round r starts with contender r mod n: A B C D, then B C D A, ... */
+export function rotation(round: number, keys: readonly ContenderKey[] = KEYS): ContenderKey[] {
+  const shift = round % keys.length;
+  return [...keys.slice(shift), ...keys.slice(0, shift)];
 }
+
+/** The pairs of `PAIRS` whose two contenders are both served. */
+const pairsOf = (keys: readonly ContenderKey[]) => PAIRS.filter(([a, b]) => keys.includes(a) && keys.includes(b));
 
 const emptySamples = (): Samples => ({
   rootRps: [],
@@ -94,6 +99,7 @@ const failed = (r: LoadResult) => r.errors + r.non2xx;
 export async function benchServing(options: ServingOptions): Promise<ServingReport> {
   const { log, loader, quiet, ...settings } = options;
   const all = contenders(options.workers);
+  const keys = options.contenders;
   const samples = Object.fromEntries(KEYS.map((k) => [k, emptySamples()])) as Record<ContenderKey, Samples>;
   const load = (running: Running, path: string, durationS: number, amount?: number) =>
     loader.run({ url: `http://${HOST}:${running.port}${path}`, connections: options.connections, durationS, amount, timeoutS: 10 });
@@ -102,11 +108,11 @@ export async function benchServing(options: ServingOptions): Promise<ServingRepo
   const startupLifetimeMs = 120_000;
   const start = (key: ContenderKey, lifetimeMs: number) => startContender(all[key], options.workers, { lifetimeMs, readyTimeoutMs: 30_000 });
   if (options.startup.prime) {
-    for (const key of KEYS) await (await start(key, startupLifetimeMs)).stop();
+    for (const key of keys) await (await start(key, startupLifetimeMs)).stop();
   }
   for (let round = 0; round < options.startup.rounds; round++) {
     await quiet();
-    for (const key of rotation(round)) {
+    for (const key of rotation(round, keys)) {
       const running = await start(key, startupLifetimeMs);
       try {
         const atReady = running.memory();
@@ -130,22 +136,22 @@ export async function benchServing(options: ServingOptions): Promise<ServingRepo
 
   // HTTP: every contender up at once, in turns.
   const { http } = options;
-  const httpLifetimeMs = 180_000 + http.rounds * KEYS.length * 2 * (http.durationS + 2) * 1_000;
+  const httpLifetimeMs = 180_000 + http.rounds * keys.length * 2 * (http.durationS + 2) * 1_000;
   const running = new Map<ContenderKey, Running>();
   try {
-    for (const key of KEYS) running.set(key, await start(key, httpLifetimeMs));
-    for (const key of KEYS) {
+    for (const key of keys) running.set(key, await start(key, httpLifetimeMs));
+    for (const key of keys) {
       await load(running.get(key)!, '/', 60, http.warmup.root);
       await load(running.get(key)!, '/cpu', 60, http.warmup.cpu);
     }
     for (let round = 0; round < http.rounds; round++) {
       await quiet();
-      const order = rotation(round);
+      const order = rotation(round, keys);
       const root = new Map<ContenderKey, LoadResult>();
       const cpu = new Map<ContenderKey, LoadResult>();
       for (const key of order) root.set(key, await load(running.get(key)!, '/', http.durationS));
       for (const key of order) cpu.set(key, await load(running.get(key)!, '/cpu', http.durationS));
-      for (const key of KEYS) {
+      for (const key of keys) {
         const s = samples[key];
         const r = root.get(key)!;
         const c = cpu.get(key)!;
@@ -157,7 +163,7 @@ export async function benchServing(options: ServingOptions): Promise<ServingRepo
       }
       log(
         `  http ${round + 1}/${http.rounds} ${order.join('')}: ` +
-          KEYS.map((k) => `${k} ${root.get(k)!.requestsPerSecond.toFixed(0)}/${cpu.get(k)!.requestsPerSecond.toFixed(0)}`).join(', ') +
+          keys.map((k) => `${k} ${root.get(k)!.requestsPerSecond.toFixed(0)}/${cpu.get(k)!.requestsPerSecond.toFixed(0)}`).join(', ') +
           ' req/s (GET / / GET /cpu)',
       );
     }
@@ -167,10 +173,10 @@ export async function benchServing(options: ServingOptions): Promise<ServingRepo
   return { settings, samples, markdown: servingMarkdown(settings, samples) };
 }
 
-/** Every contender has a finite figure for every round of both parts. */
+/** Every contender served has a finite figure for every round of both parts. */
 export function servingComplete(report: ServingReport): boolean {
   const { startup, http } = report.settings;
-  return KEYS.every((key) => {
+  return report.settings.contenders.every((key) => {
     const s = report.samples[key];
     const httpSeries = [s.rootRps, s.rootP99Ms, s.cpuRps, s.cpuP99Ms, s.failedRequests];
     const startupSeries = [s.readyMs, s.rssReadyPerWorkerMb, s.rssPerWorkerMb];
@@ -188,17 +194,19 @@ function servingMarkdown(settings: ServingSettings, samples: Record<ContenderKey
   const all = contenders(settings.workers);
   const label = (key: ContenderKey) => `${key}. ${all[key].name}`;
   const { startup, http } = settings;
+  const keys = settings.contenders;
+  const served = keys.length === KEYS.length ? 'The four contenders run' : `The contenders (${keys.join(', ')}) run`;
   const lines: string[] = [
     '### HTTP',
     '',
-    `autocannon, ${settings.connections} keep-alive connections. The four contenders run side by side; after a warm-up of ` +
+    `autocannon, ${settings.connections} keep-alive connections. ${served} side by side; after a warm-up of ` +
       `${http.warmup.root} requests on GET / and ${http.warmup.cpu} on GET /cpu each, every round loads each of them in turn ` +
       `for ${http.durationS} s on GET /, then on GET /cpu. ${http.rounds} rounds; median [min-max].`,
     '',
     '| contender | GET / req/s | GET / p99 ms | GET /cpu req/s | GET /cpu p99 ms | failed requests |',
     '|---|---|---|---|---|---|',
   ];
-  for (const key of KEYS) {
+  for (const key of keys) {
     const s = samples[key];
     lines.push(
       `| ${label(key)} | ${spread(s.rootRps)} | ${spread(s.rootP99Ms)} | ${spread(s.cpuRps)} | ${spread(s.cpuP99Ms)} | ${s.failedRequests.reduce((a, b) => a + b, 0)} |`,
@@ -211,7 +219,7 @@ function servingMarkdown(settings: ServingSettings, samples: Record<ContenderKey
     '| ratio | GET / req/s | GET /cpu req/s | GET / p99 | GET /cpu p99 |',
     '|---|---|---|---|---|',
   );
-  for (const [a, b] of PAIRS) {
+  for (const [a, b] of pairsOf(keys)) {
     const x = samples[a];
     const y = samples[b];
     lines.push(
@@ -231,7 +239,7 @@ function servingMarkdown(settings: ServingSettings, samples: Record<ContenderKey
     '| contender | start to ready ms | RSS per worker at ready MB | RSS per worker after the short load MB | RSS of primary / PM2 daemon MB | RSS total MB |',
     '|---|---|---|---|---|---|',
   );
-  for (const key of KEYS) {
+  for (const key of keys) {
     const s = samples[key];
     const total = s.rssPerWorkerMb.map((w, i) => w * all[key].workers + (s.rssPrimaryMb[i] ?? 0));
     lines.push(
@@ -240,7 +248,7 @@ function servingMarkdown(settings: ServingSettings, samples: Record<ContenderKey
     );
   }
   lines.push('', '| ratio | start to ready | RSS per worker difference MB, at ready | after the short load |', '|---|---|---|---|');
-  for (const [a, b] of PAIRS) {
+  for (const [a, b] of pairsOf(keys)) {
     const x = samples[a];
     const y = samples[b];
     lines.push(

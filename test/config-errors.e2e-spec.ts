@@ -47,7 +47,9 @@ const cases: Array<[string, Record<string, string>, RegExp]> = [
 ];
 
 describe('invalid options and environment', () => {
-  it.each(cases)('%s: exits 78 with one line naming it, before any fork', async (_name, env, message) => {
+  // Each case is one primary that exits before forking, alone in its process group: they run a few at
+  // a time (Jest's maxConcurrency), the machine's cores shared between their starts.
+  it.concurrent.each(cases)('%s: exits 78 with one line naming it, before any fork', async (_name, env, message) => {
     const app = ClusterProcess.start({ CLUSTER_WORKERS: '2', ...env });
     try {
       expect(await app.exited).toEqual({ code: 78, signal: null });

@@ -95,7 +95,7 @@ describe.each(['json', 'advanced'])("a worker writing bad envelopes ('%s' serial
     pids = await pidsOf(control, 3);
   });
 
-  afterAll(() => app.killGroup());
+  afterAll(() => app?.killGroup());
 
   it('drops each malformed one with a warning and an event naming the worker; nothing dies', async () => {
     const before: number = (await control(1, '/state')).dropped.malformed;

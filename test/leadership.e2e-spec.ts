@@ -17,7 +17,11 @@ interface LeaderAnswer {
 async function startCluster(workers: number) {
   const port = await freePort();
   const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(workers) });
-  await app.waitForReady(workers);
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  await app.waitForReady(workers).catch((error: unknown) => {
+    app.killGroup();
+    throw error;
+  });
   return { app, port };
 }
 
@@ -54,29 +58,37 @@ describe('leadership on one node', () => {
     app = undefined;
   });
 
-  it('appoints one leader that every worker agrees on', async () => {
-    const started = await startCluster(4);
-    app = started.app;
-    const answers = await askEveryWorker(started.port, 4, (all) => [...all.values()].every((a) => a.leader !== null));
-    const leaders = new Set([...answers.values()].map((a) => JSON.stringify(a.leader)));
-    expect(leaders.size).toBe(1);
-    const leader = [...answers.values()][0]!.leader!;
-    expect([...answers.values()].filter((a) => a.isLeader).map((a) => a.pid)).toEqual([leader.pid]);
-    expect(leader.epoch).toBe(1);
-  });
+  describe('a cluster of 4 workers, left as it booted (shared by these cases, which change nothing)', () => {
+    let shared: { app: ClusterProcess; port: number };
+    let leader: { node: string; slot: number; pid: number; epoch: number };
 
-  it('runs a @LeaderOnly() method called on every worker once', async () => {
-    const started = await startCluster(4);
-    app = started.app;
-    const answers = await askEveryWorker(started.port, 4, (all) => [...all.values()].every((a) => a.leader !== null));
-    const leader = [...answers.values()][0]!.leader!;
-    // Each answer comes once every worker has handled the call, and says who ran it (the workers' own
-    // count, not their output, which may reach the test after the answer).
-    for (const tag of ['a', 'b', 'c']) {
-      const { body } = await get(started.port, `/once?tag=${tag}`, 30_000);
-      expect(body).toMatchObject({ workers: 4, ran: { [leader.pid]: 1 } });
-      expect(Object.keys(body.ran)).toEqual([String(leader.pid)]);
-    }
+    beforeAll(async () => {
+      shared = await startCluster(4);
+      const answers = await askEveryWorker(shared.port, 4, (all) => [...all.values()].every((a) => a.leader !== null));
+      leader = [...answers.values()][0]!.leader!;
+    });
+
+    afterAll(() => shared?.app.killGroup());
+
+    it('appoints one leader that every worker agrees on', async () => {
+      const answers = await askEveryWorker(shared.port, 4, (all) => [...all.values()].every((a) => a.leader !== null));
+      const leaders = new Set([...answers.values()].map((a) => JSON.stringify(a.leader)));
+      expect(leaders.size).toBe(1);
+      const agreed = [...answers.values()][0]!.leader!;
+      expect(agreed).toEqual(leader);
+      expect([...answers.values()].filter((a) => a.isLeader).map((a) => a.pid)).toEqual([agreed.pid]);
+      expect(agreed.epoch).toBe(1);
+    });
+
+    it('runs a @LeaderOnly() method called on every worker once', async () => {
+      // Each answer comes once every worker has handled the call, and says who ran it (the workers' own
+      // count, not their output, which may reach the test after the answer). Tags of this case only.
+      for (const tag of ['a', 'b', 'c']) {
+        const { body } = await get(shared.port, `/once?tag=${tag}`, 30_000);
+        expect(body).toMatchObject({ workers: 4, ran: { [leader.pid]: 1 } });
+        expect(Object.keys(body.ran)).toEqual([String(leader.pid)]);
+      }
+    });
   });
 
   it('appoints a new leader within 100 ms of the primary seeing the leader exit', async () => {

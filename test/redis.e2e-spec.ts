@@ -2,10 +2,15 @@
  * Several nodes, one cluster: real primaries with 2 workers each, joined by a redis-server of the
  * test's own (killed and restarted by the tests), driven through each worker's control port.
  */
+import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, pollReady, type ObservedEvent } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 import { RedisServer } from './helpers/redis-server.js';
+
+// Cases boot two nodes (a minute each at most to get ready on a busy machine): as the other suites
+// that boot clusters, 120 s per case, so that no case ends while a boot it started goes on unowned.
+jest.setTimeout(120_000);
 
 interface Node {
   readonly name: string;

@@ -34,7 +34,11 @@ const UNRESPONSIVE_MS = 8_000;
 async function startCluster(env: Record<string, string> = {}) {
   const port = await freePort();
   const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2', ...env });
-  const ready = await app.waitForReady(2);
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  const ready = await app.waitForReady(2).catch((error: unknown) => {
+    app.killGroup();
+    throw error;
+  });
   return { app, port, pids: ready.map((w) => w.pid) };
 }
 

@@ -7,7 +7,11 @@ const SAMPLE = fileURLToPath(new URL('../sample/dist/main.js', import.meta.url))
 async function startSample(): Promise<{ app: ClusterProcess; port: number }> {
   const port = await freePort();
   const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '2' }, SAMPLE);
-  await pollReady(port, 2, { app });
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  await pollReady(port, 2, { app }).catch((error: unknown) => {
+    app.killGroup();
+    throw error;
+  });
   return { app, port };
 }
 

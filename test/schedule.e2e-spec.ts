@@ -4,12 +4,16 @@
  * second ran on one worker, the leader, and what happens when leadership moves (SIGKILL of the leader,
  * a rolling restart).
  */
+import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, type ObservedEventBody } from './helpers/cluster-process.js';
 import { describeTicks, doubled, missing, ticksUntil as ticksOfFileUntil, type Tick } from './helpers/tick-file.js';
+
+// Each case boots 4 workers (up to a minute on a busy machine), then watches ticks for up to 40 s.
+jest.setTimeout(120_000);
 
 const ticksUntil = (check: (list: Tick[]) => boolean, what: string, timeoutMs: number) => ticksOfFileUntil(tickFile, check, what, timeoutMs);
 const SCHEDULE_APP = fileURLToPath(new URL('./fixtures/dist/schedule-app.js', import.meta.url));

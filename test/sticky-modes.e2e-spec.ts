@@ -37,26 +37,47 @@ async function upgradedClient(port: number, clients: Socket[], localAddress?: st
   return Object.assign(socket, { holder: await whoami(socket) });
 }
 
+/**
+ * The lines of `app` from now on: a case on a cluster shared with other cases looks at its own
+ * output only, so that it passes or fails alone, whatever ran before it.
+ */
+function outputFromNow(app: ClusterProcess): { sessionsUnknown(): string[] } {
+  const from = app.lines.length;
+  return { sessionsUnknown: () => app.lines.slice(from).filter((l) => l.startsWith('SESSION_UNKNOWN')) };
+}
+
+/** A boot of 4 workers: up to a minute for them to get ready on a busy machine (`waitForReady`), and some more. */
+const BOOT_TIMEOUT_MS = 120_000;
+
+// The cases of one describe below share one cluster when they only connect clients and send requests
+// (no signal, no crash): each closes its own clients, the cluster stops after the last.
 describe("sticky sessions by client address ('ip')", () => {
-  let app: ClusterProcess | undefined;
+  let app: ClusterProcess;
+  let port: number;
   const clients: Socket[] = [];
 
-  afterEach(() => stopWsCluster(app, clients), 30_000);
+  beforeAll(async () => {
+    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'ip' }));
+  }, BOOT_TIMEOUT_MS);
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+
+  afterAll(() => stopWsCluster(app, clients), 30_000);
 
   it('puts every handshake, upgrade and HTTP request from 127.0.0.1 on one worker, without one "Session ID unknown"', async () => {
-    let port: number;
-    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'ip' }));
+    const output = outputFromNow(app);
     const holders = await handshakeHolders(port, 200, 20);
     expect(holders).toHaveLength(200);
     expect(new Set(holders).size).toBe(1);
     const pids = await inParallel(40, 8, () => pidFrom(port));
     expect(new Set(pids)).toEqual(new Set(holders));
-    expect(sessionsUnknown(app)).toEqual([]);
+    expect(output.sessionsUnknown()).toEqual([]);
   }, 60_000);
 
   it('spreads clients of different addresses over the workers, each address keeping its worker', async () => {
-    let port: number;
-    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'ip' }));
+    const output = outputFromNow(app);
     const addresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
     const workerOf = new Map<string, number>();
     for (const address of addresses) {
@@ -73,29 +94,34 @@ describe("sticky sessions by client address ('ip')", () => {
       socketWorkers.add(client.holder.pid);
     }
     expect(socketWorkers.size).toBeGreaterThan(1); // the clients did connect from their own addresses
-    expect(sessionsUnknown(app)).toEqual([]);
+    expect(output.sessionsUnknown()).toEqual([]);
   }, 60_000);
 });
 
 describe("sticky sessions by session id ('sid') on Fastify", () => {
-  let app: ClusterProcess | undefined;
+  let app: ClusterProcess;
+  let port: number;
   const clients: Socket[] = [];
-  const startFastify = () => startWsCluster({ CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify' });
 
-  afterEach(() => stopWsCluster(app, clients), 30_000);
+  beforeAll(async () => {
+    ({ app, port } = await startWsCluster({ CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify' }));
+  }, BOOT_TIMEOUT_MS);
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+
+  afterAll(() => stopWsCluster(app, clients), 30_000);
 
   it('gives 200 clients a session by polling, then a WebSocket, on every worker, without one "Session ID unknown"', async () => {
-    let port: number;
-    ({ app, port } = await startFastify());
+    const output = outputFromNow(app);
     const holders = await handshakeHolders(port, 200, 20);
     expect(holders).toHaveLength(200);
     expect(new Set(holders).size).toBe(WORKERS);
-    expect(sessionsUnknown(app)).toEqual([]);
+    expect(output.sessionsUnknown()).toEqual([]);
   }, 60_000);
 
   it('passes request bodies of 1 MiB through the primary to Fastify byte for byte', async () => {
-    let port: number;
-    ({ app, port } = await startFastify());
     const results = await inParallel(8, 4, () => postRandom(port, 1_048_576));
     for (const { sent, received, bytes } of results) {
       expect(bytes).toBe(1_048_576);
@@ -104,8 +130,7 @@ describe("sticky sessions by session id ('sid') on Fastify", () => {
   }, 60_000);
 
   it('delivers a broadcast from one worker to every client of every worker, exactly once', async () => {
-    let port: number;
-    ({ app, port } = await startFastify());
+    const output = outputFromNow(app);
     // Connected one after the other: the primary deals handshakes to the workers in turn.
     const connected: Array<Socket & { holder: Holder }> = [];
     for (let i = 0; i < 2 * WORKERS; i++) connected.push(await upgradedClient(port, clients));
@@ -116,7 +141,7 @@ describe("sticky sessions by session id ('sid') on Fastify", () => {
     await connected[0]!.emitWithAck('broadcast', 'second');
     await eventually(() => news.every((seen) => seen.some((n) => n.tag === 'second')), 'the second broadcast on every client');
     for (const seen of news) expect(seen.map((n) => n.tag)).toEqual(['first', 'second']);
-    expect(sessionsUnknown(app)).toEqual([]);
+    expect(output.sessionsUnknown()).toEqual([]);
   }, 60_000);
 });
 

@@ -27,8 +27,14 @@ async function startNode(name: string, redis: RedisServer): Promise<Node> {
     { PORT: String(port), CLUSTER_WORKERS: String(WORKERS_PER_NODE), CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: name },
     WS_APP,
   );
-  await app.waitForReady(WORKERS_PER_NODE);
-  await app.waitForLine(/the primary listens on port/);
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  try {
+    await app.waitForReady(WORKERS_PER_NODE);
+    await app.waitForLine(/the primary listens on port/);
+  } catch (error) {
+    app.killGroup();
+    throw error;
+  }
   return { name, app, port };
 }
 

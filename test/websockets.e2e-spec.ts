@@ -41,9 +41,10 @@ describe('WebSockets on a sticky cluster (socket.io)', () => {
   let port: number;
   const clients: Socket[] = [];
 
+  // Above the minute a booting cluster has to get ready.
   beforeAll(async () => {
     ({ app, port } = await startWsCluster());
-  }, 60_000);
+  }, 120_000);
 
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();

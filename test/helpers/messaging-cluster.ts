@@ -20,7 +20,11 @@ export async function startMessagingCluster(
     { PORT: String(port), CLUSTER_WORKERS: String(workers), CONTROL_PORTS: controlPorts.join(','), ...env },
     MESSAGING_APP,
   );
-  const ready = await pollReady(controlPorts[0]!, workers, { app });
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  const ready = await pollReady(controlPorts[0]!, workers, { app }).catch((error: unknown) => {
+    app.killGroup();
+    throw error;
+  });
   const control: Control = async (slot, path) => (await get(controlPorts[slot]!, path)).body;
   return { app, control, port, ready };
 }

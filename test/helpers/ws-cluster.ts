@@ -10,8 +10,14 @@ export const WS_WORKERS = 4;
 export async function startWsCluster(env: Record<string, string> = {}): Promise<{ app: ClusterProcess; port: number }> {
   const port = await freePort();
   const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(WS_WORKERS), ...env }, WS_APP);
-  await app.waitForReady(WS_WORKERS);
-  await app.waitForLine(/the primary listens on port/);
+  // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
+  try {
+    await app.waitForReady(WS_WORKERS);
+    await app.waitForLine(/the primary listens on port/);
+  } catch (error) {
+    app.killGroup();
+    throw error;
+  }
   return { app, port };
 }
 
