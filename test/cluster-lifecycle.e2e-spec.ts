@@ -1,5 +1,8 @@
 import { ClusterProcess, freePort, get, isAlive, until, type ObservedEvent, type ReadyWorker } from './helpers/cluster-process.js';
 
+// A case boots a cluster (up to a minute on a busy machine) and then watches it.
+jest.setTimeout(120_000);
+
 describe('a clustered app (2 workers)', () => {
   let app: ClusterProcess;
   let port: number;

@@ -1,5 +1,8 @@
 import { ClusterProcess, freePort, groupMembers, isAlive } from './helpers/cluster-process.js';
 
+// A case boots a cluster (up to a minute on a busy machine) and then watches it.
+jest.setTimeout(120_000);
+
 describe('a worker that throws while booting', () => {
   let app: ClusterProcess;
 

@@ -2,6 +2,9 @@ import { setTimeout } from 'node:timers/promises';
 import { DUPLICATE_SIGNAL_MS } from '../src/cluster.constants.js';
 import { ClusterProcess, freePort, get, groupMembers, isAlive } from './helpers/cluster-process.js';
 
+// A case boots a cluster (up to a minute on a busy machine) and then watches it.
+jest.setTimeout(120_000);
+
 describe('SIGTERM to the primary', () => {
   let app: ClusterProcess;
   afterEach(() => app.killGroup());

@@ -114,8 +114,8 @@ export async function startIpcConformanceCluster(size: number, { redis }: { redi
     );
   }
   const timer = setTimeout(
-    () => fail(new Error(`the cluster was not ready within 30 s: ${apps.flatMap((a) => a.lines.slice(-3)).join(' | ')}`)),
-    30_000,
+    () => fail(new Error(`the cluster was not ready within 60 s: ${apps.flatMap((a) => a.lines.slice(-3)).join(' | ')}`)),
+    60_000,
   );
   const close = async () => {
     clearTimeout(timer);
