@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ClusterProcess, freePort, groupMembers, isAlive } from './helpers/cluster-process.js';
 
 // A case boots a cluster (up to a minute on a busy machine) and then watches it.

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { setTimeout } from 'node:timers/promises';
 import { DUPLICATE_SIGNAL_MS } from '../src/cluster.constants.js';
 import { ClusterProcess, freePort, get, groupMembers, isAlive } from './helpers/cluster-process.js';
