@@ -24,7 +24,7 @@ export interface WorkerDirectives {
    * Serve this connection from now on: on the TCP transport listening on `port`, or, with `head` (the
    * bytes the primary read from it), on the app's HTTP server (sticky sessions).
    */
-  connection(port: number, connection: Socket, head?: Buffer): void;
+  handedConnection(port: number, connection: Socket, head?: Buffer): void;
 }
 
 /** What the primary sends for the worker's transport, checked. None of these may throw. */
@@ -38,7 +38,7 @@ export interface ClusterTraffic {
 }
 
 /** Until the worker opens its end, connections are closed and the rest ignored. */
-const NO_DIRECTIVES: WorkerDirectives = { shutdown: () => undefined, connection: (_port, connection) => connection.destroy() };
+const NO_DIRECTIVES: WorkerDirectives = { shutdown: () => undefined, handedConnection: (_port, connection) => connection.destroy() };
 const NO_TRAFFIC: ClusterTraffic = { lifecycle: () => undefined, message: () => undefined, dropped: () => undefined };
 
 /**
@@ -113,7 +113,7 @@ export class ChannelToPrimary {
    * through the primary. The caller made sure nothing is half-read or unwritten on it. Resolves once
    * the primary has it (node passes handles one at a time): this process must not exit before.
    */
-  handOff(port: number, connection: Socket): Promise<void> {
+  handConnection(port: number, connection: Socket): Promise<void> {
     // Not one of this worker's server's connections any more: its bookkeeping must not follow it.
     (connection as { server?: unknown }).server = null;
     stopReading(connection);
@@ -140,7 +140,7 @@ export class ChannelToPrimary {
         if (typeof read === 'string') this.traffic.dropped('malformed', read);
         else if (read.kind === 'shutdown') this.directives.shutdown(read.handOff);
         else if (read.kind === 'lifecycle') this.traffic.lifecycle(read.data);
-        else if (read.kind === 'handoff') this.adopt(read.port, handle, read.head);
+        else if (read.kind === 'handoff') this.takeConnection(read.port, handle, read.head);
         else arrived.push(read);
       },
       (reason) => this.traffic.dropped('malformed', reason),
@@ -149,8 +149,8 @@ export class ChannelToPrimary {
     if (arrived.length > 0) this.inbox.receive(arrived);
   };
 
-  private adopt(port: number, handle: unknown, head: Buffer | undefined): void {
-    if (isSocket(handle)) this.directives.connection(port, handle, head);
+  private takeConnection(port: number, handle: unknown, head: Buffer | undefined): void {
+    if (isSocket(handle)) this.directives.handedConnection(port, handle, head);
     else this.traffic.dropped('malformed', 'handoff: no connection came with it');
   }
 

@@ -24,7 +24,7 @@ export interface WorkerSays {
   /** A cluster message it sent, `from` already stamped with who it is. */
   message(message: MessageEnvelope): void;
   /** Draining, it passes on an open connection of its TCP transport on `port`. */
-  connection(port: number, connection: Socket): void;
+  handedConnection(port: number, connection: Socket): void;
   /** Something it wrote was dropped (malformed), or messages to it are (`queue-full`, reported by the router). */
   dropped(reason: DropReason, detail: string): void;
   /** Its queue filled up, or is down to half again. */
@@ -162,7 +162,7 @@ export class ChannelToWorker {
       connection.destroy?.();
       return this.says.dropped('malformed', typeof read === 'string' ? read : `${read.kind} with a handle`);
     }
-    this.says.connection(read.port, connection);
+    this.says.handedConnection(read.port, connection);
   }
 
   private write(message: ClusterEnvelope): void {

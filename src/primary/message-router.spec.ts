@@ -64,7 +64,7 @@ function cluster(size: number, limits: Partial<Limits> = {}, says: Partial<Worke
       released: () => undefined,
       handlers: (topics) => void (member.topics = new Set(topics)),
       message: (message) => router.route(member, message),
-      connection: (port, connection) => router.passConnection(member, port, connection),
+      handedConnection: (port, connection) => router.handToSuccessor(member, port, connection),
       dropped: (reason, detail) => drops.push({ worker: who, reason, detail }),
       congestion: (congested) => congestion.push([who.id, congested]),
       failed: (error) => failures.push(error),

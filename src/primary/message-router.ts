@@ -117,7 +117,7 @@ export class MessageRouter {
    * replacement a rolling restart made ready first), else to any other; with nobody to take it, the
    * connection is closed and its client reconnects.
    */
-  passConnection(sender: Member, port: number, connection: Socket): void {
+  handToSuccessor(sender: Member, port: number, connection: Socket): void {
     const successor = this.table.servingAt(sender.identity.slot);
     const target = successor && successor !== sender ? successor : [...this.table.members()].find((m) => m !== sender && SlotTable.reachable(m));
     if (!target?.channel.handConnection(port, connection)) connection.destroy?.();

@@ -22,7 +22,7 @@ export interface StickyTargets {
   /** The ready workers now serving their slot, in slot order. */
   ready(): readonly StickyWorker[];
   /** Passes the connection, with the bytes already read from it, to the worker; `false` if it cannot. */
-  hand(workerId: number, connection: Socket, head: Buffer): boolean;
+  handConnection(workerId: number, connection: Socket, head: Buffer): boolean;
 }
 
 /**
@@ -108,7 +108,7 @@ export class StickyListener {
   };
 
   private route(connection: Socket, head: Buffer, target: StickyWorker | undefined): void {
-    if (!target || !this.targets.hand(target.id, connection, head)) refuse(connection, 503, 'Service Unavailable');
+    if (!target || !this.targets.handConnection(target.id, connection, head)) refuse(connection, 503, 'Service Unavailable');
   }
 
   /** The ready worker of the slot named in the session id, else the next one in turn. */

@@ -212,7 +212,7 @@ export class Supervisor {
       released: () => this.leadership.released(member().identity.id),
       handlers: (topics) => void (member().topics = new Set(topics)),
       message: (message) => this.router.route(member(), message),
-      connection: (port, connection) => this.router.passConnection(member(), port, connection),
+      handedConnection: (port, connection) => this.router.handToSuccessor(member(), port, connection),
       dropped: (reason, detail) => this.notices.drop(member().identity, reason, detail),
       congestion: (congested) => this.onCongestion(member(), congested),
       failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),

@@ -41,7 +41,7 @@ export class WorkerWatch {
           // A worker draining, unresponsive or exited is handed nothing: its slot's replacement, or another, is.
           ready: () => table.serving().map((m) => ({ id: m.identity.id, slot: m.identity.slot })),
           // The port the connection arrived on: the one the listener got, when `port` is 0.
-          hand: (id, connection, head) => router.handConnection(id, connection.localPort!, connection, head),
+          handConnection: (id, connection, head) => router.handConnection(id, connection.localPort!, connection, head),
         },
         logger,
       );

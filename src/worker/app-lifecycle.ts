@@ -88,7 +88,7 @@ export async function closeApp({ app, work }: StartedApp, logger: Logger, deadli
  * listening on `port`; closes it if there is none (its client reconnects on its next send). With
  * `head`, a connection of the primary's sticky listener: served on the app's HTTP server.
  */
-export function adoptConnection(started: StartedApp | undefined, port: number, connection: Socket, head?: Buffer): void {
+export function serveHandedConnection(started: StartedApp | undefined, port: number, connection: Socket, head?: Buffer): void {
   if (head !== undefined) {
     const http = started && anatomyOf(started.app).http;
     return http ? serveConnection(http, connection, head) : void connection.destroy();

@@ -11,7 +11,7 @@ import type { MembershipTransport } from '../transports/membership.transport.js'
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
-import { adoptConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
+import { serveHandedConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
 
 /**
  * Terminal signals reach the whole process group (Ctrl-C reaches the primary and every worker at
@@ -53,7 +53,7 @@ export class WorkerRuntime {
     this.transport = new IpcWorkerTransport(this.self, serialization, messaging, channel);
     channel.open({
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
-      connection: (port, connection, head) => adoptConnection(this.started, port, connection, head),
+      handedConnection: (port, connection, head) => serveHandedConnection(this.started, port, connection, head),
     });
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
@@ -123,7 +123,7 @@ export class WorkerRuntime {
   }
 
   private async exitAfterClose(): Promise<void> {
-    const handOff = this.handOff ? this.channel!.handOff.bind(this.channel) : undefined;
+    const handOff = this.handOff ? this.channel!.handConnection.bind(this.channel) : undefined;
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options), handOff) : { clean: true };
     process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.drainFailed);
   }
