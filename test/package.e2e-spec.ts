@@ -37,6 +37,21 @@ function packedFiles(): string[] {
 }
 
 describe('the built package', () => {
+  it('loads every entry with require() from CommonJS: no module of the package uses top-level await', () => {
+    const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const entries = Object.keys(pkg.exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => posix.join('nestjs-cluster', key));
+    // require(esm) fails with ERR_REQUIRE_ASYNC_MODULE when anything in the entry's graph awaits at the top.
+    const script = `for (const e of ${JSON.stringify(entries)}) console.log(JSON.stringify([e, Object.keys(require(e)).sort()]));`;
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const out = execFileSync(process.execPath, ['--no-warnings', '-e', script], { cwd: root, env }).toString().trim().split('\n');
+    const required = Object.fromEntries(out.map((line) => JSON.parse(line) as [string, string[]]));
+    expect(Object.keys(required)).toEqual(entries);
+    for (const entry of entries) expect(required[entry]).toEqual(exportsOf(entry));
+  });
+
   it('loads in plain Node through its exports map', () => {
     expect(exportsOf('nestjs-cluster')).toEqual(
       expect.arrayContaining([

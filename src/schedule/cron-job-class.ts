@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 
 type CronJob = ReturnType<SchedulerRegistry['getCronJob']>;
@@ -12,13 +11,13 @@ export interface CronJobClass {
 /**
  * The `CronJob` class `@nestjs/schedule` itself creates its jobs with: `cron` as resolved from
  * `@nestjs/schedule`'s own folder, which is the copy it imports even where another version of `cron`
- * sits at the top of `node_modules`.
+ * sits at the top of `node_modules`. Loaded with `require` (`cron` is CommonJS, and an ES module
+ * importing it gets the same `module.exports`), not a top-level `await import()`: a module that awaits
+ * at its top cannot be `require()`d, and CommonJS projects load this package that way.
  */
-export const CronJobOfSchedule: CronJobClass = await (async () => {
+export const CronJobOfSchedule: CronJobClass = (() => {
   const scheduleEntry = createRequire(import.meta.url).resolve('@nestjs/schedule');
-  const cronEntry = createRequire(scheduleEntry).resolve('cron');
-  const cron = (await import(pathToFileURL(cronEntry).href)) as { CronJob: CronJobClass };
-  return cron.CronJob;
+  return (createRequire(scheduleEntry)('cron') as { CronJob: CronJobClass }).CronJob;
 })();
 
 /**
