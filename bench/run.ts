@@ -59,7 +59,7 @@ const settings = args.quick
       messaging: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '20000', BENCH_PINGS: '500' } },
       nodes: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '10000', BENCH_PINGS: '300', BENCH_WARMUP: '1000' } },
       availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5, recoveryContenders: ['C'] as RecoveryKey[] },
-      microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000 },
+      microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000, restartWindowMs: 20_000 },
       metrics: { rounds: args.rounds ?? 1, workerCounts: [2], warmup: 2, scrapes: 5 },
       websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
     }
@@ -74,7 +74,7 @@ const settings = args.quick
       messaging: { rounds: args.rounds ?? 5, env: {} as Record<string, string> },
       nodes: { rounds: args.rounds ?? 5, env: { BENCH_BURST: '50000', BENCH_PINGS: '2000', BENCH_WARMUP: '5000' } as Record<string, string> },
       availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1, recoveryContenders: [...RECOVERY_CONTENDERS] },
-      microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000 },
+      microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000, restartWindowMs: 8_000 },
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
       websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
     };

@@ -24,6 +24,8 @@ export interface MicroserviceSettings {
   clients: number;
   warmupMs: number;
   durationMs: number;
+  /** How long the load around a rolling restart lasts: long enough for both replacements to boot. */
+  restartWindowMs: number;
   workers: number;
   log: (line: string) => void;
 }
@@ -67,7 +69,7 @@ export async function benchMicroservice(settings: MicroserviceSettings): Promise
   for (let round = 0; round < settings.restartRounds; round++) {
     const running = await start('C', settings);
     try {
-      const result = await load(running.port, settings, 8_000, 1_000, () => process.kill(running.group.pid, 'SIGHUP'));
+      const result = await load(running.port, settings, settings.restartWindowMs, 1_000, () => process.kill(running.group.pid, 'SIGHUP'));
       const doneLine = /rolling restart \(SIGHUP\) done/.test(running.group.tail(200));
       if (!doneLine) throw new Error(`the rolling restart did not finish within the load:\n${running.group.tail()}`);
       restarts.push({ failed: result.failed, requests: result.requests });
@@ -157,6 +159,6 @@ function markdown(rps: Record<Key, number[]>, restarts: MicroserviceReport['rest
     `| C/B | ${ratioSpread(ratios(rps.C, rps.B))} |`,
     `| C/A | ${ratioSpread(ratios(rps.C, rps.A))} |`,
     '',
-    `Rolling restart of C (SIGHUP) 1 s into the same load, measured for 8 s: ${restarts.length} rounds, failed requests ${failed.length ? `${median(failed)} [${Math.min(...failed)}-${Math.max(...failed)}]` : 'no figure'} of ${total.length ? median(total).toFixed(0) : '?'} (the open connections are handed to each replacement; see the README).`,
+    `Rolling restart of C (SIGHUP) 1 s into the same load, measured for ${settings.restartWindowMs / 1_000} s: ${restarts.length} rounds, failed requests ${failed.length ? `${median(failed)} [${Math.min(...failed)}-${Math.max(...failed)}]` : 'no figure'} of ${total.length ? median(total).toFixed(0) : '?'} (the open connections are handed to each replacement; see the README).`,
   ].join('\n');
 }
