@@ -37,19 +37,36 @@ function packedFiles(): string[] {
 }
 
 describe('the built package', () => {
-  it('loads every entry with require() from CommonJS: no module of the package uses top-level await', () => {
+  it('gives require() the CommonJS build and import the ES module build, with the same exports', () => {
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
     const entries = Object.keys(pkg.exports)
       .filter((key) => key !== './package.json')
       .map((key) => posix.join('nestjs-cluster', key));
-    // require(esm) fails with ERR_REQUIRE_ASYNC_MODULE when anything in the entry's graph awaits at the top.
-    const script = `for (const e of ${JSON.stringify(entries)}) console.log(JSON.stringify([e, Object.keys(require(e)).sort()]));`;
+    const script = `for (const e of ${JSON.stringify(entries)}) console.log(JSON.stringify([e, require.resolve(e), Object.keys(require(e)).sort()]));`;
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const out = execFileSync(process.execPath, ['--no-warnings', '-e', script], { cwd: root, env }).toString().trim().split('\n');
-    const required = Object.fromEntries(out.map((line) => JSON.parse(line) as [string, string[]]));
-    expect(Object.keys(required)).toEqual(entries);
-    for (const entry of entries) expect(required[entry]).toEqual(exportsOf(entry));
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, env }).toString().trim().split('\n');
+    const required = out.map((line) => JSON.parse(line) as [string, string, string[]]);
+    expect(required.map(([entry]) => entry)).toEqual(entries);
+    for (const [entry, file, names] of required) {
+      expect(file).toContain(`${root}dist/cjs/`);
+      expect(names).toEqual(exportsOf(entry));
+    }
+  });
+
+  it('keeps top-level await out of the ES module build, so that require(esm) of any of its entries works too', () => {
+    const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, { import?: { default: string } }>;
+    };
+    const files = Object.values(pkg.exports).flatMap((entry) => (entry.import ? [resolve(root, entry.import.default)] : []));
+    expect(files.length).toBe(8);
+    // require(esm) fails with ERR_REQUIRE_ASYNC_MODULE when anything in the graph awaits at its top.
+    const script = `for (const f of ${JSON.stringify(files)}) console.log(Object.keys(require(f)).length);`;
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const counts = execFileSync(process.execPath, ['--no-warnings', '-e', script], { cwd: root, env }).toString().trim().split('\n');
+    expect(counts.map(Number).every((n) => n > 0)).toBe(true);
+    expect(counts.length).toBe(files.length);
   });
 
   it('loads in plain Node through its exports map', () => {
@@ -115,7 +132,7 @@ describe('the built package', () => {
     const imports = [...bareImportsFrom(resolve(root, 'dist/schedule/index.js'))].filter((s) => !s.startsWith('node:'));
     expect(imports.sort()).toEqual(['@nestjs/common', '@nestjs/schedule', 'rxjs']);
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
-    expect(pkg.peerDependencies['@nestjs/schedule']).toBe('^12.0.0');
+    expect(pkg.peerDependencies['@nestjs/schedule']).toBe('^6.0.0 || ^12.0.0');
     expect(pkg.peerDependenciesMeta['@nestjs/schedule']).toEqual({ optional: true });
   });
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { packageRequire } from '../common/package-require.cjs';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 
 type CronJob = ReturnType<SchedulerRegistry['getCronJob']>;
@@ -16,7 +17,7 @@ export interface CronJobClass {
  * at its top cannot be `require()`d, and CommonJS projects load this package that way.
  */
 export const CronJobOfSchedule: CronJobClass = (() => {
-  const scheduleEntry = createRequire(import.meta.url).resolve('@nestjs/schedule');
+  const scheduleEntry = packageRequire.resolve('@nestjs/schedule');
   return (createRequire(scheduleEntry)('cron') as { CronJob: CronJobClass }).CronJob;
 })();
 
