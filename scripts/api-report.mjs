@@ -40,8 +40,12 @@ const REPORT_SUFFIX = '.api.md';
 const check = process.argv.includes('--check');
 const packageJson = JSON.parse(readFileSync(packageJsonPath, 'utf8'));
 
-/** `.` -> `nestjs-cluster`, `./health` -> `nestjs-cluster/health`, with its report's file name. */
+/**
+ * `.` -> `nestjs-cluster`, `./health` -> `nestjs-cluster/health`, with its report's file name. The
+ * ES module build's declarations stand for both builds: the CommonJS ones come from the same source.
+ */
 const entries = Object.entries(packageJson.exports)
+  .map(([subpath, target]) => [subpath, target?.import ?? target])
   .filter(([, target]) => typeof target === 'object' && target.types)
   .map(([subpath, target]) => {
     const importName = subpath === '.' ? packageJson.name : `${packageJson.name}/${subpath.slice(2)}`;

@@ -2,4 +2,4 @@
 import { transportConformance } from 'nestjs-cluster/testing';
 import { startIpcConformanceCluster } from './helpers/ipc-conformance.js';
 
-transportConformance('the IPC transport (forked workers)', { maxMembers: 3, create: startIpcConformanceCluster });
+transportConformance('the IPC transport (forked workers)', { maxMembers: 3, shareCluster: true, create: startIpcConformanceCluster });

@@ -18,5 +18,6 @@ afterAll(async () => {
 
 transportConformance('two nodes over Redis (forked workers)', {
   maxMembers: 3,
+  shareCluster: true,
   create: (size) => startIpcConformanceCluster(size, { redis }),
 });

@@ -22,6 +22,54 @@ transportConformance('an in-memory transport built on the kit', {
   },
 });
 
+describe('transportConformance with shareCluster', () => {
+  /** The suite registered on a runner of our own, then run in order as a test runner would. */
+  async function runSuite(failing?: string) {
+    const log: string[] = [];
+    const tests: Array<{ title: string; body: () => Promise<void> }> = [];
+    let cleanup: (() => Promise<void>) | undefined;
+    let built = 0;
+    transportConformance(
+      'shared',
+      {
+        maxMembers: 3,
+        shareCluster: true,
+        async create(size) {
+          const id = ++built;
+          log.push(`create ${id} (${size})`);
+          const hub = new MemoryHub();
+          const members: MemoryTransport[] = Array.from({ length: size }, () => hub.join());
+          if (failing) members[0]!.workers = () => [];
+          return { members, remove: async (index) => hub.leave(members[index]!), close: async () => void log.push(`close ${id}`) };
+        },
+      },
+      {
+        describe: (_name, body) => body(),
+        it: Object.assign((title: string, body: () => Promise<void>) => void tests.push({ title, body }), { skip: () => undefined }),
+        afterAll: (body) => void (cleanup = body),
+      },
+    );
+    const outcomes: boolean[] = [];
+    for (const test of tests) outcomes.push(await test.body().then(() => true, () => false));
+    await cleanup?.();
+    return { log, outcomes, tests };
+  }
+
+  it('builds one cluster for the cases, one of its own for the member that leaves, and closes each', async () => {
+    const { log, outcomes, tests } = await runSuite();
+    expect(outcomes.every(Boolean)).toBe(true);
+    expect(tests.length).toBeGreaterThan(5);
+    // The membership case is last: the shared cluster is closed before it gets its own.
+    expect(log).toEqual(['create 1 (3)', 'close 1', 'create 2 (2)', 'close 2']);
+  });
+
+  it('gives the case after a failure a fresh cluster', async () => {
+    const { log, outcomes } = await runSuite('the members list nobody');
+    expect(outcomes[0]).toBe(false);
+    expect(log.slice(0, 3)).toEqual(['create 1 (3)', 'close 1', 'create 2 (3)']);
+  });
+});
+
 describe('ClusterService across the nodes of a transport built on the kit', () => {
   let hub: MemoryHub;
   let apps: TestingModule[];

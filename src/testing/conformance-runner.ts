@@ -14,12 +14,16 @@ export interface ConformanceTest {
 export interface ConformanceRunner {
   describe(name: string, body: () => void): void;
   it: ConformanceTest;
+  /** Runs once after the suite's tests (jest's and vitest's `afterAll`, mocha's `after`): closes a shared cluster. */
+  afterAll?(body: () => Promise<void>): void;
 }
 
 // The test runner's own, when it puts them in scope (jest, vitest with `globals`, mocha); read with
 // `typeof`, so a process without them gets `undefined` rather than a ReferenceError.
 declare const describe: ConformanceRunner['describe'] | undefined;
 declare const it: ConformanceTest | undefined;
+declare const afterAll: ConformanceRunner['afterAll'] | undefined;
+declare const after: ConformanceRunner['afterAll'] | undefined;
 
 /** How long one case may take, whatever the implementation under test. */
 export const CASE_TIMEOUT_MS = 30_000;
@@ -37,12 +41,22 @@ export interface RegisteredCase {
  * in its title, so the count of cases stays the same and none passes without running; a runner without
  * `skip` is not told of it at all.
  */
-export function registerCases(suite: string, title: string, cases: readonly RegisteredCase[], given: ConformanceRunner | undefined): void {
+export function registerCases(
+  suite: string,
+  title: string,
+  cases: readonly RegisteredCase[],
+  given: ConformanceRunner | undefined,
+  cleanup?: () => Promise<void>,
+): void {
   const runner = given ?? ambientRunner();
   if (typeof runner?.describe !== 'function' || typeof runner.it !== 'function') {
     throw new TypeError(`${suite} needs describe() and it(): run it under a test runner, or pass them`);
   }
+  if (cleanup && typeof runner.afterAll !== 'function') {
+    throw new TypeError(`${suite} with a shared cluster needs afterAll() to close it: run it under a test runner that has one, or pass it`);
+  }
   runner.describe(title, () => {
+    if (cleanup) runner.afterAll!(cleanup);
     for (const c of cases) {
       if (c.skipped === undefined) runner.it(c.title, c.run, CASE_TIMEOUT_MS + 10_000);
       else runner.it.skip?.(`${c.title} (${c.skipped})`, c.run);
@@ -51,7 +65,9 @@ export function registerCases(suite: string, title: string, cases: readonly Regi
 }
 
 function ambientRunner(): ConformanceRunner | undefined {
-  return typeof describe === 'function' && typeof it === 'function' ? { describe, it } : undefined;
+  if (typeof describe !== 'function' || typeof it !== 'function') return undefined;
+  const afterAllOfRunner = typeof afterAll === 'function' ? afterAll : typeof after === 'function' ? after : undefined;
+  return { describe, it, ...(afterAllOfRunner ? { afterAll: afterAllOfRunner } : {}) };
 }
 
 /** A conformance case found the implementation behaving otherwise than the contract says. */

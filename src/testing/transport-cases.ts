@@ -240,6 +240,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: "a member that leaves disappears from the others' workers$, and requests to it fail instead of hanging",
     members: 2,
     minMembers: 2,
+    changesMembership: true,
     async run(cluster) {
       if (!cluster.remove) return; // the factory cannot take a member out
       const { members } = cluster;

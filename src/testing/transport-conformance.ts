@@ -22,6 +22,14 @@ export interface ConformanceCluster {
 export interface ConformanceFactory {
   /** Most members one cluster can have (a standalone transport: 1). Cases that need more are skipped. */
   readonly maxMembers: number;
+  /**
+   * `true`: the cases run on one cluster of `maxMembers`, built for the first case and closed after the
+   * last (with the runner's `afterAll`); a case that asks for fewer members is given the first ones,
+   * and the others stay by, silent. A case that fails closes it, so that the next one starts on a
+   * fresh cluster; the case that takes a member out always gets a cluster of its own. For clusters
+   * that take seconds to start (forked processes). Default `false`: a fresh cluster for every case.
+   */
+  readonly shareCluster?: boolean;
   create(members: number): Promise<ConformanceCluster>;
 }
 
@@ -32,13 +40,15 @@ export interface ConformanceCase {
   readonly members: number;
   /** Fewest members it can run with. */
   readonly minMembers: number;
+  /** It changes who is in the cluster: it never runs on a shared one. */
+  readonly changesMembership?: boolean;
   /** Resolves when the transport behaves; rejects with what it did instead. */
   run(cluster: ConformanceCluster): Promise<void>;
 }
 
 /**
  * Registers the conformance suite of `name` with the test runner: one test per behaviour, each on a
- * fresh cluster from `factory`. Cases that need more members than `factory.maxMembers` are reported
+ * fresh cluster from `factory` (or on one shared cluster: `factory.shareCluster`). Cases that need more members than `factory.maxMembers` are reported
  * as skipped (`it.skip`), with the number they need in their title, so the count of cases stays the
  * same and none passes without running.
  *
@@ -53,15 +63,17 @@ export interface ConformanceCase {
  * ```
  */
 export function transportConformance(name: string, factory: ConformanceFactory, runner?: ConformanceRunner): void {
+  const shared = factory.shareCluster ? new SharedCluster(factory) : undefined;
   registerCases(
     'transportConformance',
     `${name} conforms to ClusterTransport`,
     CONFORMANCE_CASES.map((conformance) => ({
       title: conformance.name,
-      run: () => runCase(conformance, factory),
+      run: () => (!shared ? runCase(conformance, factory) : conformance.changesMembership ? shared.aside(conformance) : shared.run(conformance)),
       skipped: conformance.minMembers <= factory.maxMembers ? undefined : `needs ${conformance.minMembers} members`,
     })),
     runner,
+    shared && (() => shared.close()),
   );
 }
 
@@ -72,5 +84,42 @@ export async function runCase(conformance: ConformanceCase, factory: Conformance
     await within(conformance.run(cluster), CASE_TIMEOUT_MS, conformance.name);
   } finally {
     await cluster.close();
+  }
+}
+
+/** One cluster of `maxMembers` that the cases take turns on; a failed case leaves the next a fresh one. */
+class SharedCluster {
+  private cluster: Promise<ConformanceCluster> | undefined;
+
+  constructor(private readonly factory: ConformanceFactory) {}
+
+  async run(conformance: ConformanceCase): Promise<void> {
+    this.cluster ??= this.factory.create(this.factory.maxMembers);
+    const cluster = await this.cluster.catch(async (error: unknown) => {
+      this.cluster = undefined;
+      throw error;
+    });
+    const members = cluster.members.slice(0, Math.min(conformance.members, this.factory.maxMembers));
+    try {
+      await within(conformance.run({ members, close: async () => undefined }), CASE_TIMEOUT_MS, conformance.name);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** Runs a case on a cluster of its own, with the shared one closed first: one cluster at a time. */
+  async aside(conformance: ConformanceCase): Promise<void> {
+    await this.close();
+    await runCase(conformance, this.factory);
+  }
+
+  async close(): Promise<void> {
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    await cluster?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
   }
 }
