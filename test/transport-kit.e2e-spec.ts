@@ -50,7 +50,13 @@ describe('transportConformance with shareCluster', () => {
       },
     );
     const outcomes: boolean[] = [];
-    for (const test of tests) outcomes.push(await test.body().then(() => true, () => false));
+    for (const test of tests)
+      outcomes.push(
+        await test.body().then(
+          () => true,
+          () => false,
+        ),
+      );
     await cleanup?.();
     return { log, outcomes, tests };
   }
