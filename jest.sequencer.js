@@ -1,17 +1,15 @@
 /**
  * Runs the longest suites first, so that with two Jest workers the last minutes are not one long
  * suite running alone. Jest orders by the durations of earlier runs, which a clean clone (CI) does not
- * have: it would fall back on file size, and the conformance suites, tiny files that boot a cluster
- * per case, would start last. Seconds from a CI run on 2 cores; a suite not listed counts as short.
+ * have: it would fall back on file size, and short files that boot clusters for minutes would start
+ * last. Seconds from a CI run on 2 cores; a suite not listed counts as short.
  */
 import Sequencer from '@jest/test-sequencer';
 
 const SECONDS = {
-  'redis-conformance': 104,
   resilience: 93,
   schedule: 87,
   hardening: 71,
-  'ipc-conformance': 70,
   'leadership-nodes': 59,
   'app-kinds': 57,
   'sticky-modes': 52,
