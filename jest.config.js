@@ -17,7 +17,11 @@ export default {
     '^.+\\.cts$': ['@swc/jest', { ...swc, module: { type: 'commonjs' } }],
   },
   moduleFileExtensions: ['ts', 'cts', 'js', 'cjs', 'mjs', 'json'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^(\\.{1,2}/.*)\\.cjs$': '$1.cts' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Only ours: packages in node_modules require real `.cjs` files.
+    '^(\\.{1,2}/(?:.*/)?common/package-require)\\.cjs$': '$1.cts',
+  },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.*/dist/'],
   testTimeout: 60_000,
