@@ -4,7 +4,7 @@
  * lines (`{"primaryEvent": ...}`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -25,6 +25,14 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, NO_COLOR: '1', ...extra };
 }
 
+/** Process groups of the commands running now. */
+const running = new Set<number>();
+
+/** Kills every command still running (the suite is over: an install nobody waits for any more). */
+export function stopRunningCommands(): void {
+  for (const pgid of running) killGroup(pgid);
+}
+
 /**
  * Runs a command to its end, in its own process group so that a timeout kills everything it started
  * (npm's children too). Resolves with the exit and the output, whatever the exit code.
@@ -32,6 +40,7 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function runCommand(command: string, args: readonly string[], { cwd, timeoutMs }: { cwd: string; timeoutMs: number }): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid) running.add(child.pid);
     let stdout = '';
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -45,10 +54,12 @@ export function runCommand(command: string, args: readonly string[], { cwd, time
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
+      running.delete(child.pid!);
       reject(error);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child.pid!);
       resolve({ code, signal, stdout, output });
     });
   });
@@ -82,7 +93,9 @@ async function versionOf(binary: string): Promise<string | undefined> {
 
 /**
  * A Node binary of this major: the one running the suite when it is of that major, else the one the npm
- * registry ships in `node-<platform>-<arch>@<major>`, installed once under `cacheDir` and reused while it runs.
+ * registry ships in `node-<platform>-<arch>@<major>`, installed once under `cacheDir` and reused while it
+ * runs. It is installed beside and then renamed into place, so that a run stopped halfway leaves nothing
+ * half-installed to reuse.
  */
 export async function nodeBinary(major: number, cacheDir: string): Promise<{ path: string; version: string }> {
   if (process.versions.node.split('.')[0] === String(major)) return { path: process.execPath, version: process.version };
@@ -91,11 +104,14 @@ export async function nodeBinary(major: number, cacheDir: string): Promise<{ pat
   const path = join(prefix, 'node_modules', pkg, 'bin', 'node');
   let version = await versionOf(path);
   if (!version?.startsWith(`v${major}.`)) {
-    rmSync(prefix, { recursive: true, force: true });
-    await mustSucceed(`installing Node ${major}`, 'npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', `${pkg}@${major}`], {
+    const staging = `${prefix}.${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    await mustSucceed(`installing Node ${major}`, 'npm', ['install', '--prefix', staging, '--no-audit', '--no-fund', `${pkg}@${major}`], {
       cwd: cacheDir,
       timeoutMs: 300_000,
     });
+    rmSync(prefix, { recursive: true, force: true });
+    renameSync(staging, prefix);
     version = await versionOf(path);
   }
   if (!version?.startsWith(`v${major}.`)) throw new Error(`${pkg}@${major} installed, but ${path} is not a Node ${major} binary (${version})`);
@@ -167,9 +183,12 @@ export class UserCluster {
     return this.lines.join('\n');
   }
 
-  /** Lines that Node printed as warnings (`(node:123) ExperimentalWarning: ...`, deprecations). */
+  /**
+   * What Node printed as warnings (`(node:123) ExperimentalWarning: ...`, `(node:123) [DEP0040] ...`),
+   * and Nest's log lines of level WARN or ERROR: none is expected.
+   */
   warnings(): string[] {
-    return this.lines.filter((line) => /^\(node:\d+\) \[?\w*(Warning|DEP\d+)/.test(line));
+    return this.lines.filter((line) => /^\(node:\d+\) /.test(line) || /^\[Nest\] \d+ .* (WARN|ERROR) /.test(line));
   }
 
   /** Resolves with the first event of the primary (past or future) that `match` accepts. */

@@ -5,14 +5,14 @@
  *
  * `npm run test:compat` (builds first). Node 22 and 24 come from the npm registry, cached under
  * `<tmpdir>/nestjs-cluster-compat`; the projects are made anew in a temp dir, removed when they pass and
- * kept (path printed) when they do not.
+ * kept (path printed) when they do not, or always with NESTJS_CLUSTER_COMPAT_KEEP=1.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, get, groupMembers, until } from '../helpers/cluster-process.js';
-import { mustSucceed, nodeBinary, UserCluster, type PrimaryEvent } from './harness.js';
+import { freePort, get, groupMembers, until, type HttpAnswer } from '../helpers/cluster-process.js';
+import { mustSucceed, nodeBinary, stopRunningCommands, UserCluster, type PrimaryEvent } from './harness.js';
 import { COMBINATIONS, projectFiles, type Combination, type CombinationKey } from './projects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,6 +31,10 @@ const READY_MS = 90_000;
 const SERVE_MS = 60_000;
 const ROLL_MS = 120_000;
 const STOP_MS = 60_000;
+const HEALTHY_MS = 15_000;
+
+/** Every shared promise made so far: the suite waits for them all before it cleans up. */
+const started: Promise<unknown>[] = [];
 
 /** A promise made on first use and shared; its rejection counts as handled until someone awaits it. */
 function shared<T>(make: () => Promise<T>): () => Promise<T> {
@@ -38,11 +42,24 @@ function shared<T>(make: () => Promise<T>): () => Promise<T> {
   return () => {
     if (!promise) {
       promise = make();
-      promise.catch(() => undefined);
+      started.push(promise.catch(() => undefined));
     }
     return promise;
   };
 }
+
+/** What the suite prints once at the end: the versions it ran and any warning seen. */
+const report = {
+  nodes: new Map<NodeMajor, string>(),
+  projects: new Map<CombinationKey, string>(),
+  warnings: new Map<string, Set<string>>(),
+  warn(where: string, lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const seen = this.warnings.get(where) ?? new Set<string>();
+    for (const line of lines) seen.add(line);
+    this.warnings.set(where, seen);
+  },
+};
 
 const tarball = shared(async () => {
   const { stdout } = await mustSucceed('npm pack', 'npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', WORK_DIR], {
@@ -56,14 +73,42 @@ const tarball = shared(async () => {
 const nodes = Object.fromEntries(
   NODE_MAJORS.map((major) => [
     major,
-    shared(() => {
+    shared(async () => {
       mkdirSync(CACHE_DIR, { recursive: true });
-      return nodeBinary(major, CACHE_DIR);
+      const node = await nodeBinary(major, CACHE_DIR);
+      report.nodes.set(major, `${node.version} (${node.path})`);
+      return node;
     }),
   ]),
 ) as Record<NodeMajor, () => Promise<{ path: string; version: string }>>;
 
-/** A project installed (`npm install`, no --legacy-peer-deps: a peer conflict fails) and compiled. */
+/** The version of a package installed in a project. */
+function installed(dir: string, name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * npm's warnings, but for one that this way of installing makes by itself: npm lists the `prepare` script
+ * of a package that comes from anywhere but the registry (here nestjs-cluster, from a file) among the
+ * install scripts not yet covered by allowScripts.
+ */
+function npmWarnings(output: string): string[] {
+  const lines = output.split('\n').filter((line) => /^npm warn/i.test(line));
+  const scripts = lines.filter((line) => /^npm warn install-scripts {3}\S+@/.test(line));
+  if (scripts.length > 0 && scripts.every((line) => line.startsWith('npm warn install-scripts   nestjs-cluster@'))) {
+    return lines.filter((line) => !line.startsWith('npm warn install-scripts'));
+  }
+  return lines;
+}
+
+/**
+ * A project installed as its users install it and compiled with its own tsc. `npm install` as is, but
+ * `--legacy-peer-deps=false` so that no npm setting of the machine can hide a peer conflict (ERESOLVE).
+ */
 const projects = Object.fromEntries(
   COMBINATIONS.map((c) => [
     c.key,
@@ -73,7 +118,18 @@ const projects = Object.fromEntries(
         mkdirSync(dirname(join(dir, path)), { recursive: true });
         writeFileSync(join(dir, path), text);
       }
-      await mustSucceed(`npm install of the ${c.name} project`, 'npm', ['install', '--no-audit', '--no-fund'], { cwd: dir, timeoutMs: INSTALL_MS });
+      const install = await mustSucceed(
+        `npm install of the ${c.name} project`,
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--legacy-peer-deps=false'],
+        {
+          cwd: dir,
+          timeoutMs: INSTALL_MS,
+        },
+      );
+      report.warn(`npm install of ${c.name}`, npmWarnings(install.output));
+      const versions = ['nestjs-cluster', '@nestjs/core', '@nestjs/config', '@nestjs/terminus', 'typescript', '@types/node'];
+      report.projects.set(c.key, `${c.name}: ${versions.map((name) => `${name} ${installed(dir, name)}`).join(', ')}`);
       await mustSucceed(`tsc in the ${c.name} project`, 'npx', ['tsc', '-p', 'tsconfig.json'], { cwd: dir, timeoutMs: COMPILE_MS });
       return dir;
     }),
@@ -82,8 +138,6 @@ const projects = Object.fromEntries(
 
 /** Projects whose install, compile or a run failed: kept for diagnosis. */
 const failed = new Set<CombinationKey>();
-/** What Node printed as warnings, by Node version. */
-const warnings = new Map<string, Set<string>>();
 
 /**
  * Fresh connections to GET / until `count` distinct worker pids answered; none of `excluded` may answer.
@@ -108,6 +162,16 @@ async function distinctPids(port: number, count: number, excluded: ReadonlySet<n
   return seen;
 }
 
+/** GET /health until it answers 200, for a few seconds at most; the last answer. */
+async function health200(port: number): Promise<HttpAnswer> {
+  const started = Date.now();
+  for (;;) {
+    const answer = await get(port, '/health');
+    if (answer.status === 200 || Date.now() - started > HEALTHY_MS) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The whole life of the clustered app on one Node binary. */
 async function runClustered(dir: string, node: string): Promise<UserCluster> {
   const port = await freePort();
@@ -117,7 +181,8 @@ async function runClustered(dir: string, node: string): Promise<UserCluster> {
     expect(ready.workers).toBe(2);
 
     const first = await distinctPids(port, 2, new Set([app.pid]), app);
-    const health = await get(port, '/health');
+    // Each worker learns of the other's readiness from the primary: give that message a moment to arrive.
+    const health = await health200(port);
     expect({ status: health.status, body: health.body as unknown }).toEqual({
       status: 200,
       body: expect.objectContaining({ status: 'ok', info: { cluster: expect.objectContaining({ status: 'up', alive: 2, expected: 2 }) } }),
@@ -138,6 +203,7 @@ async function runClustered(dir: string, node: string): Promise<UserCluster> {
     app.signal('SIGTERM');
     const exit = await app.waitForExit(STOP_MS);
     expect(exit).toEqual({ code: 0, signal: null });
+    expect(app.events.find((e) => e.type === 'shutdown')).toEqual(expect.objectContaining({ reason: 'SIGTERM' }));
     const last: PrimaryEvent | undefined = app.events.at(-1);
     expect(last).toEqual(expect.objectContaining({ type: 'stopped', code: 0 }));
     await until(() => groupMembers(app.pid).length === 0, 'every process of the group to be gone', 10_000).catch(() => undefined);
@@ -161,9 +227,20 @@ describe('nestjs-cluster in a fresh user project', () => {
     for (const c of COMBINATIONS) void projects[c.key]().catch(() => undefined);
   });
 
-  afterAll(() => {
-    const seen = [...warnings].map(([version, lines]) => `Node ${version}:\n${[...lines].map((l) => `  ${l}`).join('\n')}`);
-    if (seen.length > 0) console.log(`Warnings Node printed while the apps ran:\n${seen.join('\n')}`);
+  afterAll(async () => {
+    // An install no case waits for (a run of some cases only, -t) is stopped, not left behind.
+    stopRunningCommands();
+    await Promise.all(started);
+    const lines = [
+      ...[...report.nodes].sort(([a], [b]) => a - b).map(([major, node]) => `Node ${major}: ${node}`),
+      ...COMBINATIONS.flatMap((c) => report.projects.get(c.key) ?? []),
+      ...[...report.warnings].flatMap(([where, seen]) => [`warnings, ${where}:`, ...[...seen].map((line) => `  ${line}`)]),
+    ];
+    if (lines.length > 0) console.log(lines.join('\n'));
+    if (process.env.NESTJS_CLUSTER_COMPAT_KEEP === '1') {
+      console.log(`Kept (NESTJS_CLUSTER_COMPAT_KEEP=1): ${WORK_DIR}`);
+      return;
+    }
     if (failed.size === 0) {
       rmSync(WORK_DIR, { recursive: true, force: true });
       return;
@@ -177,9 +254,9 @@ describe('nestjs-cluster in a fresh user project', () => {
     try {
       const [dir, node] = await Promise.all([projects[combination.key](), nodes[major]()]);
       const app = await runClustered(dir, node.path);
-      const lines = warnings.get(node.version) ?? new Set<string>();
-      for (const line of app.warnings()) lines.add(line.replace(/^\(node:\d+\)/, '(node)'));
-      warnings.set(node.version, lines);
+      // Without pids and timestamps, so that each warning shows once per Node version.
+      const seen = app.warnings().map((line) => line.replace(/^\(node:\d+\)/, '(node)').replace(/^\[Nest\] \d+ .*? (WARN|ERROR) /, '[Nest] $1 '));
+      report.warn(`running on Node ${node.version}`, seen);
     } catch (error) {
       failed.add(combination.key);
       throw error;
