@@ -1,7 +1,8 @@
 /**
  * Compatibility: the packed library installed in fresh user projects (Nest 11 and 12, CommonJS and ES
  * modules, the tsconfig `nest new` generates), compiled with the project's own tsc and run clustered on
- * Node 20, 22 and 24: ready, serving on two workers, healthy, rolled on SIGHUP, stopped cleanly on SIGTERM.
+ * Node 20, 22 and 24: ready, serving on two workers, healthy, an `@Interval` job on the leader only, a
+ * websocket broadcast across workers, rolled on SIGHUP, stopped cleanly on SIGTERM.
  *
  * `npm run test:compat` (builds first). Node 22 and 24 come from the npm registry, cached under
  * `<tmpdir>/nestjs-cluster-compat`; the projects are made anew in a temp dir, removed when they pass and
@@ -11,6 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
 import { freePort, get, groupMembers, until, type HttpAnswer } from '../helpers/cluster-process.js';
 import { mustSucceed, nodeBinary, stopRunningCommands, UserCluster, type PrimaryEvent } from './harness.js';
 import { COMBINATIONS, projectFiles, type Combination, type CombinationKey } from './projects.js';
@@ -128,7 +130,15 @@ const projects = Object.fromEntries(
         },
       );
       report.warn(`npm install of ${c.name}`, npmWarnings(install.output));
-      const versions = ['nestjs-cluster', '@nestjs/core', '@nestjs/config', '@nestjs/terminus', 'typescript', '@types/node'];
+      const versions = [
+        'nestjs-cluster',
+        '@nestjs/core',
+        '@nestjs/config',
+        '@nestjs/terminus',
+        '@nestjs/schedule',
+        '@nestjs/websockets',
+        'typescript',
+      ];
       report.projects.set(c.key, `${c.name}: ${versions.map((name) => `${name} ${installed(dir, name)}`).join(', ')}`);
       await mustSucceed(`tsc in the ${c.name} project`, 'npx', ['tsc', '-p', 'tsconfig.json'], { cwd: dir, timeoutMs: COMPILE_MS });
       return dir;
@@ -172,6 +182,46 @@ async function health200(port: number): Promise<HttpAnswer> {
   }
 }
 
+/** The pids in the `{ tick }` lines the leader's `@Interval` job wrote so far. */
+function tickPids(app: UserCluster): number[] {
+  return app.lines.flatMap((line) => (line.startsWith('{"tick":') ? [(JSON.parse(line) as { tick: number }).tick] : []));
+}
+
+/** Websocket clients until two different workers answer `whoami`: one socket per worker pid. */
+async function socketsOnTwoWorkers(port: number, opened: Socket[]): Promise<Array<[number, Socket]>> {
+  const byPid = new Map<number, Socket>();
+  const started = Date.now();
+  while (byPid.size < 2) {
+    if (Date.now() - started > SERVE_MS) throw new Error(`timed out after ${SERVE_MS} ms waiting for websockets on two workers`);
+    const socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    opened.push(socket);
+    const pid: unknown = await socket
+      .timeout(5_000)
+      .emitWithAck('whoami')
+      .catch(() => undefined);
+    if (typeof pid === 'number' && !byPid.has(pid)) byPid.set(pid, socket);
+    else socket.close();
+  }
+  return [...byPid];
+}
+
+/** ClusterIoAdapter: what a client of one worker shouts, a client of the other worker hears. */
+async function broadcastCrossesWorkers(port: number, workers: ReadonlySet<number>): Promise<void> {
+  const opened: Socket[] = [];
+  try {
+    const [[pidA, a], [pidB, b]] = (await socketsOnTwoWorkers(port, opened)) as [[number, Socket], [number, Socket]];
+    expect(workers.has(pidA) && workers.has(pidB)).toBe(true);
+    const heard = new Promise<unknown>((resolve, reject) => {
+      b.once('heard', resolve);
+      setTimeout(() => reject(new Error(`worker ${pidB}'s client did not hear worker ${pidA}'s broadcast`)), 10_000).unref();
+    });
+    await a.timeout(5_000).emitWithAck('shout', 'hello');
+    expect(await heard).toEqual({ text: 'hello', by: pidA });
+  } finally {
+    for (const socket of opened) socket.close();
+  }
+}
+
 /** The whole life of the clustered app on one Node binary. */
 async function runClustered(dir: string, node: string): Promise<UserCluster> {
   const port = await freePort();
@@ -189,6 +239,12 @@ async function runClustered(dir: string, node: string): Promise<UserCluster> {
     });
     // nestjs-cluster/config in a worker: what main.ts resolved
     expect((await get(port, '/settings')).body).toEqual({ workers: 2 });
+    // nestjs-cluster/schedule: the @Interval job runs on one worker only, the leader
+    await until(() => tickPids(app).length >= 3, 'three runs of the @Interval job', SERVE_MS);
+    expect(new Set(tickPids(app)).size).toBe(1);
+    expect(first.has(tickPids(app)[0]!)).toBe(true);
+    // nestjs-cluster/socket.io
+    await broadcastCrossesWorkers(port, first);
 
     app.signal('SIGHUP');
     const rolled = await app.waitForEvent(

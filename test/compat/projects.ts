@@ -155,10 +155,14 @@ export function packageJson(c: Combination, tarball: string): Record<string, unk
       '@nestjs/config': c.nest === 11 ? '^4' : '^12',
       '@nestjs/core': nest,
       '@nestjs/platform-express': nest,
+      '@nestjs/platform-socket.io': nest,
+      '@nestjs/schedule': c.nest === 11 ? '^6' : '^12',
       '@nestjs/terminus': nest,
+      '@nestjs/websockets': nest,
       'nestjs-cluster': `file:${tarball}`,
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',
+      'socket.io': '^4.8.0',
     },
     devDependencies: {
       '@types/express': '^5.0.0',
@@ -177,14 +181,48 @@ function local(c: Combination, path: string): string {
   return c.esm ? `${path}.js` : path;
 }
 
-/** The README's Health recipe, a controller answering with the worker's pid, and the documented clusterConfig. */
+/**
+ * The README's Health recipe, a controller answering with the worker's pid, the documented
+ * clusterConfig, an `@Interval` job run by `ClusterScheduleModule` on the leader only (each run a JSON
+ * line on stdout), and a gateway whose broadcasts cross workers through `ClusterIoAdapter`.
+ */
 export function appModuleTs(): string {
-  return `import { Controller, Get, Module } from '@nestjs/common';
+  return `import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { Interval, ScheduleModule } from '@nestjs/schedule';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { ClusterModule } from 'nestjs-cluster';
 import { clusterConfig } from 'nestjs-cluster/config';
 import { ClusterHealthIndicator, ClusterHealthModule } from 'nestjs-cluster/health';
+import { ClusterScheduleModule } from 'nestjs-cluster/schedule';
+import type { Server } from 'socket.io';
+
+@Injectable()
+export class Ticker {
+  @Interval(200) // on the leader only
+  tick() {
+    process.stdout.write(\`\${JSON.stringify({ tick: process.pid })}\\n\`);
+  }
+}
+
+@WebSocketGateway()
+export class ShoutGateway {
+  @WebSocketServer()
+  server!: Server;
+
+  @SubscribeMessage('whoami')
+  whoami() {
+    return process.pid;
+  }
+
+  @SubscribeMessage('shout')
+  shout(@MessageBody() text: string) {
+    // reaches the clients of every worker
+    this.server.emit('heard', { text, by: process.pid });
+    return true;
+  }
+}
 
 @Controller()
 export class AppController {
@@ -234,8 +272,11 @@ export class HealthController {
     ConfigModule.forRoot({ load: [clusterConfig] }),
     TerminusModule,
     ClusterHealthModule,
+    ScheduleModule.forRoot(),
+    ClusterScheduleModule,
   ],
   controllers: [AppController, HealthController],
+  providers: [Ticker, ShoutGateway],
 })
 export class AppModule {}
 `;
@@ -244,8 +285,8 @@ export class AppModule {}
 /**
  * A documented name from every entry of the package, as types: the compile proves that each entry
  * resolves, with its declarations, under the project's tsconfig. `NotAny` makes a name that resolved to
- * `any` (declarations not found, with `noImplicitAny` off) an error too. The optional peers some entries
- * build on (prom-client, socket.io, @nestjs/schedule) are not installed: `skipLibCheck` lets that pass.
+ * `any` (declarations not found, with `noImplicitAny` off) an error too. The optional peer the metrics entry
+ * builds on (prom-client) is not installed: `skipLibCheck` lets that pass.
  */
 export function importsTs(): string {
   return `import type { ClusterBootstrapOptions, ClusterEvent, ClusterService } from 'nestjs-cluster';
@@ -288,10 +329,12 @@ export const everyEntryHasTypes: [
  */
 export function mainTs(c: Combination): string {
   const imports = `import { bootstrapClustered } from 'nestjs-cluster';
+import { ClusterIoAdapter } from 'nestjs-cluster/socket.io';
 import { AppModule } from '${local(c, './app.module')}';
 `;
   const options = `{
     workers: 2,
+    configure: (app) => app.useWebSocketAdapter(new ClusterIoAdapter(app)),
     onPrimaryEvent: (event) => {
       process.stdout.write(\`\${JSON.stringify({ primaryEvent: event })}\\n\`);
     },
