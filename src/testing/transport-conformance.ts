@@ -48,9 +48,9 @@ export interface ConformanceCase {
 
 /**
  * Registers the conformance suite of `name` with the test runner: one test per behaviour, each on a
- * fresh cluster from `factory` (or on one shared cluster: `factory.shareCluster`). Cases that need more members than `factory.maxMembers` are reported
- * as skipped (`it.skip`), with the number they need in their title, so the count of cases stays the
- * same and none passes without running.
+ * fresh cluster from `factory` (or on one shared cluster: `factory.shareCluster`). Cases that need
+ * more members than `factory.maxMembers` are reported as skipped (`it.skip`), with the number they
+ * need in their title, so the count of cases stays the same and none passes without running.
  *
  * `runner` defaults to the runner's globals (jest, vitest with `globals`, mocha); pass
  * `{ describe, it }` where they are not global.
