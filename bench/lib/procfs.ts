@@ -44,3 +44,9 @@ export function cpuModel(): string {
   }
   return '';
 }
+
+/** CPU ms (user + system) a live process has spent so far, NaN once it is gone; USER_HZ is 100 on Linux. */
+export function processCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 : NaN;
+}

@@ -1,17 +1,23 @@
 /**
  * WebSockets: (1) HTTP requests per second through the sticky primary against node:cluster's round
- * robin, at 50 keep-alive connections; (2) broadcast messages per second delivered to clients spread
- * over the workers, nestjs-cluster's socket.io adapter and sticky primary against
- * `@socket.io/cluster-adapter` + `@socket.io/sticky` wired by hand. Contenders run one after the other
- * in interleaved rounds, each started afresh; figures are medians over the rounds.
+ * robin, at 50 keep-alive connections, with the CPU each spends per 1,000 requests; (2) broadcast
+ * messages per second delivered to clients spread over the workers, nestjs-cluster's socket.io
+ * adapter and sticky primary against `@socket.io/cluster-adapter` + `@socket.io/sticky` wired by hand.
+ *
+ * HTTP: both clusters run side by side (an idle one costs no CPU) and take turns under load in
+ * interleaved rounds (A B, then B A, ...), a few seconds apart, so the machine's drift stays out of
+ * the per-round ratios. Broadcast: each round starts both afresh, one after the other. Figures are
+ * medians over the rounds.
  */
-import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
+import { cpuMsPerThousand } from '../lib/cpu-time.js';
 import { startGroup, type Group } from '../lib/group.js';
 import { HOST } from '../lib/host.js';
 import { freePort, getJson } from '../lib/http.js';
+import { LoadGenerator } from '../lib/load.js';
+import { groupMembers, processCpuMs } from '../lib/procfs.js';
 import { allFinite, median, ratios, ratioSpread, spread } from '../lib/stats.js';
 
 const script = (name: string) => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
@@ -25,9 +31,20 @@ export interface WebsocketsSettings {
   log?: (line: string) => void;
 }
 
+/** One contender's HTTP figures, one per round. */
+export interface HttpSamples {
+  rps: number[];
+  /** CPU ms per 1,000 requests of the whole cluster (primary and workers). */
+  cpuPerK: number[];
+  /** Of which the primary's. */
+  primaryCpuPerK: number[];
+  /** The busiest worker's share of the workers' CPU: 1 / workers when the connections are spread evenly. */
+  busiestShare: number[];
+}
+
 export interface WebsocketsReport {
   rounds: number;
-  http: { roundRobin: number[]; sticky: number[] };
+  http: { roundRobin: HttpSamples; sticky: HttpSamples };
   broadcast: { library: number[]; socketIo: number[] };
   /** Broadcast messages that never arrived, per contender, over all rounds. */
   missing: { library: number; socketIo: number };
@@ -52,9 +69,26 @@ async function start(name: string, env: Record<string, string>, workers: number,
   return { group, port };
 }
 
-async function requestsPerSecond(port: number, durationS: number): Promise<number> {
-  const result = await autocannon({ url: `http://${HOST}:${port}/`, connections: 50, duration: durationS });
-  return result.requests.average;
+const emptyHttp = (): HttpSamples => ({ rps: [], cpuPerK: [], primaryCpuPerK: [], busiestShare: [] });
+
+/**
+ * Loads the cluster of `group` (its leader is the primary) for `durationS` at 50 keep-alive
+ * connections, and reads the CPU of each of its processes around the run.
+ */
+async function loadHttp(loader: LoadGenerator, group: Group, port: number, durationS: number, into?: HttpSamples): Promise<void> {
+  const pids = groupMembers(group.pid);
+  const before = pids.map(processCpuMs);
+  const result = await loader.run({ url: `http://${HOST}:${port}/`, connections: 50, durationS, timeoutS: 10 });
+  const spent = pids.map((pid, i) => processCpuMs(pid) - before[i]!);
+  if (!into) return;
+  const requests = result.total;
+  const primaryMs = spent[pids.indexOf(group.pid)] ?? NaN;
+  const workersMs = spent.filter((_, i) => pids[i] !== group.pid);
+  const workersTotal = workersMs.reduce((a, b) => a + b, 0);
+  into.rps.push(result.requestsPerSecond);
+  into.cpuPerK.push(cpuMsPerThousand(primaryMs + workersTotal, requests));
+  into.primaryCpuPerK.push(cpuMsPerThousand(primaryMs, requests));
+  into.busiestShare.push(Math.max(...workersMs) / workersTotal);
 }
 
 function connect(port: number): Promise<Socket> {
@@ -138,7 +172,7 @@ export async function benchWebsockets({
   messages,
   log = () => undefined,
 }: WebsocketsSettings): Promise<WebsocketsReport> {
-  const http = { roundRobin: [] as number[], sticky: [] as number[] };
+  const http = { roundRobin: emptyHttp(), sticky: emptyHttp() };
   const broadcast = { library: [] as number[], socketIo: [] as number[] };
   const missing = { library: 0, socketIo: 0 };
   const note = (key: 'library' | 'socketIo', sample: BroadcastSample) => {
@@ -146,19 +180,36 @@ export async function benchWebsockets({
     missing[key] += sample.missing;
   };
   const libraryReady = /cluster ready/;
-  for (let round = 0; round < rounds; round++) {
-    for (const [key, sticky] of [
-      ['roundRobin', 'off'],
-      ['sticky', 'sid'],
-    ] as const) {
-      const { group, port } = await start('library-app', { BENCH_STICKY: sticky }, workers, libraryReady);
-      try {
-        await requestsPerSecond(port, Math.max(0.5, httpDurationS / 3)); // warm-up
-        http[key].push(await requestsPerSecond(port, httpDurationS));
-        if (key === 'sticky') note('library', await broadcastRate('nestjs-cluster', port, clients, messages));
-      } finally {
-        await group.stop();
+
+  // HTTP: both up at once, in turns.
+  const loader = new LoadGenerator();
+  const clusters = new Map<'roundRobin' | 'sticky', { group: Group; port: number }>();
+  try {
+    clusters.set('roundRobin', await start('library-app', { BENCH_STICKY: 'off' }, workers, libraryReady));
+    clusters.set('sticky', await start('library-app', { BENCH_STICKY: 'sid' }, workers, libraryReady));
+    for (const { group, port } of clusters.values()) await loadHttp(loader, group, port, httpDurationS); // warm-up: JIT, heap growth
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (['roundRobin', 'sticky'] as const) : (['sticky', 'roundRobin'] as const);
+      for (const key of order) {
+        const { group, port } = clusters.get(key)!;
+        await loadHttp(loader, group, port, httpDurationS, http[key]);
       }
+      const line = (s: HttpSamples) =>
+        `${s.rps.at(-1)!.toFixed(0)} req/s, ${s.cpuPerK.at(-1)!.toFixed(0)} CPU ms/1k (primary ${s.primaryCpuPerK.at(-1)!.toFixed(1)}), busiest worker ${(s.busiestShare.at(-1)! * 100).toFixed(0)}%`;
+      log(`  http ${round + 1}/${rounds}: round robin ${line(http.roundRobin)}; sticky ${line(http.sticky)}`);
+    }
+  } finally {
+    for (const { group } of clusters.values()) await group.stop();
+    await loader.close();
+  }
+
+  // Broadcast: each contender started afresh every round.
+  for (let round = 0; round < rounds; round++) {
+    const library = await start('library-app', { BENCH_STICKY: 'sid' }, workers, libraryReady);
+    try {
+      note('library', await broadcastRate('nestjs-cluster', library.port, clients, messages));
+    } finally {
+      await library.group.stop();
     }
     const { group, port } = await start('socket-io-cluster', {}, workers, /READY/);
     try {
@@ -167,21 +218,29 @@ export async function benchWebsockets({
       await group.stop();
     }
     log(
-      `  round ${round + 1}/${rounds}: HTTP ${http.roundRobin.at(-1)!.toFixed(0)} vs ${http.sticky.at(-1)!.toFixed(0)} req/s; broadcast ${broadcast.library.at(-1)!.toFixed(0)} vs ${broadcast.socketIo.at(-1)!.toFixed(0)} msg/s` +
+      `  broadcast ${round + 1}/${rounds}: ${broadcast.library.at(-1)!.toFixed(0)} vs ${broadcast.socketIo.at(-1)!.toFixed(0)} msg/s` +
         (retried.size > 0 ? `; connections tried again so far: ${[...retried].map(([n, c]) => `${n} ${c}`).join(', ')}` : ''),
     );
   }
-  const httpRatio = ratios(http.sticky, http.roundRobin);
+  const { roundRobin, sticky } = http;
   const broadcastRatio = ratios(broadcast.library, broadcast.socketIo);
+  const share = (s: HttpSamples) => spread(s.busiestShare.map((x) => x * 100));
   const markdown = [
-    `${workers} workers, ${rounds} round(s); medians (min-max).`,
+    `${workers} workers, ${rounds} round(s); medians [min-max]. HTTP: both clusters run side by side and take turns under ` +
+      `${httpDurationS} s of load from autocannon (50 keep-alive connections, in a process of its own), in interleaved rounds. ` +
+      'CPU: ms of CPU (user + system, from /proc) of all the processes of the cluster, primary and workers, per 1,000 requests; ' +
+      "the busiest worker's share of the workers' CPU tells how evenly the 50 connections were spread.",
     '',
-    '| | figure | ratio |',
+    "| HTTP, GET /, 50 keep-alive connections | req/s | CPU ms per 1,000 requests | of which the primary | busiest worker, % of the workers' CPU |",
+    '|---|---|---|---|---|',
+    `| node:cluster round robin | ${spread(roundRobin.rps)} | ${spread(roundRobin.cpuPerK, 1)} | ${spread(roundRobin.primaryCpuPerK, 1)} | ${share(roundRobin)} |`,
+    `| sticky primary (\`sticky: 'sid'\`) | ${spread(sticky.rps)} | ${spread(sticky.cpuPerK, 1)} | ${spread(sticky.primaryCpuPerK, 1)} | ${share(sticky)} |`,
+    `| ratio sticky / round robin | ${ratioSpread(ratios(sticky.rps, roundRobin.rps))} | ${ratioSpread(ratios(sticky.cpuPerK, roundRobin.cpuPerK))} | | |`,
+    '',
+    '| broadcast | msg/s | ratio |',
     '|---|---|---|',
-    `| HTTP req/s, node:cluster round robin (50 keep-alive connections) | ${spread(http.roundRobin)} | |`,
-    `| HTTP req/s, sticky primary (\`sticky: 'sid'\`) | ${spread(http.sticky)} | ${ratioSpread(httpRatio)} of round robin |`,
-    `| broadcast msg/s to ${clients} clients, nestjs-cluster (ClusterIoAdapter, sticky primary) | ${spread(broadcast.library)} | ${ratioSpread(broadcastRatio)} of the baseline |`,
-    `| broadcast msg/s to ${clients} clients, @socket.io/cluster-adapter + @socket.io/sticky | ${spread(broadcast.socketIo)} | |`,
+    `| ${clients} clients, nestjs-cluster (ClusterIoAdapter, sticky primary) | ${spread(broadcast.library)} | ${ratioSpread(broadcastRatio)} of the baseline |`,
+    `| ${clients} clients, @socket.io/cluster-adapter + @socket.io/sticky | ${spread(broadcast.socketIo)} | |`,
     '',
     `Broadcast messages that never arrived within 10 s (${clients} clients x ${messages} messages per round): nestjs-cluster ${missing.library}, @socket.io/cluster-adapter ${missing.socketIo}. A rate counts what arrived, up to the last arrival.`,
   ].join('\n');
@@ -189,6 +248,7 @@ export async function benchWebsockets({
 }
 
 export function websocketsComplete(report: WebsocketsReport): boolean {
-  const all = [...report.http.roundRobin, ...report.http.sticky, ...report.broadcast.library, ...report.broadcast.socketIo];
-  return all.length === report.rounds * 4 && allFinite(all) && median(all) > 0;
+  const { roundRobin, sticky } = report.http;
+  const series = [roundRobin.rps, roundRobin.cpuPerK, sticky.rps, sticky.cpuPerK, report.broadcast.library, report.broadcast.socketIo];
+  return series.every((s) => s.length === report.rounds && allFinite(s) && median(s) > 0);
 }
