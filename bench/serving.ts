@@ -10,6 +10,7 @@
  *   contender between runs would not.
  */
 import { contenders, startContender, type ContenderKey, type Running } from './lib/contenders.js';
+import { cpuDuring, cpuMsPerThousand } from './lib/cpu-time.js';
 import { HOST } from './lib/host.js';
 import type { LoadGenerator, LoadResult } from './lib/load.js';
 import { allFinite, differences, median, ratios, ratioSpread, spread } from './lib/stats.js';
@@ -47,6 +48,9 @@ export interface Samples {
   rootP99Ms: number[];
   cpuRps: number[];
   cpuP99Ms: number[];
+  /** CPU ms per 1,000 requests of the contender's whole process group (primary or PM2 daemon included). */
+  rootCpuPerK: number[];
+  cpuCpuPerK: number[];
   /** Errors and non-2xx answers. */
   failedRequests: number[];
   // One per start-and-memory round.
@@ -87,6 +91,8 @@ const emptySamples = (): Samples => ({
   rootP99Ms: [],
   cpuRps: [],
   cpuP99Ms: [],
+  rootCpuPerK: [],
+  cpuCpuPerK: [],
   failedRequests: [],
   readyMs: [],
   rssReadyPerWorkerMb: [],
@@ -95,6 +101,12 @@ const emptySamples = (): Samples => ({
 });
 
 const failed = (r: LoadResult) => r.errors + r.non2xx;
+
+/** A load run with the CPU the contender's process group spent during it, per 1,000 requests. */
+interface Measured {
+  result: LoadResult;
+  cpuPerK: number;
+}
 
 export async function benchServing(options: ServingOptions): Promise<ServingReport> {
   const { log, loader, quiet, ...settings } = options;
@@ -147,24 +159,36 @@ export async function benchServing(options: ServingOptions): Promise<ServingRepo
     for (let round = 0; round < http.rounds; round++) {
       await quiet();
       const order = rotation(round, keys);
-      const root = new Map<ContenderKey, LoadResult>();
-      const cpu = new Map<ContenderKey, LoadResult>();
-      for (const key of order) root.set(key, await load(running.get(key)!, '/', http.durationS));
-      for (const key of order) cpu.set(key, await load(running.get(key)!, '/cpu', http.durationS));
+      const root = new Map<ContenderKey, Measured>();
+      const cpu = new Map<ContenderKey, Measured>();
+      const measured = async (key: ContenderKey, path: string): Promise<Measured> => {
+        const r = running.get(key)!;
+        const { result, cpuMs } = await cpuDuring([r.group.pid], () => load(r, path, http.durationS));
+        return { result, cpuPerK: cpuMsPerThousand(cpuMs.get(r.group.pid)!, result.total) };
+      };
+      for (const key of order) root.set(key, await measured(key, '/'));
+      for (const key of order) cpu.set(key, await measured(key, '/cpu'));
       for (const key of keys) {
         const s = samples[key];
         const r = root.get(key)!;
         const c = cpu.get(key)!;
-        s.rootRps.push(r.requestsPerSecond);
-        s.rootP99Ms.push(r.p99Ms);
-        s.cpuRps.push(c.requestsPerSecond);
-        s.cpuP99Ms.push(c.p99Ms);
-        s.failedRequests.push(failed(r) + failed(c));
+        s.rootRps.push(r.result.requestsPerSecond);
+        s.rootP99Ms.push(r.result.p99Ms);
+        s.cpuRps.push(c.result.requestsPerSecond);
+        s.cpuP99Ms.push(c.result.p99Ms);
+        s.rootCpuPerK.push(r.cpuPerK);
+        s.cpuCpuPerK.push(c.cpuPerK);
+        s.failedRequests.push(failed(r.result) + failed(c.result));
       }
       log(
         `  http ${round + 1}/${http.rounds} ${order.join('')}: ` +
-          keys.map((k) => `${k} ${root.get(k)!.requestsPerSecond.toFixed(0)}/${cpu.get(k)!.requestsPerSecond.toFixed(0)}`).join(', ') +
-          ' req/s (GET / / GET /cpu)',
+          keys
+            .map((k) => {
+              const [r, c] = [root.get(k)!, cpu.get(k)!];
+              return `${k} ${r.result.requestsPerSecond.toFixed(0)}/${c.result.requestsPerSecond.toFixed(0)} req/s, ${r.cpuPerK.toFixed(0)}/${c.cpuPerK.toFixed(0)} CPU ms/1k`;
+            })
+            .join(', ') +
+          ' (GET / / GET /cpu)',
       );
     }
   } finally {
@@ -178,7 +202,7 @@ export function servingComplete(report: ServingReport): boolean {
   const { startup, http } = report.settings;
   return report.settings.contenders.every((key) => {
     const s = report.samples[key];
-    const httpSeries = [s.rootRps, s.rootP99Ms, s.cpuRps, s.cpuP99Ms, s.failedRequests];
+    const httpSeries = [s.rootRps, s.rootP99Ms, s.cpuRps, s.cpuP99Ms, s.rootCpuPerK, s.cpuCpuPerK, s.failedRequests];
     const startupSeries = [s.readyMs, s.rssReadyPerWorkerMb, s.rssPerWorkerMb];
     if (key !== 'A') startupSeries.push(s.rssPrimaryMb);
     return (
@@ -201,30 +225,34 @@ function servingMarkdown(settings: ServingSettings, samples: Record<ContenderKey
     '',
     `autocannon, ${settings.connections} keep-alive connections. ${served} side by side; after a warm-up of ` +
       `${http.warmup.root} requests on GET / and ${http.warmup.cpu} on GET /cpu each, every round loads each of them in turn ` +
-      `for ${http.durationS} s on GET /, then on GET /cpu. ${http.rounds} rounds; median [min-max].`,
+      `for ${http.durationS} s on GET /, then on GET /cpu. ${http.rounds} rounds; median [min-max]. CPU ms per 1,000 requests: ` +
+      'user + system CPU (from /proc) of every process of the contender (workers, and its primary or PM2 daemon) during its ' +
+      'run, per 1,000 requests answered; the load generator is not counted. Less sensitive than req/s to what else runs on the machine.',
     '',
-    '| contender | GET / req/s | GET / p99 ms | GET /cpu req/s | GET /cpu p99 ms | failed requests |',
-    '|---|---|---|---|---|---|',
+    '| contender | GET / req/s | GET / p99 ms | GET / CPU ms per 1,000 | GET /cpu req/s | GET /cpu p99 ms | GET /cpu CPU ms per 1,000 | failed requests |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const key of keys) {
     const s = samples[key];
     lines.push(
-      `| ${label(key)} | ${spread(s.rootRps)} | ${spread(s.rootP99Ms)} | ${spread(s.cpuRps)} | ${spread(s.cpuP99Ms)} | ${s.failedRequests.reduce((a, b) => a + b, 0)} |`,
+      `| ${label(key)} | ${spread(s.rootRps)} | ${spread(s.rootP99Ms)} | ${spread(s.rootCpuPerK)} | ${spread(s.cpuRps)} | ${spread(s.cpuP99Ms)} | ` +
+        `${spread(s.cpuCpuPerK)} | ${s.failedRequests.reduce((a, b) => a + b, 0)} |`,
     );
   }
   lines.push(
     '',
-    'Ratios: median of per-round ratios [min-max]; above 1 means the first contender serves more (req/s) or answers slower (p99).',
+    'Ratios: median of per-round ratios [min-max]; above 1 means the first contender serves more (req/s), answers slower (p99) or spends more CPU per request.',
     '',
-    '| ratio | GET / req/s | GET /cpu req/s | GET / p99 | GET /cpu p99 |',
-    '|---|---|---|---|---|',
+    '| ratio | GET / req/s | GET /cpu req/s | GET / p99 | GET /cpu p99 | GET / CPU per 1,000 | GET /cpu CPU per 1,000 |',
+    '|---|---|---|---|---|---|---|',
   );
   for (const [a, b] of pairsOf(keys)) {
     const x = samples[a];
     const y = samples[b];
     lines.push(
       `| ${a}/${b} | ${ratioSpread(ratios(x.rootRps, y.rootRps))} | ${ratioSpread(ratios(x.cpuRps, y.cpuRps))} | ` +
-        `${ratioSpread(ratios(x.rootP99Ms, y.rootP99Ms))} | ${ratioSpread(ratios(x.cpuP99Ms, y.cpuP99Ms))} |`,
+        `${ratioSpread(ratios(x.rootP99Ms, y.rootP99Ms))} | ${ratioSpread(ratios(x.cpuP99Ms, y.cpuP99Ms))} | ` +
+        `${ratioSpread(ratios(x.rootCpuPerK, y.rootCpuPerK))} | ${ratioSpread(ratios(x.cpuCpuPerK, y.cpuCpuPerK))} |`,
     );
   }
   lines.push(
