@@ -17,6 +17,7 @@ import { startGroup, type Group } from '../lib/group.js';
 import { HOST } from '../lib/host.js';
 import { freePort, getJson } from '../lib/http.js';
 import { LoadGenerator } from '../lib/load.js';
+import { OtherCpu } from '../lib/other-cpu.js';
 import { groupMembers, processCpuMs } from '../lib/procfs.js';
 import { allFinite, median, ratios, ratioSpread, spread } from '../lib/stats.js';
 
@@ -181,7 +182,10 @@ export async function benchWebsockets({
   };
   const libraryReady = /cluster ready/;
 
-  // HTTP: both up at once, in turns.
+  // HTTP: both up at once, in turns; each round waits (within a budget) for a second in which other
+  // processes use under 10% of the cores, as the serving section does.
+  const others = new OtherCpu();
+  let quietBudgetMs = Math.min(60, 5 * rounds * httpDurationS) * 1_000;
   const loader = new LoadGenerator();
   const clusters = new Map<'roundRobin' | 'sticky', { group: Group; port: number }>();
   try {
@@ -189,6 +193,9 @@ export async function benchWebsockets({
     clusters.set('sticky', await start('library-app', { BENCH_STICKY: 'sid' }, workers, libraryReady));
     for (const { group, port } of clusters.values()) await loadHttp(loader, group, port, httpDurationS); // warm-up: JIT, heap growth
     for (let round = 0; round < rounds; round++) {
+      const waited = quietBudgetMs > 0 ? await others.quiet(workers, 0.1, quietBudgetMs) : 0;
+      quietBudgetMs -= waited;
+      if (waited > 500) log(`  waited ${(waited / 1_000).toFixed(0)} s for other processes to go below 10% of the CPU`);
       const order = round % 2 === 0 ? (['roundRobin', 'sticky'] as const) : (['sticky', 'roundRobin'] as const);
       for (const key of order) {
         const { group, port } = clusters.get(key)!;
@@ -227,7 +234,8 @@ export async function benchWebsockets({
   const share = (s: HttpSamples) => spread(s.busiestShare.map((x) => x * 100));
   const markdown = [
     `${workers} workers, ${rounds} round(s); medians [min-max]. HTTP: both clusters run side by side and take turns under ` +
-      `${httpDurationS} s of load from autocannon (50 keep-alive connections, in a process of its own), in interleaved rounds. ` +
+      `${httpDurationS} s of load from autocannon (50 keep-alive connections, in a process of its own), in interleaved rounds, ` +
+      'each after a second in which other processes used under 10% of the cores (waits bounded for the whole section). ' +
       'CPU: ms of CPU (user + system, from /proc) of all the processes of the cluster, primary and workers, per 1,000 requests; ' +
       "the busiest worker's share of the workers' CPU tells how evenly the 50 connections were spread.",
     '',
