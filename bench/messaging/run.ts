@@ -29,12 +29,16 @@ export async function benchMessaging(rounds: number, env: Record<string, string>
   const rate = ratios(pick('library', 'messagesPerSecond'), pick('raw', 'messagesPerSecond'));
   const p50 = ratios(pick('library', 'pingP50Us'), pick('raw', 'pingP50Us'));
   const p99 = ratios(pick('library', 'pingP99Us'), pick('raw', 'pingP99Us'));
+  const burstCpu = ratios(pick('library', 'burstCpuMs'), pick('raw', 'burstCpuMs'));
+  const pingCpu = ratios(pick('library', 'pingCpuMs'), pick('raw', 'pingCpuMs'));
   const markdown = [
     `| messaging (${rounds} rounds) | raw process.send relay | nestjs-cluster | ratio (median of rounds) |`,
     '|---|---|---|---|',
     `| burst, messages/s | ${spread(pick('raw', 'messagesPerSecond'))} | ${spread(pick('library', 'messagesPerSecond'))} | ${median(rate).toFixed(2)}x |`,
     `| request/reply p50, us | ${spread(pick('raw', 'pingP50Us'))} | ${spread(pick('library', 'pingP50Us'))} | ${median(p50).toFixed(2)}x |`,
     `| request/reply p99, us | ${spread(pick('raw', 'pingP99Us'))} | ${spread(pick('library', 'pingP99Us'))} | ${median(p99).toFixed(2)}x |`,
+    `| burst, CPU ms per 1,000 messages (all processes) | ${spread(pick('raw', 'burstCpuMs'), 1)} | ${spread(pick('library', 'burstCpuMs'), 1)} | ${median(burstCpu).toFixed(2)}x |`,
+    `| request/reply, CPU ms per 1,000 round trips (all processes) | ${spread(pick('raw', 'pingCpuMs'), 1)} | ${spread(pick('library', 'pingCpuMs'), 1)} | ${median(pingCpu).toFixed(2)}x |`,
   ].join('\n');
   return { rounds, ...results, markdown };
 }

@@ -1,4 +1,7 @@
 /** The messaging workload both contenders run, so their figures compare like for like. */
+import { cpuMsPerThousand, groupCpuMs } from '../lib/cpu-time.js';
+import { processGroupOf } from '../lib/procfs.js';
+
 export const BURST = Number(process.env.BENCH_BURST ?? 100_000);
 export const PINGS = Number(process.env.BENCH_PINGS ?? 3_000);
 export const WARMUP_ROUND_TRIPS = Number(process.env.BENCH_WARMUP ?? 20_000);
@@ -9,7 +12,34 @@ export interface MessagingResult {
   messagesPerSecond: number;
   pingP50Us: number;
   pingP99Us: number;
+  /** CPU ms of every process of the contender per 1,000 messages of the burst. */
+  burstCpuMs: number;
+  /** CPU ms of every process of the contender per 1,000 measured round trips. */
+  pingCpuMs: number;
 }
+
+/**
+ * The process groups whose CPU counts for this contender: the one the measuring process runs in (a
+ * cluster's primary and workers alike, started in a group of their own by `runNode`), and any other
+ * the runner names in `BENCH_CPU_GROUPS` (the other node, the redis-server both nodes use).
+ */
+function contenderGroups(): number[] {
+  const own = processGroupOf(process.pid);
+  const others = (process.env.BENCH_CPU_GROUPS ?? '').split(',').filter(Boolean).map(Number);
+  return [...new Set([...(own === null ? [] : [own]), ...others])];
+}
+
+/** CPU ms all the contender's processes spend while `work` runs. */
+async function cpuOf(work: () => Promise<void>): Promise<number> {
+  const groups = contenderGroups();
+  const sum = (totals: Map<number, number>) => [...totals.values()].reduce((a, b) => a + b, 0);
+  const before = sum(groupCpuMs(groups));
+  await work();
+  return sum(groupCpuMs(groups)) - before;
+}
+
+/** CPU ms per 1,000 of the measured round trips of the last `timeRoundTrips`. */
+let lastPingCpuMs = NaN;
 
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -22,11 +52,14 @@ export async function timeRoundTrips(count: number, roundTrip: (i: number) => Pr
   // library's p99 still moved by a third between runs; after 20,000 it had settled).
   for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await roundTrip(i);
   const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = process.hrtime.bigint();
-    await roundTrip(i);
-    samples.push(Number(process.hrtime.bigint() - started) / 1_000);
-  }
+  const cpuMs = await cpuOf(async () => {
+    for (let i = 0; i < count; i++) {
+      const started = process.hrtime.bigint();
+      await roundTrip(i);
+      samples.push(Number(process.hrtime.bigint() - started) / 1_000);
+    }
+  });
+  lastPingCpuMs = cpuMsPerThousand(cpuMs, count);
   return samples.sort((a, b) => a - b);
 }
 
@@ -36,12 +69,21 @@ export function report(result: MessagingResult): void {
 
 /**
  * Times the burst (`send` called BURST times, over once `done` resolves) and reports it with the
- * round-trip times measured before.
+ * round-trip times measured before, and the CPU time of both, per 1,000.
  */
 export async function timeBurstAndReport(pings: readonly number[], done: Promise<unknown>, send: (i: number) => void): Promise<void> {
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < BURST; i++) send(i);
-  await done;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  report({ messagesPerSecond: BURST / seconds, pingP50Us: percentile(pings, 50), pingP99Us: percentile(pings, 99) });
+  let seconds = 0;
+  const cpuMs = await cpuOf(async () => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < BURST; i++) send(i);
+    await done;
+    seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  });
+  report({
+    messagesPerSecond: BURST / seconds,
+    pingP50Us: percentile(pings, 50),
+    pingP99Us: percentile(pings, 99),
+    burstCpuMs: cpuMsPerThousand(cpuMs, BURST),
+    pingCpuMs: lastPingCpuMs,
+  });
 }

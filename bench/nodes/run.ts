@@ -15,12 +15,15 @@ import { median, ratios, spread } from '../lib/stats.js';
 const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const RELAY = script('./ioredis-relay.js');
 const LIBRARY = script('./library-nodes.js');
+/** The design not taken, measured: each worker on Redis itself, no primary on the way (a prototype, not library code). */
+const DIRECT = script('./direct-nodes.js');
 const SAME_NODE = script('../messaging/library-relay.js');
 
 export interface NodesReport {
   rounds: number;
   relay: MessagingResult[];
   library: MessagingResult[];
+  direct: MessagingResult[];
   sameNode: { off: MessagingResult[]; on: MessagingResult[] };
   markdown: string;
 }
@@ -34,7 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A redis-server for the run, in its own process group (killed with the run whatever happens). */
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
+async function startRedis(): Promise<{ url: string; pgid: number; stop: () => void }> {
   if (spawnSync('redis-server', ['--version']).error) throw new Error('redis-server was not found (Debian: apt-get install -y redis-server)');
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
@@ -50,6 +53,7 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   }
   return {
     url,
+    pgid: child.pid!,
     stop: () => {
       killGroup(child.pid!);
       untrackGroup(child.pid!);
@@ -57,8 +61,8 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   };
 }
 
-/** Starts role `b` and waits until it says READY; resolves with a way to stop it. */
-async function startB(path: string, env: Record<string, string>): Promise<() => void> {
+/** Starts role `b` and waits until it says READY; resolves with its process group and a way to stop it. */
+async function startB(path: string, env: Record<string, string>): Promise<{ pgid: number; stop: () => void }> {
   const child = spawn(process.execPath, [path], {
     env: { ...process.env, NO_COLOR: '1', ...env, BENCH_ROLE: 'b' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,30 +88,40 @@ async function startB(path: string, env: Record<string, string>): Promise<() => 
     stop();
     throw error;
   });
-  return stop;
+  return { pgid: child.pid!, stop };
 }
 
-async function pair(path: string, env: Record<string, string>, name: string): Promise<MessagingResult> {
-  const stopB = await startB(path, env);
+/** Role `a` measures; the CPU it reports counts role `b` and the redis-server too (`cpuGroups`). */
+async function pair(path: string, env: Record<string, string>, name: string, cpuGroups: readonly number[]): Promise<MessagingResult> {
+  const b = await startB(path, env);
   try {
-    return resultOf<MessagingResult>(await runNode(path, { ...env, BENCH_ROLE: 'a' }, 120_000), name);
+    const groups = [...cpuGroups, b.pgid].join(',');
+    return resultOf<MessagingResult>(await runNode(path, { ...env, BENCH_ROLE: 'a', BENCH_CPU_GROUPS: groups }, 120_000), name);
   } finally {
-    stopB();
+    b.stop();
   }
+}
+
+function failedRun(error: unknown): MessagingResult {
+  console.error(`the direct prototype failed: ${error instanceof Error ? error.message : String(error)}`);
+  return { messagesPerSecond: NaN, pingP50Us: NaN, pingP99Us: NaN, burstCpuMs: NaN, pingCpuMs: NaN };
 }
 
 export async function benchNodes(rounds: number, env: Record<string, string> = {}): Promise<NodesReport> {
   const redis = await startRedis();
   const relay: MessagingResult[] = [];
   const library: MessagingResult[] = [];
+  const direct: MessagingResult[] = [];
   const sameNode = { off: [] as MessagingResult[], on: [] as MessagingResult[] };
   try {
     const base = { BENCH_REDIS_URL: redis.url, ...env };
     for (let round = 0; round < rounds; round++) {
       const flip = round % 2 === 1;
-      for (const which of flip ? ['library', 'relay'] : ['relay', 'library']) {
-        if (which === 'relay') relay.push(await pair(RELAY, base, 'ioredis relay'));
-        else library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes'));
+      for (const which of flip ? ['direct', 'library', 'relay'] : ['relay', 'library', 'direct']) {
+        if (which === 'relay') relay.push(await pair(RELAY, base, 'ioredis relay', [redis.pgid]));
+        else if (which === 'library') library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes', [redis.pgid]));
+        // A prototype: if it fails, the section still reports the library against the relay.
+        else direct.push(await pair(DIRECT, base, 'workers on Redis directly', [redis.pgid]).catch(failedRun));
       }
       for (const on of flip ? [true, false] : [false, true]) {
         const run = await runNode(SAME_NODE, on ? { ...env, CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: 'bench-same' } : env, 120_000);
@@ -118,16 +132,19 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     redis.stop();
   }
   const pick = (list: MessagingResult[], key: keyof MessagingResult) => list.map((r) => r[key]);
-  const row = (label: string, key: keyof MessagingResult, unit: string) =>
-    `| ${label}${unit} | ${spread(pick(relay, key))} | ${spread(pick(library, key))} | ${median(ratios(pick(library, key), pick(relay, key))).toFixed(2)}x |`;
+  const ratio = (list: MessagingResult[], key: keyof MessagingResult) => `${median(ratios(pick(list, key), pick(relay, key))).toFixed(2)}x`;
+  const row = (label: string, key: keyof MessagingResult, unit: string, decimals = 0) =>
+    `| ${label}${unit} | ${spread(pick(relay, key), decimals)} | ${spread(pick(library, key), decimals)} | ${ratio(library, key)} | ${spread(pick(direct, key), decimals)} | ${ratio(direct, key)} |`;
   const same = (label: string, key: keyof MessagingResult) =>
     `| ${label} | ${spread(pick(sameNode.off, key))} | ${spread(pick(sameNode.on, key))} | ${median(ratios(pick(sameNode.on, key), pick(sameNode.off, key))).toFixed(2)}x |`;
   const markdown = [
-    `| across two nodes on Redis (${rounds} rounds) | hand-written ioredis relay | nestjs-cluster | ratio (median of rounds) |`,
-    '|---|---|---|---|',
+    `| across two nodes on Redis (${rounds} rounds) | hand-written ioredis relay | nestjs-cluster (primary as gateway) | ratio (median of rounds) | prototype: workers on Redis directly | ratio |`,
+    '|---|---|---|---|---|---|',
     row('burst, messages/s', 'messagesPerSecond', ''),
     row('request/reply p50', 'pingP50Us', ', us'),
     row('request/reply p99', 'pingP99Us', ', us'),
+    row('burst, CPU ms per 1,000 messages (both nodes and redis-server)', 'burstCpuMs', '', 1),
+    row('request/reply, CPU ms per 1,000 round trips (both nodes and redis-server)', 'pingCpuMs', '', 1),
     '',
     `| same node (${rounds} rounds) | Redis off | Redis on | ratio (median of rounds) |`,
     '|---|---|---|---|',
@@ -135,7 +152,7 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     same('request/reply p50, us', 'pingP50Us'),
     same('request/reply p99, us', 'pingP99Us'),
   ].join('\n');
-  return { rounds, relay, library, sameNode, markdown };
+  return { rounds, relay, library, direct, sameNode, markdown };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

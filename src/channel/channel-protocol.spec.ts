@@ -7,6 +7,7 @@ import {
   MAX_HANDOFF_HEAD_BYTES,
   readFromPrimary,
   readFromWorker,
+  toWire,
   unpack,
   type LifecycleData,
 } from './channel-protocol.js';
@@ -74,6 +75,39 @@ describe('unpack', () => {
     const { visited, malformed } = unpacked(envelope('batch', { data: items }));
     expect(visited).toEqual(good);
     expect(malformed).toHaveLength(5);
+  });
+});
+
+describe('toWire', () => {
+  const from = { node: 'n1', id: 2, slot: 1, pid: 200 };
+  const send = messageEnvelope('send', { topic: 't', from, to: { node: 'n1', slot: 0 }, data: '{"a":1}' });
+  const request = messageEnvelope('request', { topic: 'q', id: '7', from, data: '1', timeoutMs: 500 });
+  /** As IPC carries it (JSON), then as the other end reads it. */
+  const carried = (message: object) => unpacked(JSON.parse(JSON.stringify(message)) as object);
+
+  it('writes messages as rows in a batch, read back as the same envelopes', () => {
+    const wire = toWire(controlEnvelope.batch([controlEnvelope.credit(5), send, request]), true);
+    expect(wire.kind).toBe('batch');
+    expect(Array.isArray((wire.data as unknown[])[1])).toBe(true);
+    expect(carried(wire)).toEqual({ visited: [controlEnvelope.credit(5), send, request], malformed: [] });
+  });
+
+  it('writes a lone message as a batch of one row, and a lone control envelope as itself', () => {
+    expect(carried(toWire(send, true))).toEqual({ visited: [send], malformed: [] });
+    expect(toWire(controlEnvelope.hello(), true)).toEqual(controlEnvelope.hello());
+  });
+
+  it("leaves the sender out on a worker's side: the primary stamps the worker whose channel it came on", () => {
+    const { visited } = carried(toWire(send, false));
+    expect(visited[0]!.from).toBeUndefined();
+    expect(fromWorker(visited[0]!)).toMatchObject({ kind: 'send', from: sender, data: '{"a":1}' });
+  });
+
+  it('reports rows of the wrong length, and checks the fields of the others as any envelope', () => {
+    const { visited, malformed } = unpacked(envelope('batch', { data: [[], ['send'], new Array(13).fill(1), ['send', 't', 5, 'n1', 0]] }));
+    expect(malformed).toHaveLength(3);
+    expect(visited).toHaveLength(1);
+    expect(typeof fromWorker(visited[0]!)).toBe('string'); // data 5 is not JSON text
   });
 });
 

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { HEARTBEAT_INTERVAL_MS } from '../cluster.constants.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import type { WireLimits } from '../transports/message-validation.js';
-import { controlEnvelope, readFromPrimary, unpack, type LifecycleData, type ReadyNotes } from './channel-protocol.js';
+import { controlEnvelope, readFromPrimary, toWire, unpack, type LifecycleData, type ReadyNotes } from './channel-protocol.js';
 import { stopReading } from './connection-handle.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 import { creditReturn } from './flow-control.js';
@@ -157,7 +157,8 @@ export class ChannelToPrimary {
   private write(message: ClusterEnvelope): void {
     // After the primary is gone the channel is closed; the worker is about to exit with it.
     try {
-      this.channel.send?.(message);
+      // No `from` on the wire: the primary knows which worker's channel a message came on.
+      this.channel.send?.(toWire(message, false));
     } catch {
       // dropped: nobody is left to receive it
     }

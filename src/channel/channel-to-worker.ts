@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import type { Unchecked, WireLimits } from '../transports/message-validation.js';
-import { controlEnvelope, readFromWorker, unpack, type LifecycleData, type ReadyNotes } from './channel-protocol.js';
+import { controlEnvelope, readFromWorker, toWire, unpack, type LifecycleData, type ReadyNotes } from './channel-protocol.js';
 import { stopReading } from './connection-handle.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
@@ -168,7 +168,7 @@ export class ChannelToWorker {
   private write(message: ClusterEnvelope): void {
     if (!this.worker.isConnected()) return;
     try {
-      this.worker.send(message);
+      this.worker.send(toWire(message, true));
     } catch {
       // The channel closed between the check and the write: the worker is exiting.
     }

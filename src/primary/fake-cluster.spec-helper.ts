@@ -6,7 +6,7 @@ import { WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusterBootstrapOptions, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterEnvelope } from '../messaging/envelope.js';
-import { controlEnvelope, type LifecycleData } from '../channel/channel-protocol.js';
+import { controlEnvelope, unpack, type LifecycleData } from '../channel/channel-protocol.js';
 import { Supervisor } from './supervisor.js';
 
 /** How a fake worker behaves unless a test drives it by hand. `undefined` delays mean "never". */
@@ -93,7 +93,15 @@ export class FakeWorker extends EventEmitter {
   }
 
   send(message: ClusterEnvelope, _handle?: unknown, callback?: (error: Error | null) => void): boolean {
-    const items = message.kind === 'batch' ? (message.data as ClusterEnvelope[]) : [message];
+    // As the worker reads it: messages come as rows, read back as envelopes.
+    const items: ClusterEnvelope[] = [];
+    unpack(
+      message,
+      (item) => items.push(item as unknown as ClusterEnvelope),
+      (reason) => {
+        throw new Error(`the primary wrote something malformed: ${reason}`);
+      },
+    );
     for (const item of items) {
       this.received.push(item);
       this.log.push(item);

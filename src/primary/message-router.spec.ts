@@ -1,6 +1,6 @@
 import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { controlEnvelope } from '../channel/channel-protocol.js';
+import { controlEnvelope, unpack } from '../channel/channel-protocol.js';
 import { ChannelToWorker, type WorkerSays } from '../channel/channel-to-worker.js';
 import { CLUSTER_NAMESPACE } from '../cluster.constants.js';
 import type { DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
@@ -20,8 +20,20 @@ function fakeWorker(id: number) {
     isConnected: () => true,
     send: (m: ClusterEnvelope) => received.push(structuredClone(m)),
   }) as unknown as Worker;
-  /** Envelopes as the worker sees them, batches unpacked. */
-  const messages = () => received.flatMap((m) => (m.kind === 'batch' ? (m.data as ClusterEnvelope[]) : [m])) as MessageEnvelope[];
+  /** Envelopes as the worker sees them, batches unpacked, message rows read back as envelopes. */
+  const messages = () => {
+    const read: MessageEnvelope[] = [];
+    for (const m of received) {
+      unpack(
+        m,
+        (item) => read.push(item as unknown as MessageEnvelope),
+        (reason) => {
+          throw new Error(reason);
+        },
+      );
+    }
+    return read;
+  };
   return { worker, received, messages };
 }
 
