@@ -8,6 +8,7 @@ import { resolveMetricsOptions } from './cluster-metrics-options.js';
 import { CLUSTER_METRICS_MODULE_OPTIONS, METRICS_SCRAPE_TOPIC, METRICS_TOPIC, PROMETHEUS_CONTENT_TYPE } from './cluster-metrics.constants.js';
 import { Exposition } from './exposition.js';
 import { mergePerWorker, type MergeError } from './metrics-merge.js';
+import { TextReceiver, TextSender, type CompactText, type RenderedText } from './rendered-text.js';
 import { LayoutStore } from './layout-store.js';
 import { isCompactMetrics, MetricsSource, type CompactMetrics } from './metrics-source.js';
 import { isWorkerMetrics, toWorkerMetrics, type MetricFamilyJson, type WorkerMetrics } from './worker-metrics.js';
@@ -27,6 +28,11 @@ export interface ScrapeResult {
 interface MetricsRequest {
   readonly slotLabel?: string;
   readonly held?: string | null;
+}
+
+/** A scrape handed to the aggregating worker: `held` names the text between values that the forwarding worker holds. */
+interface ForwardRequest {
+  readonly held: string | null;
 }
 
 /** A worker of this node that did not answer the scrape, and why (a `ClusterError` code). */
@@ -77,6 +83,9 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly state: AggregateState;
   private readonly source: MetricsSource;
   private readonly layouts: LayoutStore;
+  /** `aggregate` mode: the aggregated text's parts, as the aggregating worker sends them and as a forwarding worker holds them. */
+  private readonly textSender: TextSender;
+  private readonly textReceiver = new TextReceiver();
   private readonly unregister: Array<() => void> = [];
   private readonly rollsSeen = { started: 0, done: 0, aborted: 0 };
   /** Aggregating workers that failed to answer: slot to the pid that failed, and until when it is passed over. */
@@ -90,6 +99,7 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
     this.options = resolveMetricsOptions(options);
     this.state = new AggregateState(this.options.retainMs);
     this.source = new MetricsSource(cluster.self.pid);
+    this.textSender = new TextSender(cluster.self.pid);
     this.layouts = new LayoutStore(this.options.mode === 'per-worker' ? this.options.slotLabel : undefined);
   }
 
@@ -99,7 +109,16 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
         request !== null && typeof request === 'object' && 'held' in request ? this.answer(request.held) : this.collect(request?.slotLabel),
       ),
     );
-    if (this.options.mode === 'aggregate') this.unregister.push(this.cluster.handle(METRICS_SCRAPE_TOPIC, () => this.aggregateHere()));
+    if (this.options.mode === 'aggregate') {
+      this.unregister.push(
+        this.cluster.handle(METRICS_SCRAPE_TOPIC, async (request: ForwardRequest | null): Promise<CompactText | string> => {
+          const rendered = await this.aggregateHere();
+          // Without `held`: an earlier version forwarded the scrape, and takes the text whole.
+          if (request === null || typeof request !== 'object' || !('held' in request)) return rendered.toString();
+          return this.textSender.answer(rendered, typeof request.held === 'string' ? request.held : undefined);
+        }),
+      );
+    }
     // Only for a transport whose state() does not count rolling restarts: this worker's own count.
     this.events = this.cluster.events$.subscribe((event) => {
       if (event.type !== 'rolling-restart' || event.node !== this.cluster.self.node) return;
@@ -160,19 +179,27 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
    */
   private async scrapeAggregate(): Promise<string> {
     const target = this.aggregatorSlot();
-    if (target === undefined || target.slot === this.cluster.self.slot) return this.aggregateHere();
+    if (target === undefined || target.slot === this.cluster.self.slot) return (await this.aggregateHere()).toString();
     try {
-      return await this.cluster.request<string>(METRICS_SCRAPE_TOPIC, null, {
-        to: target.slot,
-        timeoutMs: this.options.timeoutMs + FORWARD_MARGIN_MS,
-      });
+      // Texts not held (they changed twice while the answer was on its way): asked for once more, whole.
+      return (await this.forward(target.slot, this.textReceiver.held())) ?? (await this.forward(target.slot, null)) ?? invalid();
     } catch (error) {
       this.unreachable.set(target.slot, { pid: target.pid, until: Date.now() + UNREACHABLE_FOR_MS });
-      return this.aggregateHere({ slot: target.slot, code: codeOf(error) });
+      return (await this.aggregateHere({ slot: target.slot, code: codeOf(error) })).toString();
     }
   }
 
-  private async aggregateHere(fallback?: Fallback): Promise<string> {
+  /** Hands the scrape to the aggregating worker; it sends the text between values only if this worker does not hold it. */
+  private async forward(slot: number, held: string | null): Promise<string | undefined> {
+    const request: ForwardRequest = { held };
+    const answer = await this.cluster.request<unknown>(METRICS_SCRAPE_TOPIC, request, {
+      to: slot,
+      timeoutMs: this.options.timeoutMs + FORWARD_MARGIN_MS,
+    });
+    return typeof answer === 'string' ? answer : this.textReceiver.read(answer);
+  }
+
+  private async aggregateHere(fallback?: Fallback): Promise<RenderedText> {
     const started = performance.now();
     const gathered = await this.gather();
     const live = new Map<number, number>();
@@ -182,7 +209,7 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
     this.scrapeSeries(out, gathered, merged.errors, started);
     this.aggregateSeries(out, merged, fallback);
     this.lifecycleSeries(out);
-    return merged.text + out.toString();
+    return merged.rendered.text(out.toString());
   }
 
   /** The lowest ready slot of this node, passing over one that recently failed to aggregate (same process). */
@@ -327,6 +354,10 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
         leader ? [[undefined, leader.epoch]] : [],
       );
   }
+}
+
+function invalid(): never {
+  throw Object.assign(new Error('The aggregating worker’s answer is not a scrape'), { code: 'INVALID_ANSWER' });
 }
 
 function codeOf(error: unknown): string {

@@ -1,5 +1,6 @@
 import type { Aggregator } from 'prom-client';
-import { escapeHelp, formatValue, numberOf, type FamilySnapshot, type MetricKind, type SampleValue, type WorkerMetrics } from './worker-metrics.js';
+import { RenderedText } from './rendered-text.js';
+import { escapeHelp, numberOf, type FamilySnapshot, type MetricKind, type SampleValue, type WorkerMetrics } from './worker-metrics.js';
 
 /** One worker's part in a scrape. */
 export interface Contribution {
@@ -119,6 +120,8 @@ export function isMonotonic(type: MetricKind, suffix: string): boolean {
 }
 
 export interface AggregateResult extends MergeResult {
+  /** The same text, as the text between values and the values. */
+  readonly rendered: RenderedText;
   /** Retired totals that no longer fit their metric (its type or buckets changed): to forget. */
   readonly staleRetired: string[];
 }
@@ -132,7 +135,7 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
   const errors = new ErrorLog();
   const groups = groupFamilies(contributions, errors, false);
   const staleRetired: string[] = [];
-  let text = '';
+  const out = new RenderedText();
   for (const [name, { first, parts }] of groups) {
     const aggregator = first.aggregator;
     if (aggregator === 'omit') continue;
@@ -143,14 +146,22 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
       if (gone.type !== first.type || gone.buckets !== first.buckets || aggregator !== 'sum') staleRetired.push(name);
       else for (const [key, value] of gone.values) series.addKey(key, value);
     }
-    text += header(first) + series.render(name);
+    series.render(name, out.text(header(first)));
   }
   // Metrics that only exited workers had: their totals stay, or a counter would go down.
   for (const [name, gone] of retired) {
     if (groups.has(name)) continue;
-    text += header({ ...gone, aggregator: 'sum', samples: [] }) + lines(name, gone.values);
+    lines(name, gone.values, out.text(header({ ...gone, aggregator: 'sum', samples: [] })));
   }
-  return { text, errors: errors.list(), staleRetired };
+  return {
+    rendered: out,
+    errors: errors.list(),
+    staleRetired,
+    // Built only if asked for: the aggregating worker sends `rendered` to the worker the scrape reached.
+    get text() {
+      return out.toString();
+    },
+  };
 }
 
 /**
@@ -194,15 +205,16 @@ class SeriesTable {
     this.push(key.slice(0, brace), key.slice(brace + 1), value, 1);
   }
 
-  render(name: string): string {
-    let text = '';
+  render(name: string, out: RenderedText): void {
     for (let i = 0; i < this.values.length; i++) {
       if (this.counts[i] === 0) continue; // only a silent worker's gauge had it
       const value = this.aggregator === 'average' ? this.values[i]! / this.counts[i]! : this.values[i]!;
       const labels = this.labels[i]!;
-      text += `${name}${this.suffixes[i]}${labels === '' ? '' : `{${labels}}`} ${formatValue(value)}\n`;
+      out
+        .text(`${name}${this.suffixes[i]}${labels === '' ? '' : `{${labels}}`} `)
+        .value(value)
+        .text('\n');
     }
-    return text;
   }
 
   private lineUp(samples: ReadonlyArray<string | SampleValue>): boolean {
@@ -239,12 +251,13 @@ class SeriesTable {
   }
 }
 
-function lines(name: string, values: ReadonlyMap<string, number>): string {
-  let text = '';
+function lines(name: string, values: ReadonlyMap<string, number>, out: RenderedText): void {
   for (const [key, value] of values) {
-    text += key.endsWith('{') ? `${name}${key.slice(0, -1)} ${formatValue(value)}\n` : `${name}${key}} ${formatValue(value)}\n`;
+    out
+      .text(key.endsWith('{') ? `${name}${key.slice(0, -1)} ` : `${name}${key}} `)
+      .value(value)
+      .text('\n');
   }
-  return text;
 }
 
 /**
