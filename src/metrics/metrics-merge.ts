@@ -48,7 +48,10 @@ interface Group {
   readonly parts: Array<{ readonly slot: number; readonly family: FamilySnapshot; readonly monotonicOnly: boolean }>;
 }
 
-/** Groups the families by name; a family whose type or buckets differ from the lowest slot's is set apart. */
+/**
+ * Groups the families by name; a family whose type or buckets differ from the lowest slot's is set apart (the
+ * buckets of the lowest slot that has series of it).
+ */
 function groupFamilies(contributions: readonly Contribution[], errors: ErrorLog, keepOtherBuckets: boolean): Map<string, Group> {
   const groups = new Map<string, Group>();
   const ordered = [...contributions].sort((a, b) => a.slot - b.slot);
@@ -63,7 +66,12 @@ function groupFamilies(contributions: readonly Contribution[], errors: ErrorLog,
         errors.add(family.name, 'type', slot);
         continue;
       }
-      if (family.buckets !== group.first.buckets) {
+      // A histogram with no series yet (nothing observed on that worker) shows no buckets: nothing to compare.
+      if (group.first.buckets === '' && family.buckets) {
+        groups.set(family.name, { first: family, parts: [...group.parts, { slot, family, monotonicOnly }] });
+        continue;
+      }
+      if (family.buckets !== group.first.buckets && family.buckets !== '') {
         errors.add(family.name, 'buckets', slot);
         if (!keepOtherBuckets) continue;
       }
@@ -143,7 +151,7 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
     for (const { family, monotonicOnly } of parts) series.add(family, monotonicOnly);
     const gone = retired.get(name);
     if (gone) {
-      if (gone.type !== first.type || gone.buckets !== first.buckets || aggregator !== 'sum') staleRetired.push(name);
+      if (gone.type !== first.type || (gone.buckets !== first.buckets && first.buckets !== '') || aggregator !== 'sum') staleRetired.push(name);
       else for (const [key, value] of gone.values) series.addKey(key, value);
     }
     series.render(name, out.text(header(first)));
