@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { cpuDuring, cpuMsPerThousand } from '../lib/cpu-time.js';
 import { startGroup, type Group } from '../lib/group.js';
 import { HOST } from '../lib/host.js';
 import { freePort } from '../lib/http.js';
@@ -31,6 +32,8 @@ export interface ScrapeSample {
   scrapeMs: number;
   primaryCpuMs: number;
   workersCpuMs: number;
+  /** CPU of every process of the contender's group (primary, workers, any other) per 1,000 scrapes. */
+  cpuPerThousandMs: number;
   bytes: number;
   series: number;
 }
@@ -102,19 +105,22 @@ async function measure(contender: ContenderName, workers: number, settings: Metr
     const before = new Map(pids.map((pid) => [pid, cpuMs(pid)]));
     const times: number[] = [];
     let last = '';
-    for (let i = 0; i < settings.scrapes; i++) {
-      const started = performance.now();
-      const { status, text } = await fetchText(port, '/metrics');
-      times.push(performance.now() - started);
-      if (status !== 200) throw new Error(`${contender}: /metrics answered ${status}: ${text.slice(0, 200)}`);
-      last = text;
-    }
+    const { cpuMs: groupCpu } = await cpuDuring([group.pid], async () => {
+      for (let i = 0; i < settings.scrapes; i++) {
+        const started = performance.now();
+        const { status, text } = await fetchText(port, '/metrics');
+        times.push(performance.now() - started);
+        if (status !== 200) throw new Error(`${contender}: /metrics answered ${status}: ${text.slice(0, 200)}`);
+        last = text;
+      }
+    });
     const spent = (pid: number) => cpuMs(pid) - before.get(pid)!;
     const workerPids = pids.filter((pid) => pid !== group.pid);
     return {
       scrapeMs: median(times),
       primaryCpuMs: spent(group.pid) / settings.scrapes,
       workersCpuMs: workerPids.reduce((sum, pid) => sum + spent(pid), 0) / settings.scrapes,
+      cpuPerThousandMs: cpuMsPerThousand(groupCpu.get(group.pid)!, settings.scrapes),
       bytes: Buffer.byteLength(last),
       series: last.split('\n').filter((line) => line.startsWith('bench_')).length,
     };
@@ -144,33 +150,43 @@ export function metricsComplete(report: MetricsReport): boolean {
   return report.workers.every((w) =>
     NAMES.every((name) => {
       const samples = report.results[w]![name];
-      return samples.length === report.rounds && allFinite(samples.flatMap((s) => [s.scrapeMs, s.primaryCpuMs, s.workersCpuMs]));
+      return samples.length === report.rounds && allFinite(samples.flatMap((s) => [s.scrapeMs, s.primaryCpuMs, s.workersCpuMs, s.cpuPerThousandMs]));
     }),
   );
 }
 
+/** BENCH_CHURN_MS (read by the apps' workers, see series.ts): whether values move between scrapes. */
+function churn(): string {
+  const ms = Number(process.env.BENCH_CHURN_MS ?? 0);
+  return ms > 0
+    ? `every one changing every ${ms} ms (BENCH_CHURN_MS)`
+    : 'values unchanged between scrapes (BENCH_CHURN_MS=20 changes every series every 20 ms)';
+}
+
 function markdown(settings: MetricsSettings, results: MetricsReport['results']): string {
   const lines = [
-    `${SERIES_COUNT.toLocaleString('en-US')} series per worker; ${settings.rounds} rounds, each contender started afresh per round, ${settings.warmup} warm-up scrapes, then the median of ${settings.scrapes} back-to-back scrapes; CPU per scrape from /proc (10 ms ticks, averaged over the scrapes).`,
+    `${SERIES_COUNT.toLocaleString('en-US')} series per worker, ${churn()}; ${settings.rounds} rounds, each contender started afresh per round, ${settings.warmup} warm-up scrapes, then the median of ${settings.scrapes} back-to-back scrapes; CPU per scrape from /proc (10 ms ticks, averaged over the scrapes); CPU per 1,000 scrapes: every process of the contender (primary and workers), in s, with its ratio to AggregatorRegistry's in the same round.`,
     '',
-    '| workers | contender | scrape, ms | primary CPU per scrape, ms | workers’ CPU per scrape, ms | series in the answer | answer, KB | scrape time vs AggregatorRegistry (median of rounds) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| workers | contender | scrape, ms | primary CPU per scrape, ms | workers’ CPU per scrape, ms | CPU per 1,000 scrapes, all processes, s | CPU vs AggregatorRegistry | series in the answer | answer, KB | scrape time vs AggregatorRegistry (median of rounds) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [workers, byName] of Object.entries(results)) {
     for (const name of NAMES) {
       const samples = byName[name];
       const pick = (key: keyof ScrapeSample) => samples.map((s) => s[key]);
-      const ratio =
+      const versus = (key: keyof ScrapeSample) =>
         name === 'aggregatorRegistry'
           ? ''
           : ratioSpread(
               ratios(
-                pick('scrapeMs'),
-                byName.aggregatorRegistry.map((s) => s.scrapeMs),
+                pick(key),
+                byName.aggregatorRegistry.map((s) => s[key]),
               ),
             );
+      const ratio = versus('scrapeMs');
+      const cpuSeconds = pick('cpuPerThousandMs').map((ms) => ms / 1000);
       lines.push(
-        `| ${workers} | ${CONTENDERS[name].name} | ${spread(pick('scrapeMs'), 1)} | ${spread(pick('primaryCpuMs'), 1)} | ${spread(pick('workersCpuMs'), 1)} | ${median(pick('series'))} | ${(median(pick('bytes')) / 1024).toFixed(0)} | ${ratio} |`,
+        `| ${workers} | ${CONTENDERS[name].name} | ${spread(pick('scrapeMs'), 1)} | ${spread(pick('primaryCpuMs'), 1)} | ${spread(pick('workersCpuMs'), 1)} | ${spread(cpuSeconds, 1)} | ${versus('cpuPerThousandMs')} | ${median(pick('series'))} | ${(median(pick('bytes')) / 1024).toFixed(0)} | ${ratio} |`,
       );
     }
   }

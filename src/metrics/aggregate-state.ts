@@ -84,7 +84,8 @@ export class AggregateState {
     }
     const result = mergeAggregate(contributions, this.retired);
     for (const name of result.staleRetired) this.retired.delete(name);
-    return { ...result, reused };
+    // Not spread: the result builds its text only if asked.
+    return Object.assign(result, { reused });
   }
 
   private remember(pid: number): void {

@@ -13,6 +13,7 @@ import { METRICS_SCRAPE_TOPIC, METRICS_TOPIC, PROMETHEUS_CONTENT_TYPE } from './
 import { ClusterMetricsModule } from './cluster-metrics.module.js';
 import { ClusterMetricsService } from './cluster-metrics.service.js';
 import { parseExposition } from './exposition.spec-helper.js';
+import { toWorkerMetrics, type MetricFamilyJson, type WorkerMetrics } from './worker-metrics.js';
 
 /** A standalone app (one process is the cluster) with the given imports, listening on 127.0.0.1. */
 async function standaloneApp(imports: unknown[], controllers: Array<new (...args: never[]) => unknown> = []): Promise<INestApplication> {
@@ -143,5 +144,62 @@ describe('ClusterMetricsService in aggregate mode', () => {
     const second = parseExposition((await metrics.scrape()).body);
     expect(requests.map((r) => r.topic)).toEqual([METRICS_TOPIC]);
     expect(second.value('nestjs_cluster_scrape_fallback')).toBe(0);
+  });
+});
+
+/** Slot 1 of a node of two whose slot 0 runs an earlier version: it answers whole, and hands out whole text. */
+function earlierSlot0(answer: (topic: string, data: unknown) => unknown) {
+  const { fake } = silentSlot0();
+  const handlers = new Map<string, (data: unknown) => unknown>();
+  const sent: unknown[] = [];
+  return {
+    handlers,
+    sent,
+    fake: {
+      ...fake,
+      handle: (topic: string, handler: (data: unknown) => unknown) => {
+        handlers.set(topic, handler);
+        return () => handlers.delete(topic);
+      },
+      request: (topic: string, data: unknown) => {
+        sent.push(data);
+        return Promise.resolve(answer(topic, data));
+      },
+    },
+  };
+}
+
+async function serviceWith(fake: object, options: Parameters<typeof ClusterMetricsModule.forRoot>[0]): Promise<ClusterMetricsService> {
+  const moduleRef = await Test.createTestingModule({ imports: [ClusterMetricsModule.forRoot({ ...options, path: false })] })
+    .useMocker((token) => (token === ClusterService ? fake : undefined))
+    .compile();
+  const service = moduleRef.get(ClusterMetricsService);
+  service.onModuleInit();
+  return service;
+}
+
+describe('ClusterMetricsService during a rolling deploy', () => {
+  it('takes the whole answer of a worker of an earlier version, and sends one the whole answer it asks for', async () => {
+    const earlier = (await registryWithHits(7).getMetricsAsJSON()) as MetricFamilyJson[];
+    const { fake, handlers, sent } = earlierSlot0(() => toWorkerMetrics(200, earlier, { name: 'slot', value: 0 }));
+    const service = await serviceWith(fake, { registry: registryWithHits(2) });
+    const scrape = parseExposition((await service.scrape()).body);
+    expect(sent).toEqual([{ held: null, slotLabel: 'slot' }]);
+    expect(scrape.value('hits_total', { slot: '0' })).toBe(7);
+    expect(scrape.value('hits_total', { slot: '1' })).toBe(2);
+
+    const whole = (await handlers.get(METRICS_TOPIC)!({ slotLabel: 'slot' })) as WorkerMetrics;
+    expect(whole.families[0]!.lines).toBe('hits_total{slot="1"} 2\n');
+    const compact = (await handlers.get(METRICS_TOPIC)!({ held: null })) as { values: unknown[] };
+    expect(compact.values).toEqual([2]);
+  });
+
+  it('aggregate: uses the whole text an aggregating worker of an earlier version answers', async () => {
+    const { fake, handlers } = earlierSlot0((topic) => (topic === METRICS_SCRAPE_TOPIC ? 'hits_total 40\n' : Promise.reject(new Error('no'))));
+    const service = await serviceWith(fake, { mode: 'aggregate', registry: registryWithHits(3) });
+    expect((await service.scrape()).body).toBe('hits_total 40\n');
+    // And answers a forwarding worker of an earlier version (no `held`) with the whole text.
+    const text = (await handlers.get(METRICS_SCRAPE_TOPIC)!(null)) as string;
+    expect(parseExposition(text).value('hits_total')).toBe(3);
   });
 });

@@ -8,6 +8,9 @@ import { resolveMetricsOptions } from './cluster-metrics-options.js';
 import { CLUSTER_METRICS_MODULE_OPTIONS, METRICS_SCRAPE_TOPIC, METRICS_TOPIC, PROMETHEUS_CONTENT_TYPE } from './cluster-metrics.constants.js';
 import { Exposition } from './exposition.js';
 import { mergePerWorker, type MergeError } from './metrics-merge.js';
+import { TextReceiver, TextSender, type CompactText, type RenderedText } from './rendered-text.js';
+import { LayoutStore } from './layout-store.js';
+import { isCompactMetrics, MetricsSource, type CompactMetrics } from './metrics-source.js';
 import { isWorkerMetrics, toWorkerMetrics, type MetricFamilyJson, type WorkerMetrics } from './worker-metrics.js';
 
 /** What a scrape answers: the Prometheus text format. */
@@ -16,9 +19,20 @@ export interface ScrapeResult {
   readonly body: string;
 }
 
-/** What the gathering worker asks each worker for: lines with this slot label (`per-worker`), or samples (`null`). */
+/**
+ * What the gathering worker asks each worker for. With `held` (the layout it holds for that worker, or
+ * `null`): a compact answer, values plus the layout if it changed. Without (an earlier version asking, during
+ * a rolling deploy): whole lines with this slot label (`per-worker`), or samples (`null`); `slotLabel` is
+ * sent along for a worker of that earlier version to answer in kind.
+ */
 interface MetricsRequest {
   readonly slotLabel?: string;
+  readonly held?: string | null;
+}
+
+/** A scrape handed to the aggregating worker: `held` names the text between values that the forwarding worker holds. */
+interface ForwardRequest {
+  readonly held: string | null;
 }
 
 /** A worker of this node that did not answer the scrape, and why (a `ClusterError` code). */
@@ -67,6 +81,11 @@ const ROLLING_OUTCOMES = ['started', 'done', 'aborted'] as const;
 export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly options: ResolvedClusterMetricsOptions;
   private readonly state: AggregateState;
+  private readonly source: MetricsSource;
+  private readonly layouts: LayoutStore;
+  /** `aggregate` mode: the aggregated text's parts, as the aggregating worker sends them and as a forwarding worker holds them. */
+  private readonly textSender: TextSender;
+  private readonly textReceiver = new TextReceiver();
   private readonly unregister: Array<() => void> = [];
   private readonly rollsSeen = { started: 0, done: 0, aborted: 0 };
   /** Aggregating workers that failed to answer: slot to the pid that failed, and until when it is passed over. */
@@ -79,11 +98,27 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
   ) {
     this.options = resolveMetricsOptions(options);
     this.state = new AggregateState(this.options.retainMs);
+    this.source = new MetricsSource(cluster.self.pid);
+    this.textSender = new TextSender(cluster.self.pid);
+    this.layouts = new LayoutStore(this.options.mode === 'per-worker' ? this.options.slotLabel : undefined);
   }
 
   onModuleInit(): void {
-    this.unregister.push(this.cluster.handle(METRICS_TOPIC, (request: MetricsRequest | null) => this.collect(request?.slotLabel)));
-    if (this.options.mode === 'aggregate') this.unregister.push(this.cluster.handle(METRICS_SCRAPE_TOPIC, () => this.aggregateHere()));
+    this.unregister.push(
+      this.cluster.handle(METRICS_TOPIC, (request: MetricsRequest | null): Promise<CompactMetrics | WorkerMetrics> =>
+        request !== null && typeof request === 'object' && 'held' in request ? this.answer(request.held) : this.collect(request?.slotLabel),
+      ),
+    );
+    if (this.options.mode === 'aggregate') {
+      this.unregister.push(
+        this.cluster.handle(METRICS_SCRAPE_TOPIC, async (request: ForwardRequest | null): Promise<CompactText | string> => {
+          const rendered = await this.aggregateHere();
+          // Without `held`: an earlier version forwarded the scrape, and takes the text whole.
+          if (request === null || typeof request !== 'object' || !('held' in request)) return rendered.toString();
+          return this.textSender.answer(rendered, typeof request.held === 'string' ? request.held : undefined);
+        }),
+      );
+    }
     // Only for a transport whose state() does not count rolling restarts: this worker's own count.
     this.events = this.cluster.events$.subscribe((event) => {
       if (event.type !== 'rolling-restart' || event.node !== this.cluster.self.node) return;
@@ -113,10 +148,19 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
    * (`per-worker` mode); without, samples to merge (`aggregate` mode).
    */
   async collect(slotLabel?: string): Promise<WorkerMetrics> {
-    const lists = await Promise.all(this.options.registries.map((registry) => registry.getMetricsAsJSON()));
+    const json = await this.registryJson();
     const { pid, slot } = this.cluster.self;
-    const json = (lists.length === 1 ? lists[0]! : lists.flat()) as MetricFamilyJson[];
     return toWorkerMetrics(pid, json, typeof slotLabel === 'string' ? { name: slotLabel, value: slot } : undefined);
+  }
+
+  /** This worker's values for a scrape, with its layout unless the asker holds it (`held`). */
+  private async answer(held: unknown): Promise<CompactMetrics> {
+    return this.source.answer(await this.registryJson(), typeof held === 'string' ? held : undefined);
+  }
+
+  private async registryJson(): Promise<MetricFamilyJson[]> {
+    const lists = await Promise.all(this.options.registries.map((registry) => registry.getMetricsAsJSON()));
+    return (lists.length === 1 ? lists[0]! : lists.flat()) as MetricFamilyJson[];
   }
 
   private async scrapePerWorker(): Promise<string> {
@@ -135,19 +179,27 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
    */
   private async scrapeAggregate(): Promise<string> {
     const target = this.aggregatorSlot();
-    if (target === undefined || target.slot === this.cluster.self.slot) return this.aggregateHere();
+    if (target === undefined || target.slot === this.cluster.self.slot) return (await this.aggregateHere()).toString();
     try {
-      return await this.cluster.request<string>(METRICS_SCRAPE_TOPIC, null, {
-        to: target.slot,
-        timeoutMs: this.options.timeoutMs + FORWARD_MARGIN_MS,
-      });
+      // Texts not held (they changed twice while the answer was on its way): asked for once more, whole.
+      return (await this.forward(target.slot, this.textReceiver.held())) ?? (await this.forward(target.slot, null)) ?? invalid();
     } catch (error) {
       this.unreachable.set(target.slot, { pid: target.pid, until: Date.now() + UNREACHABLE_FOR_MS });
-      return this.aggregateHere({ slot: target.slot, code: codeOf(error) });
+      return (await this.aggregateHere({ slot: target.slot, code: codeOf(error) })).toString();
     }
   }
 
-  private async aggregateHere(fallback?: Fallback): Promise<string> {
+  /** Hands the scrape to the aggregating worker; it sends the text between values only if this worker does not hold it. */
+  private async forward(slot: number, held: string | null): Promise<string | undefined> {
+    const request: ForwardRequest = { held };
+    const answer = await this.cluster.request<unknown>(METRICS_SCRAPE_TOPIC, request, {
+      to: slot,
+      timeoutMs: this.options.timeoutMs + FORWARD_MARGIN_MS,
+    });
+    return typeof answer === 'string' ? answer : this.textReceiver.read(answer);
+  }
+
+  private async aggregateHere(fallback?: Fallback): Promise<RenderedText> {
     const started = performance.now();
     const gathered = await this.gather();
     const live = new Map<number, number>();
@@ -157,7 +209,7 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
     this.scrapeSeries(out, gathered, merged.errors, started);
     this.aggregateSeries(out, merged, fallback);
     this.lifecycleSeries(out);
-    return merged.text + out.toString();
+    return merged.rendered.text(out.toString());
   }
 
   /** The lowest ready slot of this node, passing over one that recently failed to aggregate (same process). */
@@ -181,20 +233,28 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
     slots.add(self.slot);
     const listed = new Set(this.localWorkers().map((w) => w.slot));
     const asked = [...listed].filter((slot) => slot !== self.slot);
-    const request: MetricsRequest | null = slotLabel === undefined ? null : { slotLabel };
-    // The others first: they work while this worker renders its own.
-    const others = asked.map((slot) => this.cluster.request<WorkerMetrics>(METRICS_TOPIC, request, { to: slot, timeoutMs: this.options.timeoutMs }));
-    const settled = await Promise.allSettled([this.collect(slotLabel), ...others]);
+    this.layouts.retain(slots);
+    const request = (slot: number): MetricsRequest => ({ held: this.layouts.held(slot), ...(slotLabel === undefined ? {} : { slotLabel }) });
+    // The others first: they work while this worker collects its own.
+    const others = asked.map((slot) => this.cluster.request<unknown>(METRICS_TOPIC, request(slot), { to: slot, timeoutMs: this.options.timeoutMs }));
+    const settled = await Promise.allSettled([this.answer(this.layouts.held(self.slot)), ...others]);
     const answers: WorkerAnswer[] = [];
     const failures: ScrapeFailure[] = [];
     settled.forEach((outcome, i) => {
       const slot = i === 0 ? self.slot : asked[i - 1]!;
-      if (outcome.status === 'rejected') failures.push({ slot, code: codeOf(outcome.reason) });
-      else if (!isWorkerMetrics(outcome.value)) failures.push({ slot, code: 'INVALID_ANSWER' });
-      else answers.push({ slot, metrics: outcome.value });
+      if (outcome.status === 'rejected') return failures.push({ slot, code: codeOf(outcome.reason) });
+      const metrics = this.read(slot, outcome.value);
+      if (metrics) answers.push({ slot, metrics });
+      else failures.push({ slot, code: 'INVALID_ANSWER' });
     });
     for (const slot of slots) if (!listed.has(slot) && slot !== self.slot) failures.push({ slot, code: 'NO_WORKER' });
     return { answers, failures, slots: [...slots].sort((a, b) => a - b) };
+  }
+
+  /** A worker's answer as the merge takes it: compact (values on a held layout), or whole from an earlier version. */
+  private read(slot: number, answer: unknown): WorkerMetrics | undefined {
+    if (isCompactMetrics(answer)) return this.layouts.expand(slot, answer);
+    return isWorkerMetrics(answer) ? answer : undefined;
   }
 
   private localWorkers(): readonly WorkerInfo[] {
@@ -294,6 +354,10 @@ export class ClusterMetricsService implements OnModuleInit, OnModuleDestroy {
         leader ? [[undefined, leader.epoch]] : [],
       );
   }
+}
+
+function invalid(): never {
+  throw Object.assign(new Error('The aggregating worker’s answer is not a scrape'), { code: 'INVALID_ANSWER' });
 }
 
 function codeOf(error: unknown): string {

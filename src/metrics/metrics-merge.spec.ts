@@ -127,6 +127,33 @@ describe('mergeAggregate', () => {
     expect(scrape.value('latency_seconds_sum', { route: '/a' })).toBeCloseTo(5.65);
   });
 
+  it('merges a histogram that nothing observed yet on the lowest slot with the others’, in both modes', async () => {
+    const none = (r: Registry) =>
+      new Histogram({ name: 'latency_seconds', help: 'Latency', labelNames: ['route'], buckets: [0.1, 1], registers: [r] });
+    const merged = mergeAggregate([
+      { slot: 0, metrics: await worker(1, none) },
+      { slot: 1, metrics: await worker(2, (r) => histogram(r, [0.1, 1], [0.5])) },
+      { slot: 2, metrics: await worker(3, none) },
+    ]);
+    expect(merged.errors).toEqual([]);
+    const scrape = parseExposition(merged.text);
+    expect(scrape.value('latency_seconds_bucket', { route: '/a', le: '1' })).toBe(1);
+    expect(scrape.types.get('latency_seconds')).toBe('histogram');
+    const perWorker = mergePerWorker([
+      { slot: 0, metrics: await worker(1, none, 0) },
+      { slot: 1, metrics: await worker(2, (r) => histogram(r, [0.1, 1], [0.5]), 1) },
+    ]);
+    expect(perWorker.errors).toEqual([]);
+    expect(parseExposition(perWorker.text).value('latency_seconds_count', { route: '/a', slot: '1' })).toBe(1);
+
+    // The worker that observed exited: its totals stay next to workers that have observed nothing yet.
+    const retired = new Map<string, RetiredFamily>();
+    retire(retired, await worker(2, (r) => histogram(r, [0.1, 1], [0.5])));
+    const kept = mergeAggregate([{ slot: 0, metrics: await worker(1, none) }], retired);
+    expect(kept.staleRetired).toEqual([]);
+    expect(parseExposition(kept.text).value('latency_seconds_count', { route: '/a' })).toBe(1);
+  });
+
   it('gives an error series for histograms with other buckets, and still merges the rest', async () => {
     const a = await worker(1, (r) => {
       histogram(r, [0.1, 1], [0.5]);

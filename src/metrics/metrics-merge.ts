@@ -1,5 +1,6 @@
 import type { Aggregator } from 'prom-client';
-import { escapeHelp, formatValue, numberOf, type FamilySnapshot, type MetricKind, type SampleValue, type WorkerMetrics } from './worker-metrics.js';
+import { RenderedText } from './rendered-text.js';
+import { escapeHelp, numberOf, type FamilySnapshot, type MetricKind, type SampleValue, type WorkerMetrics } from './worker-metrics.js';
 
 /** One worker's part in a scrape. */
 export interface Contribution {
@@ -47,7 +48,10 @@ interface Group {
   readonly parts: Array<{ readonly slot: number; readonly family: FamilySnapshot; readonly monotonicOnly: boolean }>;
 }
 
-/** Groups the families by name; a family whose type or buckets differ from the lowest slot's is set apart. */
+/**
+ * Groups the families by name; a family whose type or buckets differ from the lowest slot's is set apart (the
+ * buckets of the lowest slot that has series of it).
+ */
 function groupFamilies(contributions: readonly Contribution[], errors: ErrorLog, keepOtherBuckets: boolean): Map<string, Group> {
   const groups = new Map<string, Group>();
   const ordered = [...contributions].sort((a, b) => a.slot - b.slot);
@@ -62,7 +66,12 @@ function groupFamilies(contributions: readonly Contribution[], errors: ErrorLog,
         errors.add(family.name, 'type', slot);
         continue;
       }
-      if (family.buckets !== group.first.buckets) {
+      // A histogram with no series yet (nothing observed on that worker) shows no buckets: nothing to compare.
+      if (group.first.buckets === '' && family.buckets) {
+        groups.set(family.name, { first: family, parts: [...group.parts, { slot, family, monotonicOnly }] });
+        continue;
+      }
+      if (family.buckets !== group.first.buckets && family.buckets !== '') {
         errors.add(family.name, 'buckets', slot);
         if (!keepOtherBuckets) continue;
       }
@@ -119,6 +128,8 @@ export function isMonotonic(type: MetricKind, suffix: string): boolean {
 }
 
 export interface AggregateResult extends MergeResult {
+  /** The same text, as the text between values and the values. */
+  readonly rendered: RenderedText;
   /** Retired totals that no longer fit their metric (its type or buckets changed): to forget. */
   readonly staleRetired: string[];
 }
@@ -132,7 +143,7 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
   const errors = new ErrorLog();
   const groups = groupFamilies(contributions, errors, false);
   const staleRetired: string[] = [];
-  let text = '';
+  const out = new RenderedText();
   for (const [name, { first, parts }] of groups) {
     const aggregator = first.aggregator;
     if (aggregator === 'omit') continue;
@@ -140,17 +151,25 @@ export function mergeAggregate(contributions: readonly Contribution[], retired: 
     for (const { family, monotonicOnly } of parts) series.add(family, monotonicOnly);
     const gone = retired.get(name);
     if (gone) {
-      if (gone.type !== first.type || gone.buckets !== first.buckets || aggregator !== 'sum') staleRetired.push(name);
+      if (gone.type !== first.type || (gone.buckets !== first.buckets && first.buckets !== '') || aggregator !== 'sum') staleRetired.push(name);
       else for (const [key, value] of gone.values) series.addKey(key, value);
     }
-    text += header(first) + series.render(name);
+    series.render(name, out.text(header(first)));
   }
   // Metrics that only exited workers had: their totals stay, or a counter would go down.
   for (const [name, gone] of retired) {
     if (groups.has(name)) continue;
-    text += header({ ...gone, aggregator: 'sum', samples: [] }) + lines(name, gone.values);
+    lines(name, gone.values, out.text(header({ ...gone, aggregator: 'sum', samples: [] })));
   }
-  return { text, errors: errors.list(), staleRetired };
+  return {
+    rendered: out,
+    errors: errors.list(),
+    staleRetired,
+    // Built only if asked for: the aggregating worker sends `rendered` to the worker the scrape reached.
+    get text() {
+      return out.toString();
+    },
+  };
 }
 
 /**
@@ -194,15 +213,16 @@ class SeriesTable {
     this.push(key.slice(0, brace), key.slice(brace + 1), value, 1);
   }
 
-  render(name: string): string {
-    let text = '';
+  render(name: string, out: RenderedText): void {
     for (let i = 0; i < this.values.length; i++) {
       if (this.counts[i] === 0) continue; // only a silent worker's gauge had it
       const value = this.aggregator === 'average' ? this.values[i]! / this.counts[i]! : this.values[i]!;
       const labels = this.labels[i]!;
-      text += `${name}${this.suffixes[i]}${labels === '' ? '' : `{${labels}}`} ${formatValue(value)}\n`;
+      out
+        .text(`${name}${this.suffixes[i]}${labels === '' ? '' : `{${labels}}`} `)
+        .value(value)
+        .text('\n');
     }
-    return text;
   }
 
   private lineUp(samples: ReadonlyArray<string | SampleValue>): boolean {
@@ -239,12 +259,13 @@ class SeriesTable {
   }
 }
 
-function lines(name: string, values: ReadonlyMap<string, number>): string {
-  let text = '';
+function lines(name: string, values: ReadonlyMap<string, number>, out: RenderedText): void {
   for (const [key, value] of values) {
-    text += key.endsWith('{') ? `${name}${key.slice(0, -1)} ${formatValue(value)}\n` : `${name}${key}} ${formatValue(value)}\n`;
+    out
+      .text(key.endsWith('{') ? `${name}${key.slice(0, -1)} ` : `${name}${key}} `)
+      .value(value)
+      .text('\n');
   }
-  return text;
 }
 
 /**

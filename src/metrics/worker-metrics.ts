@@ -38,7 +38,7 @@ export interface SlotLabel {
   readonly value: number;
 }
 
-type JsonValue = MetricValue<string> & { metricName?: string; sharedLabels?: Record<string, string | number> };
+export type JsonValue = MetricValue<string> & { metricName?: string; sharedLabels?: Record<string, string | number> };
 
 /** A family as prom-client's `getMetricsAsJSON()` gives it (histogram values carry `metricName` and `sharedLabels`). */
 export type MetricFamilyJson = Pick<MetricObjectWithValues<MetricValue<string>>, 'name' | 'help' | 'aggregator'> & {
@@ -98,7 +98,7 @@ export function toWorkerMetrics(pid: number, metrics: readonly MetricFamilyJson[
  */
 const texts = new WeakMap<object, string>();
 
-function textOf({ labels, sharedLabels }: JsonValue): string {
+export function textOf({ labels, sharedLabels }: JsonValue): string {
   const shared = sharedLabels && hasKeys(sharedLabels) ? cachedText(sharedLabels) : '';
   if (shared === '') return cachedText(labels);
   // A histogram's bucket (`le`) or a summary's quantile, then its own labels; the same order on every worker.
@@ -115,7 +115,7 @@ function cachedText(labels: Readonly<Record<string, string | number | undefined>
 }
 
 /** prom-client 15 gives the type as a string; older typings call it an enum. */
-function kindOf(type: unknown): MetricKind | undefined {
+export function kindOf(type: unknown): MetricKind | undefined {
   return type === 'counter' || type === 'gauge' || type === 'histogram' || type === 'summary' ? type : undefined;
 }
 
@@ -154,6 +154,10 @@ export function sampleValue(value: number): SampleValue {
   if (Number.isFinite(value)) return value;
   if (Number.isNaN(value)) return 'NaN';
   return value > 0 ? '+Inf' : '-Inf';
+}
+
+export function isSampleValue(value: unknown): value is SampleValue {
+  return typeof value === 'number' || value === 'NaN' || value === '+Inf' || value === '-Inf';
 }
 
 export function numberOf(value: SampleValue | string): number {
