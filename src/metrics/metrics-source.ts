@@ -1,5 +1,15 @@
 import type { Aggregator } from 'prom-client';
-import { isSampleValue, kindOf, sampleValue, textOf, type MetricFamilyJson, type MetricKind, type SampleValue } from './worker-metrics.js';
+import {
+  BucketBounds,
+  isSampleValue,
+  kindOf,
+  sampleValue,
+  suffixOf,
+  textOf,
+  type MetricFamilyJson,
+  type MetricKind,
+  type SampleValue,
+} from './worker-metrics.js';
 
 /**
  * The shape of one metric family of one worker: what stays the same from one scrape to the next (names,
@@ -115,16 +125,11 @@ export class MetricsSource {
     const metricNames: Array<string | undefined> = [];
     const texts: string[] = [];
     const series: string[] = [];
-    let buckets: string | undefined;
-    let bucketsDone = type !== 'histogram';
+    const bounds = new BucketBounds(type);
     const name = metric.name;
     for (const sample of samples) {
-      const suffix = sample.metricName !== undefined && sample.metricName.startsWith(name) ? sample.metricName.slice(name.length) : '';
-      if (!bucketsDone && suffix === '_bucket') {
-        const le = String(sample.labels.le);
-        buckets = buckets === undefined ? le : `${buckets},${le}`;
-        bucketsDone = le === '+Inf';
-      }
+      const suffix = suffixOf(name, sample.metricName);
+      bounds.see(suffix, sample.labels);
       const text = textOf(sample);
       labels.push(sample.labels);
       shared.push(sample.sharedLabels);
@@ -137,7 +142,7 @@ export class MetricsSource {
       help: metric.help,
       type,
       aggregator,
-      ...(type === 'histogram' ? { buckets: buckets ?? '' } : {}),
+      ...(type === 'histogram' ? { buckets: bounds.text } : {}),
       series,
     };
     return { json: { name, help: metric.help, type, aggregator }, labels, shared, metricNames, texts, layout };

@@ -61,16 +61,11 @@ export function toWorkerMetrics(pid: number, metrics: readonly MetricFamilyJson[
     const samples: Array<string | SampleValue> = [];
     let lines = '';
     let clash = false;
-    let buckets: string | undefined;
-    let bucketsDone = type !== 'histogram';
+    const bounds = new BucketBounds(type);
     const name = metric.name;
     for (const value of metric.values ?? []) {
-      const suffix = value.metricName !== undefined && value.metricName.startsWith(name) ? value.metricName.slice(name.length) : '';
-      if (!bucketsDone && suffix === '_bucket') {
-        const le = String(value.labels.le);
-        buckets = buckets === undefined ? le : `${buckets},${le}`;
-        bucketsDone = le === '+Inf';
-      }
+      const suffix = suffixOf(name, value.metricName);
+      bounds.see(suffix, value.labels);
       const labels = textOf(value);
       if (slotText === undefined) {
         samples.push(suffix, labels, sampleValue(value.value));
@@ -84,7 +79,7 @@ export function toWorkerMetrics(pid: number, metrics: readonly MetricFamilyJson[
       help: metric.help,
       type,
       aggregator: metric.aggregator ?? 'sum',
-      ...(type === 'histogram' ? { buckets: buckets ?? '' } : {}),
+      ...(type === 'histogram' ? { buckets: bounds.text } : {}),
     };
     if (slotText === undefined) families.push({ ...family, samples });
     else families.push(clash ? { ...family, lines: '', clash } : { ...family, lines });
@@ -186,4 +181,33 @@ export function isWorkerMetrics(value: unknown): value is WorkerMetrics {
     if (samples === undefined ? typeof lines !== 'string' : !Array.isArray(samples) || samples.length % 3 !== 0) return false;
   }
   return true;
+}
+
+/** What a sample's series name adds to its family's name (`_bucket`, `_sum`, `_count`), or `''`. */
+export function suffixOf(familyName: string, metricName: string | undefined): string {
+  return metricName !== undefined && metricName.startsWith(familyName) ? metricName.slice(familyName.length) : '';
+}
+
+/**
+ * A histogram's bucket bounds as `le` shows them, joined by `,`, read off its first series (its
+ * `_bucket` samples up to `+Inf`): what the merge compares between workers.
+ */
+export class BucketBounds {
+  private bounds: string | undefined;
+  private done: boolean;
+
+  constructor(type: MetricKind) {
+    this.done = type !== 'histogram';
+  }
+
+  see(suffix: string, labels: { readonly le?: unknown }): void {
+    if (this.done || suffix !== '_bucket') return;
+    const le = String(labels.le);
+    this.bounds = this.bounds === undefined ? le : `${this.bounds},${le}`;
+    this.done = le === '+Inf';
+  }
+
+  get text(): string {
+    return this.bounds ?? '';
+  }
 }
