@@ -4,11 +4,13 @@ import cluster from 'node:cluster';
 import { EXIT_CODES, WORKER_SLOT_ENV } from './cluster.constants.js';
 import { ClusterConfigError } from './cluster.errors.js';
 import { recordRunningOptions, resolveClusterOptions } from './cluster-options.js';
-import { loadNodeLink } from './transports/node-link.loader.js';
+import { loadMessageLane, loadNodeLink } from './transports/node-link.loader.js';
 import type { ClusterBootstrapOptions, ClusteredApp, ResolvedClusterOptions } from './interfaces/bootstrap-options.interface.js';
 import { availableCpus } from './primary/available-cpus.js';
 import { Supervisor } from './primary/supervisor.js';
 import { StandaloneRuntime } from './worker/standalone-runtime.js';
+import type { MessageLane } from './transports/message-lane.interface.js';
+import type { NodeLink } from './transports/node-link.interface.js';
 import { WorkerRuntime } from './worker/worker-runtime.js';
 
 /**
@@ -58,9 +60,9 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
     }
     // Forked by another process manager's cluster (PM2 cluster mode): it already supervises us.
     logger.warn('started as a worker of another cluster manager; running this process standalone');
-    return (await new StandaloneRuntime(resolved, await loadNodeLink(resolved, logger)).start(module)) as App;
+    return (await new StandaloneRuntime(resolved, ...(await standaloneLinks(resolved, logger))).start(module)) as App;
   }
-  if (!resolved.enabled) return (await new StandaloneRuntime(resolved, await loadNodeLink(resolved, logger)).start(module)) as App;
+  if (!resolved.enabled) return (await new StandaloneRuntime(resolved, ...(await standaloneLinks(resolved, logger))).start(module)) as App;
 
   const why =
     resolved.workersSetting === 'auto'
@@ -70,4 +72,9 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
   const link = await loadNodeLink(resolved, logger);
   const code = await new Supervisor(resolved, cluster, { link }).start();
   process.exit(code);
+}
+
+/** A standalone process that is a node of a cluster of several: its link, and its lane to the other nodes' workers. */
+async function standaloneLinks(options: ResolvedClusterOptions, logger: Logger): Promise<[NodeLink?, MessageLane?]> {
+  return [await loadNodeLink(options, logger), await loadMessageLane(options, StandaloneRuntime.identity(options), logger)];
 }

@@ -4,7 +4,7 @@
  */
 import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { ClusterProcess, freePort, get, pollReady, type ObservedEvent } from './helpers/cluster-process.js';
+import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
 import { RedisServer } from './helpers/redis-server.js';
 
@@ -156,10 +156,13 @@ describe('faults between nodes', () => {
     const [c, d] = await Promise.all([startNode('node-c', redis), startNode('node-d', redis)]);
     nodes.push(c, d);
     await seesAll(c, ['node-c', 'node-d']);
+    const workersOfD = ((await c.control(0, '/workers')) as Array<{ node: string; pid: number }>).filter((w) => w.node === 'node-d');
     const slow = c.control(0, `/request?topic=slow&to=0&node=node-d&timeoutMs=60000&data=${q({ ms: 50_000 })}`);
     await d.app.waitForLine(/SLOW_REQUEST 0/);
     const killedAt = Date.now();
     process.kill(d.app.pid, 'SIGKILL');
+    // Its workers go with it (their channel to it closes); until then they could still answer.
+    await pollUntil(async () => workersOfD.every((w) => !isAlive(w.pid)), "node-d's workers to exit", 10_000);
 
     const partial = await c.control(1, `/request-all?topic=whoami&timeoutMs=1000`);
     expect(partial.replies.map((r: { node: string; slot: number }) => `${r.node}/${r.slot}`)).toEqual(['node-c/0', 'node-c/1']);
@@ -250,32 +253,43 @@ describe('faults between nodes', () => {
     await pollUntil(async () => (await lone.control(0, '/state')).transport === 'up', 'the link up', 10_000);
   });
 
-  it('a primary too slow to read its subscription is cut off by Redis, reconnects like after any outage, and serves again', async () => {
-    // Redis drops a subscriber holding over 256 KB of unread messages: the slow node cannot grow without bound.
+  it("a worker too slow to read its lane is cut off by Redis, reconnects like after any outage, and is reached again; its node's link stays", async () => {
+    // Redis drops a subscriber holding over 256 KB of unread messages: a slow worker cannot grow without bound.
     redis = await RedisServer.start(['--client-output-buffer-limit', 'pubsub 256kb 128kb 1']);
     const [j, k] = await Promise.all([startNode('node-j', redis), startNode('node-k', redis)]);
     nodes.push(j, k);
     await seesAll(j, ['node-j', 'node-k']);
     await seesAll(k, ['node-j', 'node-k']);
-    process.kill(k.app.pid, 'SIGSTOP');
+    // Connections are named after their process: `ncl:<node>:sub` for the link, `ncl:<node>:<slot>:<pid>:sub` for a lane.
+    const subscribers = (prefix: string) => redis!.clients().filter((c) => c.name.startsWith(prefix) && c.name.endsWith(':sub'));
+    const lanesBefore = subscribers('ncl:node-k:').filter((c) => c.name !== 'ncl:node-k:sub');
+    const linkBefore = subscribers('ncl:node-k:sub');
+    expect(lanesBefore).toHaveLength(2);
+    expect(linkBefore).toHaveLength(1);
+    const workersOfK = ((await j.control(0, '/workers')) as Array<{ node: string; pid: number }>).filter((w) => w.node === 'node-k');
+    for (const { pid } of workersOfK) process.kill(pid, 'SIGSTOP');
     try {
-      // About 2 MB for node-k's subscriber, which does not read.
+      // About 2 MB for each subscriber of node-k's workers, which do not read.
       await j.control(0, `/flood?count=2000&size=1000`);
     } finally {
-      process.kill(k.app.pid, 'SIGCONT');
+      for (const { pid } of workersOfK) process.kill(pid, 'SIGCONT');
     }
-    const isLink = (status: string) => (e: ObservedEvent) => e.event.type === 'transport' && e.event.status === status;
-    await k.app.waitForEvents((events) => events.find(isLink('down')), 'cut off');
-    // Back up after it was cut off (not the link's first start).
-    await k.app.waitForEvents((events) => events.slice(events.findIndex(isLink('down'))).find(isLink('up')), 'back');
-    await pollUntil(
-      async () => (await k.control(0, `/request?topic=whoami&to=1&node=node-j&timeoutMs=1000`)).value !== undefined,
-      'node-j from node-k',
-    );
-    await pollUntil(
-      async () => (await j.control(0, `/request?topic=whoami&to=1&node=node-k&timeoutMs=1000`)).value !== undefined,
-      'node-k from node-j',
-    );
+    // Both lanes were cut off and connected again (new connections), the link was not touched.
+    await pollUntil(async () => {
+      const lanes = subscribers('ncl:node-k:').filter((c) => c.name !== 'ncl:node-k:sub');
+      return lanes.length === 2 && lanes.every((lane) => !lanesBefore.some((before) => before.id === lane.id));
+    }, "node-k's lanes to be cut off and back");
+    expect(subscribers('ncl:node-k:sub')).toEqual(linkBefore);
+    for (const to of [0, 1]) {
+      await pollUntil(
+        async () => (await k.control(to, `/request?topic=whoami&to=1&node=node-j&timeoutMs=1000`)).value !== undefined,
+        `node-j from slot ${to} of node-k`,
+      );
+      await pollUntil(
+        async () => (await j.control(0, `/request?topic=whoami&to=${to}&node=node-k&timeoutMs=1000`)).value !== undefined,
+        `slot ${to} of node-k from node-j`,
+      );
+    }
   });
 
   it('a standalone process (enabled: false) is a node of one worker: it and a clustered node reach each other', async () => {
@@ -355,3 +369,12 @@ describe('the sample app as two nodes, one command each', () => {
     expect((await get(ports[0]!, '/')).status).toBe(200);
   });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

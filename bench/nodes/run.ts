@@ -15,15 +15,12 @@ import { median, ratios, spread } from '../lib/stats.js';
 const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const RELAY = script('./ioredis-relay.js');
 const LIBRARY = script('./library-nodes.js');
-/** The design not taken, measured: each worker on Redis itself, no primary on the way (a prototype, not library code). */
-const DIRECT = script('./direct-nodes.js');
 const SAME_NODE = script('../messaging/library-relay.js');
 
 export interface NodesReport {
   rounds: number;
   relay: MessagingResult[];
   library: MessagingResult[];
-  direct: MessagingResult[];
   sameNode: { off: MessagingResult[]; on: MessagingResult[] };
   markdown: string;
 }
@@ -102,26 +99,18 @@ async function pair(path: string, env: Record<string, string>, name: string, cpu
   }
 }
 
-function failedRun(error: unknown): MessagingResult {
-  console.error(`the direct prototype failed: ${error instanceof Error ? error.message : String(error)}`);
-  return { messagesPerSecond: NaN, pingP50Us: NaN, pingP99Us: NaN, burstCpuMs: NaN, pingCpuMs: NaN };
-}
-
 export async function benchNodes(rounds: number, env: Record<string, string> = {}): Promise<NodesReport> {
   const redis = await startRedis();
   const relay: MessagingResult[] = [];
   const library: MessagingResult[] = [];
-  const direct: MessagingResult[] = [];
   const sameNode = { off: [] as MessagingResult[], on: [] as MessagingResult[] };
   try {
     const base = { BENCH_REDIS_URL: redis.url, ...env };
     for (let round = 0; round < rounds; round++) {
       const flip = round % 2 === 1;
-      for (const which of flip ? ['direct', 'library', 'relay'] : ['relay', 'library', 'direct']) {
+      for (const which of flip ? ['library', 'relay'] : ['relay', 'library']) {
         if (which === 'relay') relay.push(await pair(RELAY, base, 'ioredis relay', [redis.pgid]));
-        else if (which === 'library') library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes', [redis.pgid]));
-        // A prototype: if it fails, the section still reports the library against the relay.
-        else direct.push(await pair(DIRECT, base, 'workers on Redis directly', [redis.pgid]).catch(failedRun));
+        else library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes', [redis.pgid]));
       }
       for (const on of flip ? [true, false] : [false, true]) {
         const run = await runNode(SAME_NODE, on ? { ...env, CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: 'bench-same' } : env, 120_000);
@@ -134,12 +123,12 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
   const pick = (list: MessagingResult[], key: keyof MessagingResult) => list.map((r) => r[key]);
   const ratio = (list: MessagingResult[], key: keyof MessagingResult) => `${median(ratios(pick(list, key), pick(relay, key))).toFixed(2)}x`;
   const row = (label: string, key: keyof MessagingResult, unit: string, decimals = 0) =>
-    `| ${label}${unit} | ${spread(pick(relay, key), decimals)} | ${spread(pick(library, key), decimals)} | ${ratio(library, key)} | ${spread(pick(direct, key), decimals)} | ${ratio(direct, key)} |`;
+    `| ${label}${unit} | ${spread(pick(relay, key), decimals)} | ${spread(pick(library, key), decimals)} | ${ratio(library, key)} |`;
   const same = (label: string, key: keyof MessagingResult) =>
     `| ${label} | ${spread(pick(sameNode.off, key))} | ${spread(pick(sameNode.on, key))} | ${median(ratios(pick(sameNode.on, key), pick(sameNode.off, key))).toFixed(2)}x |`;
   const markdown = [
-    `| across two nodes on Redis (${rounds} rounds) | hand-written ioredis relay | nestjs-cluster (primary as gateway) | ratio (median of rounds) | prototype: workers on Redis directly | ratio |`,
-    '|---|---|---|---|---|---|',
+    `| across two nodes on Redis (${rounds} rounds) | hand-written ioredis relay | nestjs-cluster | ratio (median of rounds) |`,
+    '|---|---|---|---|',
     row('burst, messages/s', 'messagesPerSecond', ''),
     row('request/reply p50', 'pingP50Us', ', us'),
     row('request/reply p99', 'pingP99Us', ', us'),
@@ -152,7 +141,7 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     same('request/reply p50, us', 'pingP50Us'),
     same('request/reply p99, us', 'pingP99Us'),
   ].join('\n');
-  return { rounds, relay, library, direct, sameNode, markdown };
+  return { rounds, relay, library, sameNode, markdown };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

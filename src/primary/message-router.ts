@@ -175,7 +175,8 @@ export class MessageRouter {
   private publish(sender: Member, message: MessageEnvelope): void {
     for (const member of this.table.members()) if (member !== sender && SlotTable.reachable(member)) this.deliver(member, message);
     // The link being down is the sender's to know (its snapshot says so): same-node delivery went on.
-    this.link?.publish(message);
+    // With lanes, the sender wrote it on its own lane already.
+    if (!this.link?.lanes) this.link?.publish(message);
   }
 
   private send(message: MessageEnvelope): void {

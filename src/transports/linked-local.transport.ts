@@ -11,11 +11,14 @@ import { followNodes, nodeFor, unreachable } from '../nodes/node-routing.js';
 import type { MessageLimits } from './cluster-transport.interface.js';
 import { LocalTransport } from './local.transport.js';
 import type { NodeLink } from './node-link.interface.js';
+import type { MessageLane } from './message-lane.interface.js';
+import { DirectRouting } from '../nodes/direct-routing.js';
 
 /**
  * A standalone process (`enabled: false`, one pod = one process) that is a node of a cluster of
- * several: a node of one worker, which talks to the other nodes itself through its own link. What
- * is for this process loops back as in `LocalTransport`; the rest goes over the link.
+ * several: a node of one worker, which talks to the other nodes itself through its own link (and its
+ * lane, when the link has lanes). What is for this process loops back as in `LocalTransport`; the rest
+ * goes over the lane or the link.
  */
 export class LinkedLocalTransport extends LocalTransport {
   private local: readonly WorkerInfo[];
@@ -23,6 +26,7 @@ export class LinkedLocalTransport extends LocalTransport {
   private readonly waiting = new WaitingRequests<{ readonly node: string; readonly request: MessageEnvelope; readonly forgetAt: number }>();
   /** This process leads only while its node holds the lease the nodes share. */
   private readonly leadership: LeaderAppointment;
+  private readonly direct: DirectRouting | undefined;
 
   constructor(
     self: WorkerIdentity,
@@ -30,8 +34,17 @@ export class LinkedLocalTransport extends LocalTransport {
     limits: MessageLimits,
     private readonly link: NodeLink,
     timing: LeaseTiming = DEFAULT_LEASE_TIMING,
+    lane?: MessageLane,
   ) {
     super(self, serialization, limits);
+    this.direct =
+      lane &&
+      new DirectRouting(
+        self,
+        lane,
+        () => this.view.workers(),
+        (message) => this.messages.next(message),
+      );
     this.local = this.workers();
     this.leadership = new LeaderAppointment(
       self.node,
@@ -47,6 +60,7 @@ export class LinkedLocalTransport extends LocalTransport {
 
   /** Connects the link; until it is up this node is a cluster of one. */
   start(): void {
+    this.direct?.start();
     this.link.start({
       workers: () => this.local,
       topics: () => [...this.handled],
@@ -57,9 +71,15 @@ export class LinkedLocalTransport extends LocalTransport {
     });
   }
 
+  /** Resolves once the lane to other nodes is up, or after `timeoutMs` (see `DirectRouting.whenUp`); at once without one. */
+  async laneUp(timeoutMs: number): Promise<void> {
+    await this.direct?.whenUp(timeoutMs);
+  }
+
   async close(): Promise<void> {
     this.waiting.close();
     await this.leadership.close();
+    await this.direct?.close();
     await this.link.close();
   }
 
@@ -86,7 +106,12 @@ export class LinkedLocalTransport extends LocalTransport {
 
   protected override route(message: MessageEnvelope): void {
     const { to } = message;
-    if (message.kind === 'publish') return void this.link.publish(message);
+    if (this.direct?.outgoing(message)) return;
+    if (message.kind === 'publish') {
+      // With a lane, it went out on it above; this node has no other worker to reach.
+      if (!this.direct) this.link.publish(message);
+      return;
+    }
     if (to !== undefined && to.node !== this.self.node) return this.toNode(to.node, message);
     if (message.kind === 'request' && to === undefined && !this.handled.has(message.topic)) {
       const node = nodeFor(this.link, message);
@@ -128,6 +153,7 @@ export class LinkedLocalTransport extends LocalTransport {
     const transport = this.link.up ? 'up' : 'down';
     const leader = this.leadership.leader();
     this.view.apply([...this.local, ...this.link.workers()], event, { ...this.view.state(), transport, leader });
+    this.direct?.membersChanged(this.view.workers());
   }
 }
 

@@ -52,6 +52,13 @@ export interface NodeLink {
    * epochs that only grow). Without one, each node appoints a leader of its own.
    */
   readonly lease?: LeaderLease;
+  /**
+   * The processes of this link's clusters carry their own publishes and the messages they address to
+   * workers of other nodes, on lanes of their own: the primary leaves them out of `publish`, and
+   * `sendTo` carries requests routed by topic and their replies. Without it, every message between
+   * nodes passes through the primaries' links.
+   */
+  readonly lanes?: boolean;
   /** Says goodbye (the others call `gone` and forget this node at once, without waiting for its silence) and disconnects. */
   close(): Promise<void>;
 }

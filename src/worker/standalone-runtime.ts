@@ -7,9 +7,11 @@ import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interfac
 import { LinkedLocalTransport } from '../transports/linked-local.transport.js';
 import { LocalTransport } from '../transports/local.transport.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
+import type { MessageLane } from '../transports/message-lane.interface.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
+import { LANE_WAIT_MS } from '../nodes/direct-routing.js';
 
 /**
  * Runs the app in this one process (`enabled: false`): no fork, the same graceful shutdown as a
@@ -29,9 +31,10 @@ export class StandaloneRuntime {
   constructor(
     private readonly options: ResolvedClusterOptions,
     link?: NodeLink,
+    lane?: MessageLane,
   ) {
-    this.self = { node: options.nodeId, id: 0, slot: 0, pid: process.pid };
-    this.linked = link && new LinkedLocalTransport(this.self, options.serialization, options.messaging, link, options.leadership);
+    this.self = StandaloneRuntime.identity(options);
+    this.linked = link && new LinkedLocalTransport(this.self, options.serialization, options.messaging, link, options.leadership, lane);
     this.transport = this.linked ?? new LocalTransport(this.self, options.serialization, options.messaging);
     const { timeoutMs } = options.shutdown;
     // The deadline does not keep the process alive: it exits on its own once the drain is done.
@@ -45,10 +48,17 @@ export class StandaloneRuntime {
     });
   }
 
+  /** A node of one process: slot 0, id 0. */
+  static identity(options: ResolvedClusterOptions): WorkerIdentity {
+    return { node: options.nodeId, id: 0, slot: 0, pid: process.pid };
+  }
+
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
     this.linked?.start();
     this.publish('starting');
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => void this.shutdown(signal));
+    // Before the app: what it sends while it starts can reach other nodes' workers.
+    await this.linked?.laneUp(LANE_WAIT_MS);
     try {
       this.started = await startApp(module, this.options, this.transport);
     } catch (error) {

@@ -7,7 +7,8 @@ import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
 import { ChannelToPrimary, type ReadyNotes } from '../channel/channel-to-primary.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
-import type { MembershipTransport } from '../transports/membership.transport.js';
+import { loadMessageLane } from '../transports/node-link.loader.js';
+import { LANE_WAIT_MS } from '../nodes/direct-routing.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
@@ -29,7 +30,7 @@ export class WorkerRuntime {
   private started: StartedApp | undefined;
   /** Control from and to the primary; the transport carries the cluster's messages over it. */
   private channel: ChannelToPrimary | undefined;
-  private transport: MembershipTransport | undefined;
+  private transport: IpcWorkerTransport | undefined;
   /** No deadline of its own: the primary kills a worker that drains longer than `shutdown.timeoutMs`. */
   private readonly stopping = new ShutdownSequence();
   private handOff = false;
@@ -50,7 +51,8 @@ export class WorkerRuntime {
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
     const { serialization, messaging } = this.options;
     const channel = (this.channel = new ChannelToPrimary({ serialization, ...messaging }));
-    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, channel);
+    const lane = await loadMessageLane(this.options, this.self, this.logger);
+    this.transport = new IpcWorkerTransport(this.self, serialization, messaging, channel, lane);
     channel.open({
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
       handedConnection: (port, connection, head) => serveHandedConnection(this.started, port, connection, head),
@@ -62,6 +64,9 @@ export class WorkerRuntime {
     // Before the app exists: Nest creates its socket.io servers while it initializes.
     const sessionIds = this.options.sticky === 'sid' ? await nameSessionsAfterSlot(this.self.slot) : undefined;
     let notes: ReadyNotes;
+    // Before the app: what it sends while it starts can reach other nodes, and once they hear this
+    // worker is ready, what they write to it on its lane is heard.
+    await this.transport.laneUp(LANE_WAIT_MS);
     try {
       this.started = await startApp(module, this.options, this.transport);
       notes = await this.startupNotes(this.started.app, sessionIds);
@@ -125,6 +130,8 @@ export class WorkerRuntime {
   private async exitAfterClose(): Promise<void> {
     const handOff = this.handOff ? this.channel!.handConnection.bind(this.channel) : undefined;
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options), handOff) : { clean: true };
+    // Replies of the drain written on the lane leave before the process does.
+    await this.transport?.close().catch(() => undefined);
     process.exit(clean ? EXIT_CODES.clean : EXIT_CODES.drainFailed);
   }
 }

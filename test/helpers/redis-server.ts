@@ -47,6 +47,17 @@ export class RedisServer {
     }
   }
 
+  /** The connections Redis has now (`CLIENT LIST`): each one's id and the name its client gave it. */
+  clients(): Array<{ id: string; name: string }> {
+    const listed = spawnSync('redis-cli', ['-p', String(this.port), 'client', 'list'], { encoding: 'utf8' });
+    if (listed.status !== 0) throw new Error(`redis-cli client list failed: ${listed.stderr}`);
+    return listed.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('=', 2) as [string, string])))
+      .map((fields) => ({ id: fields.id!, name: fields.name ?? '' }));
+  }
+
   /** SIGKILLs it, as a crash would; resolves once it is gone. */
   async kill(): Promise<void> {
     const child = this.child;

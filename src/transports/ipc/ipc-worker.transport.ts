@@ -7,22 +7,28 @@ import type { MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import type { MessageLimits } from '../cluster-transport.interface.js';
 import { MembershipTransport } from '../membership.transport.js';
+import type { MessageLane } from '../message-lane.interface.js';
+import { DirectRouting } from '../../nodes/direct-routing.js';
 
 const WARN_EVERY_MS = 5_000;
 
 /**
  * The embedded transport of a worker: everything goes through the primary over the worker's control
  * channel. The primary relays lifecycle events and membership, and routes messages (`MessageRouter`).
+ * With a lane to other nodes, publishes and the messages addressed to workers of other nodes go on the
+ * lane as well (`DirectRouting`): no primary on their way.
  */
 export class IpcWorkerTransport extends MembershipTransport {
   readonly role = 'worker' as const;
   private readonly warnings: ThrottledReport<string>;
+  private readonly direct: DirectRouting | undefined;
 
   constructor(
     self: WorkerIdentity,
     serialization: Serialization,
     limits: MessageLimits,
     private readonly channel: ChannelToPrimary,
+    lane?: MessageLane,
     logger = new Logger(`ClusterWorker#${self.slot}`),
   ) {
     super(self, serialization, limits);
@@ -33,6 +39,25 @@ export class IpcWorkerTransport extends MembershipTransport {
       dropped: (reason, detail) => this.warnings.note(reason, detail),
     };
     channel.attach(traffic);
+    this.direct =
+      lane &&
+      new DirectRouting(
+        self,
+        lane,
+        () => this.view.workers(),
+        (message) => this.messages.next(message),
+      );
+    this.direct?.start();
+  }
+
+  /** Resolves once the lane to other nodes is up, or after `timeoutMs` (see `DirectRouting.whenUp`); at once without one. */
+  async laneUp(timeoutMs: number): Promise<void> {
+    await this.direct?.whenUp(timeoutMs);
+  }
+
+  /** Closes the lane, once what this worker wrote on it went out. */
+  async close(): Promise<void> {
+    await this.direct?.close();
   }
 
   requestRollingRestart(): void {
@@ -40,6 +65,7 @@ export class IpcWorkerTransport extends MembershipTransport {
   }
 
   send(message: MessageEnvelope): void {
+    if (this.direct?.outgoing(message)) return;
     this.channel.send(message);
   }
 
@@ -51,6 +77,7 @@ export class IpcWorkerTransport extends MembershipTransport {
     const wasLeader = isLeaderOf(this.view.leader(), this.self);
     // Whoever reacts to leader$ (the scheduler stopping its jobs) does so inside this call.
     this.view.apply(workers, event, state);
+    this.direct?.membersChanged(workers);
     if (wasLeader && !isLeaderOf(this.view.leader(), this.self)) this.channel.released();
   }
 }

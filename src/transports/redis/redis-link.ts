@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { describeError } from '../../common/describe-error.js';
 import { ThrottledReport } from '../../common/throttled-report.js';
 import type { ClusterEvent, WorkerAddress } from '../../interfaces/cluster-event.interface.js';
@@ -9,7 +8,8 @@ import type { MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import type { WireLimits } from '../message-validation.js';
 import type { LocalNode, NodeLink } from '../node-link.interface.js';
-import { channels, decodeFrames, encodeFrames, MAX_FRAMES, type Frame } from './redis-protocol.js';
+import { channels, decodeFrames, encodeFrames, type Frame } from './redis-protocol.js';
+import { RedisPair } from './redis-pair.js';
 import { RedisLease } from './redis-lease.js';
 import { RemoteNodes } from './remote-nodes.js';
 
@@ -31,8 +31,6 @@ export interface RedisLinkOptions {
 
 const WARN_EVERY_MS = 5_000;
 const EXPIRY_CHECK_MS = 250;
-/** Longer than any answer from a Redis that works, shorter than the time a node takes to expire. */
-const PING_DEADLINE_MS = 3_000;
 /** How long a draining node waits for Redis to take its goodbye. */
 const BYE_WAIT_MS = 1_000;
 
@@ -44,23 +42,19 @@ const BYE_WAIT_MS = 1_000;
  * counts again from the moment the link is back.
  */
 export class RedisLink implements NodeLink {
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisPair;
   private readonly remote: RemoteNodes;
   readonly lease: RedisLease;
+  /** Workers write publishes and addressed messages on lanes of their own (`RedisLane`). */
+  readonly lanes = true;
   private readonly channel: ReturnType<typeof channels>;
   private readonly wire: WireLimits;
   private readonly warnings: ThrottledReport<string>;
-  /** Frames written this tick, in order, with their channel. */
-  private pending: Array<{ readonly channel: string; readonly frame: Frame }> = [];
   private local: LocalNode | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private expiry: NodeJS.Timeout | undefined;
-  private flushing = false;
-  private connected = { publisher: false, subscriber: false };
   private wasUp = false;
   private closed = false;
-  private probing = false;
 
   constructor(
     private readonly options: RedisLinkOptions,
@@ -70,37 +64,37 @@ export class RedisLink implements NodeLink {
     this.channel = channels(options.name);
     this.wire = { serialization: options.serialization, maxMessageBytes: options.maxMessageBytes };
     this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.warn(`dropped ${count} frame(s) from Redis: ${sample}`));
-    const connection = {
-      // Nothing waits for a connection: a command while it is down fails, so nothing is sent twice.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => (this.closed ? null : (options.retryMs ?? 500)),
-      lazyConnect: true,
-    };
-    this.publisher = new Redis(options.url, { ...connection, connectionName: `ncl:${options.node}:pub` });
-    this.subscriber = new Redis(options.url, { ...connection, connectionName: `ncl:${options.node}:sub` });
-    this.lease = new RedisLease(this.publisher, options.name, options.node);
+    this.redis = new RedisPair(
+      {
+        url: options.url,
+        connectionName: `ncl:${options.node}`,
+        serialization: options.serialization,
+        channels: [this.channel.all, this.channel.node(options.node)],
+        retryMs: options.retryMs,
+      },
+      {
+        status: () => this.updateStatus(),
+        received: (payload) => this.receive(payload),
+        failed: (channel, error) => this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`),
+        silent: (deadlineMs) => logger.warn(`Redis did not answer a PING within ${deadlineMs} ms: reconnecting`),
+      },
+    );
+    this.lease = new RedisLease(this.redis.publisher, options.name, options.node);
   }
 
   get up(): boolean {
-    return this.connected.publisher && this.connected.subscriber;
+    return this.redis.up;
   }
 
   start(local: LocalNode): void {
     this.local = local;
-    this.watch(this.publisher, 'publisher');
-    this.watch(this.subscriber, 'subscriber');
-    this.subscriber.on('messageBuffer', (_channel: Buffer, payload: Buffer) => this.receive(payload));
-    this.subscriber.on('ready', () => {
-      this.subscriber.subscribe(this.channel.all, this.channel.node(this.options.node)).catch(() => undefined);
-    });
     const heartbeatMs = this.options.heartbeatMs ?? 2_000;
     this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
     this.heartbeat.unref();
     // Checked often, so a silent node leaves close to `expiryMs` after its last heartbeat.
     this.expiry = setInterval(() => this.expire(), EXPIRY_CHECK_MS);
     this.expiry.unref();
-    for (const connection of [this.publisher, this.subscriber]) connection.connect().catch(() => undefined);
+    this.redis.connect();
   }
 
   publish(message: MessageEnvelope): boolean {
@@ -141,8 +135,8 @@ export class RedisLink implements NodeLink {
     clearInterval(this.expiry);
     if (this.up) {
       // What this node said last (its shutdown event) goes out before its goodbye.
-      this.flush();
-      const bye = this.publisher.publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization));
+      this.redis.flush();
+      const bye = this.redis.publisher.publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization));
       // Cut off without knowing it (a partition), Redis would never answer: the node stops anyway.
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise((resolve) => (timer = setTimeout(resolve, BYE_WAIT_MS)));
@@ -151,21 +145,7 @@ export class RedisLink implements NodeLink {
     }
     this.closed = true;
     this.warnings.flush();
-    this.publisher.disconnect();
-    this.subscriber.disconnect();
-  }
-
-  private watch(connection: Redis, role: 'publisher' | 'subscriber'): void {
-    connection.on('ready', () => {
-      this.connected[role] = true;
-      this.updateStatus();
-    });
-    connection.on('close', () => {
-      this.connected[role] = false;
-      this.updateStatus();
-    });
-    // ioredis reconnects by itself; the status change tells the story.
-    connection.on('error', () => undefined);
+    this.redis.disconnect();
   }
 
   private updateStatus(): void {
@@ -179,7 +159,7 @@ export class RedisLink implements NodeLink {
       this.logger.log(`connected to Redis as node ${this.options.node} of cluster ${this.options.name}`);
       this.beat();
     } else {
-      this.pending = [];
+      this.redis.drop();
       // Whoever led elsewhere may have stepped down meanwhile: no leader counts until heard again.
       this.remote.forgetLeaders();
       // Their replies could not reach us now: what waits on another node fails at once.
@@ -194,29 +174,8 @@ export class RedisLink implements NodeLink {
     // Called on the node, not detached: a LocalNode may be a class whose methods use `this`.
     const local = this.local;
     this.enqueue(this.channel.all, { t: 'hb', node: this.options.node, workers: local.workers(), topics: local.topics(), leader: local.leader() });
-    this.probe();
-  }
-
-  /**
-   * A partition closes no connection: without an answer to PING within the deadline, the link is
-   * taken down (both connections dropped, reconnecting), so calls to other nodes fail at once instead
-   * of waiting for their timeouts.
-   */
-  private probe(): void {
-    if (this.probing) return;
-    this.probing = true;
-    const deadline = setTimeout(() => {
-      this.logger.warn(`Redis did not answer a PING within ${PING_DEADLINE_MS} ms: reconnecting`);
-      for (const connection of [this.publisher, this.subscriber]) connection.disconnect(true);
-    }, PING_DEADLINE_MS);
-    deadline.unref();
-    this.publisher
-      .ping()
-      .catch(() => undefined)
-      .finally(() => {
-        clearTimeout(deadline);
-        this.probing = false;
-      });
+    // A partition closes no connection: a PING unanswered in time takes the link down.
+    this.redis.probe();
   }
 
   /** Nodes gone silent leave; not while the link is down (nobody can be heard then). */
@@ -232,37 +191,8 @@ export class RedisLink implements NodeLink {
   }
 
   private enqueue(channel: string, frame: Frame): boolean {
-    if (!this.up) return false;
-    this.pending.push({ channel, frame });
-    if (!this.flushing) {
-      this.flushing = true;
-      // At the end of this callback, not at the end of the loop's turn: what one read from a worker (or
-      // from Redis) carried still leaves in one PUBLISH per channel, and a lone request leaves at once
-      // instead of after every other I/O callback of the turn.
-      queueMicrotask(this.flush);
-    }
-    return true;
+    return this.redis.write(channel, frame);
   }
-
-  /**
-   * Frames written in one tick go out in the order they were written, a run of frames for the same
-   * channel in one PUBLISH: a receiver gets a sender's publishes and sends in the order they were made.
-   */
-  private readonly flush = (): void => {
-    this.flushing = false;
-    const pending = this.pending;
-    this.pending = [];
-    for (let start = 0; start < pending.length;) {
-      const { channel } = pending[start]!;
-      let end = start + 1;
-      while (end < pending.length && pending[end]!.channel === channel && end - start < MAX_FRAMES) end += 1;
-      const frames = pending.slice(start, end).map((p) => p.frame);
-      start = end;
-      this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).catch((error: unknown) => {
-        this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`);
-      });
-    }
-  };
 
   private receive(payload: Buffer): void {
     const local = this.local;

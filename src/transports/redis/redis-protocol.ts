@@ -1,14 +1,21 @@
 /**
- * The Redis transport's own protocol between the primaries of a cluster's nodes.
+ * The Redis transport's own protocol between the processes of a cluster's nodes.
  *
  * Channels (the braces keep a cluster's channels in one Redis Cluster hash slot):
- * - `ncl:{<name>}:all`: `hb` (heartbeat), `bye`, `pub` (a publish) and `ev` (a worker's lifecycle event);
- * - `ncl:{<name>}:n:<node>`: `msg`, a `send`, `request` or `reply` for that node.
- * Frames written in one tick to one channel travel as one `batch`, in one `PUBLISH`. Frames are JSON, or
- * v8 structured clone with `serialization: 'advanced'`; a message's payload travels as its sender encoded it.
+ * - `ncl:{<name>}:all`, heard by every node's primary: `hb` (heartbeat), `bye` and `ev` (a worker's
+ *   lifecycle event);
+ * - `ncl:{<name>}:n:<node>`, heard by that node's primary: `msg`, a request routed by topic to that
+ *   node (the primary picks the worker) and the replies to the ones it routed;
+ * - `ncl:{<name>}:p`, heard by every worker (each process that sends and receives messages): `pub`, a publish;
+ * - `ncl:{<name>}:w:<node>:<id>:<pid>`, heard by that one worker: `msg`, a `send`, `request` or `reply`
+ *   addressed to it.
+ * A worker writes its publishes and addressed messages on one connection of its own, so a receiver,
+ * which hears both on one connection too, gets them in the order they were made. Frames written in one
+ * tick to one channel travel as one `batch`, in one `PUBLISH`. Frames are JSON, or v8 structured clone
+ * with `serialization: 'advanced'`; a message's payload travels as its sender encoded it.
  */
 import { deserialize, serialize } from 'node:v8';
-import type { ClusterEvent } from '../../interfaces/cluster-event.interface.js';
+import type { ClusterEvent, WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
 import { isLeader, type Leader } from '../../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../../messaging/envelope.js';
@@ -31,6 +38,8 @@ export type Frame =
 export const channels = (name: string) => ({
   all: `ncl:{${name}}:all`,
   node: (node: string) => `ncl:{${name}}:n:${node}`,
+  published: `ncl:{${name}}:p`,
+  worker: ({ node, id, pid }: WorkerIdentity) => `ncl:{${name}}:w:${node}:${id}:${pid}`,
 });
 
 export function encodeFrames(frames: readonly Frame[], serialization: Serialization): string | Buffer {
