@@ -5,7 +5,8 @@
  * **`NodeLink`: the extension point for other hosts.** A node is one primary and its workers; the
  * nodes of a cluster meet through a `NodeLink` held by each node's primary (Redis today, NATS next:
  * any broker that can carry a heartbeat and a message). It keeps the membership of the other nodes
- * from their heartbeats and carries messages and lifecycle events between nodes; the library keeps
+ * from their heartbeats and carries messages and lifecycle events between nodes (the Redis link leaves
+ * publishes and messages addressed to a worker to each worker's own lane: `lanes`); the library keeps
  * routing, request ids, timeouts and leadership, and its `LocalNode` is what the link hears from and
  * tells. Implement `NodeLink` (a `LeaderLease` too, if the broker can hold one), check each message
  * from another node with `readMessage`, and run `nodeLinkConformance` (from `nestjs-cluster/testing`)
