@@ -7,7 +7,7 @@ import type { Serialization } from '../../messaging/payload-codec.js';
 import type { LaneReceiver, MessageLane } from '../message-lane.interface.js';
 import type { WireLimits } from '../message-validation.js';
 import { channels, decodeFrames, type Frame } from './redis-protocol.js';
-import { RedisPair } from './redis-pair.js';
+import { atMost, RedisPair } from './redis-pair.js';
 
 export interface RedisLaneOptions {
   readonly url: string;
@@ -92,12 +92,8 @@ export class RedisLane implements MessageLane {
     this.redis.flush();
     this.warnings.flush();
     if (this.up) {
-      // Redis answers in order: once the PING is back, every PUBLISH before it was taken. Cut off
-      // without knowing it (a partition), Redis would never answer: the process stops anyway.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-      await Promise.race([this.redis.publisher.ping().catch(() => undefined), late]);
-      clearTimeout(timer);
+      // Redis answers in order: once the PING is back, every PUBLISH before it was taken.
+      await atMost(this.redis.publisher.ping(), CLOSE_WAIT_MS);
     }
     this.redis.disconnect();
   }

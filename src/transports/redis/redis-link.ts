@@ -9,7 +9,7 @@ import type { Serialization } from '../../messaging/payload-codec.js';
 import type { WireLimits } from '../message-validation.js';
 import type { LocalNode, NodeLink } from '../node-link.interface.js';
 import { channels, decodeFrames, encodeFrames, type Frame } from './redis-protocol.js';
-import { RedisPair } from './redis-pair.js';
+import { atMost, RedisPair } from './redis-pair.js';
 import { RedisLease } from './redis-lease.js';
 import { RemoteNodes } from './remote-nodes.js';
 
@@ -35,7 +35,9 @@ const EXPIRY_CHECK_MS = 250;
 const BYE_WAIT_MS = 1_000;
 
 /**
- * The Redis link of a node's primary: one publisher and one subscriber connection. Heartbeats say
+ * The Redis link of a node's primary: one publisher and one subscriber connection, for membership,
+ * lifecycle events, the lease and requests routed by topic (workers carry the rest on their lanes,
+ * `RedisLane`). Heartbeats say
  * which workers are ready and which topics they handle; a node that says `bye` or stays silent
  * `expiryMs` leaves. While Redis is unreachable the link is down: nothing is queued (a message for
  * another node fails at once), the other nodes stay as they were last heard, and their silence
@@ -138,10 +140,7 @@ export class RedisLink implements NodeLink {
       this.redis.flush();
       const bye = this.redis.publisher.publish(this.channel.all, encodeFrames([{ t: 'bye', node: this.options.node }], this.options.serialization));
       // Cut off without knowing it (a partition), Redis would never answer: the node stops anyway.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise((resolve) => (timer = setTimeout(resolve, BYE_WAIT_MS)));
-      await Promise.race([bye.catch(() => undefined), late]);
-      clearTimeout(timer);
+      await atMost(bye, BYE_WAIT_MS);
     }
     this.closed = true;
     this.warnings.flush();

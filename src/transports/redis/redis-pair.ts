@@ -5,6 +5,14 @@ import { encodeFrames, MAX_FRAMES, type Frame } from './redis-protocol.js';
 /** Longer than any answer from a Redis that works, shorter than the time a node takes to expire. */
 const PING_DEADLINE_MS = 3_000;
 
+/** Resolves when `work` settles or after `ms`, whichever comes first: Redis cut off without knowing it never answers. */
+export async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([work.catch(() => undefined), late]);
+  clearTimeout(timer);
+}
+
 export interface RedisPairOptions {
   readonly url: string;
   /** Names both connections in `CLIENT LIST` (`<name>:pub`, `<name>:sub`). */

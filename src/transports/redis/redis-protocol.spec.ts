@@ -14,6 +14,9 @@ describe('the Redis protocol', () => {
   it("names a cluster's channels inside one hash slot", () => {
     expect(channels('orders').all).toBe('ncl:{orders}:all');
     expect(channels('orders').node('pod-1')).toBe('ncl:{orders}:n:pod-1');
+    expect(channels('orders').published).toBe('ncl:{orders}:p');
+    // One process: its id and pid too, so a process of a restarted primary with the same id is another channel.
+    expect(channels('orders').worker({ node: 'pod-1', id: 3, slot: 1, pid: 4242 })).toBe('ncl:{orders}:w:pod-1:3:4242');
   });
 
   it.each(['json', 'advanced'] as const)('round-trips a batch of frames with %s serialization', (serialization) => {

@@ -2,8 +2,9 @@
  * The Redis transport's own protocol between the processes of a cluster's nodes.
  *
  * Channels (the braces keep a cluster's channels in one Redis Cluster hash slot):
- * - `ncl:{<name>}:all`, heard by every node's primary: `hb` (heartbeat), `bye` and `ev` (a worker's
- *   lifecycle event);
+ * - `ncl:{<name>}:all`, heard by every node's primary: `hb` (heartbeat), `bye`, `ev` (a worker's
+ *   lifecycle event), and `pub` when a link publishes itself (`NodeLink.publish`; the library's
+ *   processes publish on their lanes);
  * - `ncl:{<name>}:n:<node>`, heard by that node's primary: `msg`, a request routed by topic to that
  *   node (the primary picks the worker) and the replies to the ones it routed;
  * - `ncl:{<name>}:p`, heard by every worker (each process that sends and receives messages): `pub`, a publish;
