@@ -70,11 +70,27 @@ export async function bootstrapClustered<App extends ClusteredApp = INestApplica
       : 'configured';
   logger.log(`primary pid ${process.pid}: starting ${resolved.workers} worker(s) (${why})`);
   const link = await loadNodeLink(resolved, logger);
-  const code = await new Supervisor(resolved, cluster, { link }).start();
+  const supervisor = new Supervisor(resolved, cluster, { link });
+  const control = await openControl(resolved, supervisor, logger);
+  const code = await supervisor.start();
+  // `nestjs-cluster stop` waits for this code.
+  await control?.stopped(code);
   process.exit(code);
 }
 
 /** A standalone process that is a node of a cluster of several: its link, and its lane to the other nodes' workers. */
 async function standaloneLinks(options: ResolvedClusterOptions, logger: Logger): Promise<[NodeLink?, MessageLane?]> {
   return [await loadNodeLink(options, logger), await loadMessageLane(options, StandaloneRuntime.identity(options), logger)];
+}
+
+/** The primary's control socket for the `nestjs-cluster` command, unless `control` is `'off'`; loaded in the primary only. */
+async function openControl(options: ResolvedClusterOptions, supervisor: Supervisor, logger: Logger) {
+  const { controlPaths } = await import('./control/control-paths.js');
+  const paths = controlPaths(options.name, options.control);
+  if (!paths) return undefined;
+  const [{ ControlServer }, { supervisorControl }] = await Promise.all([
+    import('./control/control-server.js'),
+    import('./control/supervisor-control.js'),
+  ]);
+  return ControlServer.open(paths, supervisorControl(supervisor, options), logger);
 }

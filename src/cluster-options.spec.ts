@@ -125,6 +125,7 @@ describe('resolveClusterOptions environment', () => {
       nodeId: 'CLUSTER_NODE_ID',
       redisUrl: 'CLUSTER_REDIS_URL',
       name: 'CLUSTER_NAME',
+      control: 'CLUSTER_CONTROL_SOCKET',
       port: 'PORT',
       host: 'CLUSTER_HOST',
       sticky: 'CLUSTER_STICKY',
@@ -582,6 +583,24 @@ describe('resolveClusterOptions host', () => {
 
   it.each([0, '', true])('rejects options.host = %p', (value) => {
     expectRejected(() => resolve({ host: value as never }), 'options.host', value, HOST);
+  });
+});
+
+describe('resolveClusterOptions control socket', () => {
+  const CONTROL = "'off', or an absolute path of at most 107 bytes for the control socket";
+
+  it("takes an absolute path or 'off', from the option or CLUSTER_CONTROL_SOCKET; unset by default", () => {
+    expect(resolve({}).control).toBeUndefined();
+    expect(resolve({}, { CLUSTER_CONTROL_SOCKET: '/run/app/ctl.sock' }).control).toBe('/run/app/ctl.sock');
+    expect(resolve({ control: 'off' }, { CLUSTER_CONTROL_SOCKET: '/run/app/ctl.sock' }).control).toBe('off');
+  });
+
+  it.each(['ctl.sock', './ctl.sock', `/${'x'.repeat(107)}`, 'OFF'])('rejects CLUSTER_CONTROL_SOCKET=%p, naming what is allowed', (raw) => {
+    expectRejected(() => resolve({}, { CLUSTER_CONTROL_SOCKET: raw }), 'CLUSTER_CONTROL_SOCKET', raw, CONTROL);
+  });
+
+  it.each([false, 0, ''])('rejects options.control = %p', (value) => {
+    expectRejected(() => resolve({ control: value as never }), 'options.control', value, CONTROL);
   });
 });
 

@@ -164,6 +164,13 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   name?: string;
   /**
+   * Where the primary listens for the `nestjs-cluster` command (`status`, `reload`, `stop`, ...): an
+   * absolute path for the Unix socket, or `'off'`. The socket is 0600 in a 0700 folder, and each call
+   * also needs the token kept beside it (`<path>.token`, 0600). Env `CLUSTER_CONTROL_SOCKET`.
+   * @default `$XDG_RUNTIME_DIR/nestjs-cluster/<name>.sock`, else `<os tmpdir>/nestjs-cluster-<uid>/<name>.sock`
+   */
+  control?: string;
+  /**
    * Port passed to `listen`. Env `PORT`.
    * @default 3000
    */
@@ -282,6 +289,7 @@ export interface ResolvedClusterOptions {
   nodeId: string;
   redisUrl: string | undefined;
   name: string;
+  control: string | undefined;
   port: number;
   host: string | undefined;
   sticky: StickyMode | false;

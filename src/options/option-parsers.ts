@@ -101,6 +101,14 @@ export const parseRedisUrl = parser<string>('a redis:// or rediss:// URL, e.g. r
   }
 });
 
+/** Longest path Linux takes for a Unix socket (`sun_path` is 108 bytes, ending in NUL). */
+const MAX_SOCKET_PATH = 107;
+export const parseControl = parser<string>(`'off', or an absolute path of at most ${MAX_SOCKET_PATH} bytes for the control socket`, (raw) => {
+  if (typeof raw !== 'string') return undefined;
+  if (raw === 'off') return raw;
+  return raw.startsWith('/') && Buffer.byteLength(raw) <= MAX_SOCKET_PATH ? raw : undefined;
+});
+
 export const parseNodeId = parser<string>('1 to 128 letters, digits, ".", "_", ":" or "-"', (raw) =>
   typeof raw === 'string' && NODE_ID.test(raw) ? raw : undefined,
 );

@@ -54,6 +54,8 @@ export class Supervisor {
   private linkClosed: Promise<void> | undefined;
   private readonly replacements: RollingReplacement;
   private readonly leadership: LeaderAppointment;
+  /** Who else hears this node's events (the control socket), besides the user's hook. */
+  private readonly observers = new Set<(event: ClusterEvent) => void>();
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -160,6 +162,12 @@ export class Supervisor {
   /** A rolling restart of `only` these slots (all by default); see `RollingReplacement.restart`. */
   restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
     return this.replacements.restart(reason, only);
+  }
+
+  /** Hears every event of this node from now on; returns how to stop. The listener must not throw. */
+  observe(listener: (event: ClusterEvent) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
   }
 
   /**
@@ -304,7 +312,8 @@ export class Supervisor {
     for (const { process } of this.table.members()) process.worker.process.kill('SIGKILL');
   }
 
-  private get closing(): boolean {
+  /** The cluster is shutting down (a signal, a crash loop, or `shutdown`). */
+  get closing(): boolean {
     return this.stopping.closing;
   }
 
@@ -338,6 +347,7 @@ export class Supervisor {
     if (!event) return;
     this.link?.announce(event);
     this.notify(event);
+    for (const observer of this.observers) observer(event);
   }
 
   /** The event (if any) and the snapshot after it, to every worker of this node that listens. */

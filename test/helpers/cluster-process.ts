@@ -83,8 +83,12 @@ export class ClusterProcess {
     delete base.CLUSTER_ENABLED;
     delete base.PORT;
     const [command, ...args] = [...prefix, process.execPath, script];
+    // No control socket unless a test asks for one: clusters of parallel tests would share the default one.
+    const merged: Record<string, string | undefined> = { ...base, NO_COLOR: '1', CLUSTER_CONTROL_SOCKET: 'off', ...env };
+    // A variable given as `undefined` is one the test wants unset.
+    for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
     const child = spawn(command!, args, {
-      env: { ...base, NO_COLOR: '1', ...env },
+      env: merged,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

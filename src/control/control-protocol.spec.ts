@@ -1,0 +1,42 @@
+import { controlPaths } from './control-paths.js';
+import { readRequest } from './control-protocol.js';
+
+describe('the control protocol', () => {
+  it('reads a request with its token and verb, and the slot of describe', () => {
+    expect(readRequest('{"token":"t","verb":"status"}')).toEqual({ token: 't', verb: 'status' });
+    expect(readRequest('{"token":"t","verb":"describe","slot":2}')).toEqual({ token: 't', verb: 'describe', slot: 2 });
+  });
+
+  it.each([
+    ['not json', 'the request is not JSON'],
+    ['[1]', 'the request carries no token'],
+    ['{"verb":"status"}', 'the request carries no token'],
+    ['{"token":"t","verb":"scale!"}', 'unknown verb "scale!": one of status, describe, reload, stop'],
+    ['{"token":"t","verb":"describe","slot":-1}', 'describe needs a slot (an integer >= 0), got -1'],
+  ])('refuses %s, saying why', (line, why) => {
+    expect(readRequest(line)).toBe(why);
+  });
+});
+
+describe('where the control socket is', () => {
+  it("is the option's path, with the token beside it", () => {
+    expect(controlPaths('orders', '/run/app/ctl.sock')).toEqual({
+      socket: '/run/app/ctl.sock',
+      token: '/run/app/ctl.sock.token',
+      folder: '/run/app',
+      ownFolder: false,
+    });
+  });
+
+  it("is none with 'off'", () => {
+    expect(controlPaths('orders', 'off')).toBeUndefined();
+  });
+
+  it('is <name>.sock in $XDG_RUNTIME_DIR/nestjs-cluster, else in a per-user folder of the temp dir', () => {
+    expect(controlPaths('orders', undefined, { XDG_RUNTIME_DIR: '/run/user/1000' })).toMatchObject({
+      socket: '/run/user/1000/nestjs-cluster/orders.sock',
+      ownFolder: true,
+    });
+    expect(controlPaths('orders', undefined, {})!.folder).toMatch(new RegExp(`nestjs-cluster-${process.getuid?.()}$`));
+  });
+});

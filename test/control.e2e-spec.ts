@@ -1,0 +1,162 @@
+/**
+ * The `nestjs-cluster` command against real clusters, through the primary's control socket: what it
+ * shows, who may use it, and the verbs that act (reload, stop).
+ */
+import { jest } from '@jest/globals';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
+
+jest.setTimeout(120_000);
+
+const CLI = fileURLToPath(new URL('../dist/cli/nestjs-cluster.js', import.meta.url));
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the command as a user would (`prefix`: e.g. another user), resolving with its exit code and output. */
+function cli(args: readonly string[], prefix: readonly string[] = [], env: Record<string, string> = {}): Promise<Run> {
+  const [command, ...rest] = [...prefix, process.execPath, CLI, ...args];
+  const child = spawn(command!, rest, { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** A raw request on the socket, for what the command would never send. */
+function rawRequest(socket: string, line: string): Promise<{ ok: boolean; error?: { code: string } }> {
+  return new Promise((resolve, reject) => {
+    const connection = createConnection(socket, () => connection.write(`${line}\n`));
+    let received = '';
+    connection.on('data', (chunk) => (received += chunk));
+    connection.on('close', () => resolve(JSON.parse(received)));
+    connection.on('error', reject);
+  });
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe('nestjs-cluster, the command', () => {
+  const apps: ClusterProcess[] = [];
+  let folder: string;
+
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'ncl-control-'));
+  });
+
+  afterEach(() => {
+    for (const app of apps.splice(0)) app.killGroup();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function start(env: Record<string, string> = {}, workers = 2): Promise<{ app: ClusterProcess; port: number; socket: string }> {
+    const port = await freePort();
+    const socket = join(folder, 'ctl.sock');
+    const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(workers), CLUSTER_CONTROL_SOCKET: socket, ...env });
+    apps.push(app);
+    await app.waitForReady(workers);
+    return { app, port, socket };
+  }
+
+  it('status --json lists what workers() says, with memory and CPU; the socket and its token are 0600', async () => {
+    const { app, port, socket } = await start();
+    const ready = await app.waitForReady(2);
+    const run = await cli(['status', '--json', '--socket', socket]);
+    expect(run.code).toBe(0);
+    const status = JSON.parse(run.stdout);
+    const { body } = await get(port, '/workers');
+    const workers = (body.workers as Array<{ slot: number; pid: number; state: string }>).map(({ slot, pid, state }) => ({ slot, pid, state }));
+    expect(status.processes.map(({ slot, pid, state }: { slot: number; pid: number; state: string }) => ({ slot, pid, state }))).toEqual(workers);
+    expect(status.processes.map((p: { pid: number }) => p.pid)).toEqual(ready.map((r) => r.pid));
+    expect(status).toMatchObject({ pid: app.pid, workers: 2, name: 'default', transport: 'none' });
+    for (const p of status.processes) {
+      expect(p.rssMb).toBeGreaterThan(10);
+      expect(p.cpuPercent).toBeGreaterThanOrEqual(0);
+    }
+    expect(status.processes.filter((p: { leader: boolean }) => p.leader)).toHaveLength(1);
+    expect(mode(socket)).toBe(0o600);
+    expect(mode(`${socket}.token`)).toBe(0o600);
+
+    // The table a person reads names every worker's pid; `ls` is the same verb.
+    const table = await cli(['ls', '--socket', socket]);
+    expect(table.code).toBe(0);
+    for (const { pid } of ready) expect(table.stdout).toContain(String(pid));
+
+    const one = await cli(['describe', '1', '--json', '--socket', socket]);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout).processes).toEqual([expect.objectContaining({ slot: 1, pid: ready[1]!.pid })]);
+    expect((await cli(['describe', '7', '--socket', socket])).code).toBe(1);
+    expect((await cli(['describe', 'x', '--socket', socket])).code).toBe(2);
+    expect((await cli(['frobnicate', '--socket', socket])).code).toBe(2);
+  });
+
+  it('refuses a wrong token, and a user who cannot open the folder; refuses a request past its size', async () => {
+    const { socket } = await start();
+    expect(await rawRequest(socket, JSON.stringify({ token: 'not-it', verb: 'status' }))).toMatchObject({ ok: false, error: { code: 'bad-token' } });
+    expect(await rawRequest(socket, JSON.stringify({ verb: 'status' }))).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await rawRequest(socket, 'x'.repeat(5_000))).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    // Another user: the socket and the token are the owner's alone.
+    if (process.getuid?.() === 0 && spawnSync('runuser', ['--help']).status === 0) {
+      const other = await cli(['status', '--socket', socket], ['runuser', '-u', 'nobody', '--']);
+      expect(other.code).toBe(3);
+    }
+  });
+
+  it('reload replaces every worker and exits 0; stop waits for the exit code, and the files go', async () => {
+    const { app, port, socket } = await start();
+    const before = await app.waitForReady(2);
+    const reload = await cli(['reload', '--json', '--socket', socket]);
+    expect(reload.code).toBe(0);
+    expect(JSON.parse(reload.stdout)).toEqual({ replaced: 2 });
+    const after = JSON.parse((await cli(['status', '--json', '--socket', socket])).stdout).processes as Array<{ pid: number }>;
+    expect(after.map((p) => p.pid).filter((pid) => before.some((b) => b.pid === pid))).toEqual([]);
+    await pollReady(port, 2);
+
+    const stop = await cli(['stop', '--json', '--socket', socket]);
+    expect(stop.code).toBe(0);
+    expect(JSON.parse(stop.stdout)).toEqual({ code: 0 });
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(socket)).toBe(false);
+    expect(existsSync(`${socket}.token`)).toBe(false);
+    expect((await cli(['status', '--socket', socket])).code).toBe(3);
+  });
+
+  it('never takes over the socket of a live primary; replaces the one a killed primary left', async () => {
+    const first = await start();
+    // A second cluster on the same socket runs, without a control socket of its own.
+    const second = await start();
+    const status = JSON.parse((await cli(['status', '--json', '--socket', first.socket])).stdout);
+    expect(status.pid).toBe(first.app.pid);
+
+    first.app.killGroup();
+    await first.app.exited;
+    second.app.killGroup();
+    await second.app.exited;
+    expect(existsSync(first.socket)).toBe(true); // SIGKILL leaves it behind
+    const third = await start();
+    const now = JSON.parse((await cli(['status', '--json', '--socket', third.socket])).stdout);
+    expect(now.pid).toBe(third.app.pid);
+  });
+
+  it('finds the socket by name in $XDG_RUNTIME_DIR/nestjs-cluster, a folder closed to others', async () => {
+    const port = await freePort();
+    const env = { XDG_RUNTIME_DIR: folder, CLUSTER_NAME: 'orders' };
+    const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: '1', CLUSTER_CONTROL_SOCKET: undefined, ...env });
+    apps.push(app);
+    await app.waitForReady(1);
+    expect(mode(join(folder, 'nestjs-cluster'))).toBe(0o700);
+    const run = await cli(['status', '--json'], [], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ name: 'orders', pid: app.pid });
+    expect((await cli(['status', '--name', 'other'], [], { XDG_RUNTIME_DIR: folder })).code).toBe(3);
+  });
+});
