@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
+import { failures, startLoad } from './helpers/load.js';
 
 jest.setTimeout(120_000);
 
@@ -128,6 +129,44 @@ describe('nestjs-cluster, the command', () => {
     expect(existsSync(socket)).toBe(false);
     expect(existsSync(`${socket}.token`)).toBe(false);
     expect((await cli(['status', '--socket', socket])).code).toBe(3);
+  });
+
+  it('scale 4, scale -2 and scale +1 under keep-alive load: zero failed requests, the removed workers drain and are gone', async () => {
+    const { app, port, socket } = await start();
+    const load = startLoad(port, { connections: 20, maxSeconds: 90 });
+    await load.running;
+    try {
+      const up = await cli(['scale', '4', '--json', '--socket', socket]);
+      expect(up.code).toBe(0);
+      expect(JSON.parse(up.stdout)).toEqual({ from: 2, to: 4 });
+      const four = JSON.parse((await cli(['status', '--json', '--socket', socket])).stdout);
+      expect(four.workers).toBe(4);
+      expect(four.processes.map((p: { slot: number; state: string }) => `${p.slot}:${p.state}`)).toEqual([
+        '0:ready',
+        '1:ready',
+        '2:ready',
+        '3:ready',
+      ]);
+
+      const down = await cli(['scale', '-2', '--json', '--socket', socket]);
+      expect(down.code).toBe(0);
+      expect(JSON.parse(down.stdout)).toEqual({ from: 4, to: 2 });
+      const gone = four.processes.filter((p: { slot: number }) => p.slot >= 2).map((p: { pid: number }) => p.pid);
+      const exits = app.primaryEvents().filter((e) => e.type === 'exit' && gone.includes(e.pid!));
+      expect(exits.map((e) => [e.reason, e.expected])).toEqual([
+        ['scaled-down', true],
+        ['scaled-down', true],
+      ]);
+      expect(app.primaryEvents().some((e) => e.type === 'restart-scheduled')).toBe(false);
+      expect((await cli(['scale', '+1', '--socket', socket])).code).toBe(0);
+      expect(JSON.parse((await cli(['status', '--json', '--socket', socket])).stdout).processes).toHaveLength(3);
+    } finally {
+      const result = await load.stop();
+      expect(result.requests.total).toBeGreaterThan(100);
+      expect(failures(result)).toBe(0);
+    }
+    expect((await cli(['scale', '0', '--socket', socket])).code).toBe(2);
+    expect((await cli(['scale', 'lots', '--socket', socket])).code).toBe(2);
   });
 
   it('never takes over the socket of a live primary; replaces the one a killed primary left', async () => {

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { controlPaths } from '../control/control-paths.js';
 import { callControl, ControlUnreachableError } from '../control/control-client.js';
-import type { ControlReply, ControlStatus, ControlWorker } from '../control/control-protocol.js';
+import { SCALE_ARGUMENT, type ControlReply, type ControlStatus, type ControlWorker } from '../control/control-protocol.js';
 
 const USAGE = `Usage: nestjs-cluster <command> [options]
 
@@ -14,6 +14,7 @@ Commands:
   status, ls          this node's primary and every worker
   describe <slot>     everything about the worker(s) of one slot
   reload              a rolling restart of every worker; waits until it is done
+  scale <n|+k|-k>     n workers, or k more or fewer; waits until they are ready or gone
   stop                the graceful shutdown; waits for the cluster's exit code
 
 Options:
@@ -33,9 +34,13 @@ function usage(problem: string): never {
 }
 
 async function main(): Promise<number> {
+  // `scale -2` is a count, not an option.
+  const args = process.argv.slice(2);
+  const counts = args.filter((arg) => /^-\d+$/.test(arg));
   let parsed;
   try {
     parsed = parseArgs({
+      args: args.filter((arg) => !counts.includes(arg)),
       allowPositionals: true,
       options: { name: { type: 'string' }, socket: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
@@ -47,14 +52,19 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
-  const [command, ...rest] = positionals;
+  const [command, ...rest] = [...positionals, ...counts];
   const verb = command === 'ls' ? 'status' : command;
   if (verb === undefined) usage('a command is needed');
-  if (!['status', 'describe', 'reload', 'stop'].includes(verb)) usage(`unknown command "${command}"`);
+  if (!['status', 'describe', 'reload', 'scale', 'stop'].includes(verb)) usage(`unknown command "${command}"`);
   let slot: number | undefined;
+  let workers: string | undefined;
   if (verb === 'describe') {
     slot = Number(rest[0]);
     if (rest.length !== 1 || !Number.isInteger(slot) || slot < 0) usage(`describe needs one slot, an integer >= 0 (got ${rest.join(' ') || 'none'})`);
+  } else if (verb === 'scale') {
+    workers = rest[0];
+    if (rest.length !== 1 || !SCALE_ARGUMENT.test(workers!))
+      usage(`scale needs one worker count or change: 4, +2 or -1 (got ${rest.join(' ') || 'none'})`);
   } else if (rest.length > 0) usage(`${command} takes no argument (got ${rest.join(' ')})`);
 
   const name = values.name ?? process.env.CLUSTER_NAME ?? 'default';
@@ -63,7 +73,7 @@ async function main(): Promise<number> {
 
   let reply: ControlReply;
   try {
-    reply = await callControl(socket, { verb: verb as 'status', ...(slot !== undefined && { slot }) });
+    reply = await callControl(socket, { verb: verb as 'status', ...(slot !== undefined && { slot }), ...(workers !== undefined && { workers }) });
   } catch (error) {
     if (!(error instanceof ControlUnreachableError)) throw error;
     process.stderr.write(`nestjs-cluster: ${error.message}\n`);
@@ -82,6 +92,11 @@ async function main(): Promise<number> {
     case 'describe':
       if (!values.json) process.stdout.write(describeText(result));
       return EXIT.ok;
+    case 'scale': {
+      const { from, to } = result as { from: number; to: number };
+      if (!values.json) process.stdout.write(`scaled from ${from} to ${to} worker(s)\n`);
+      return EXIT.ok;
+    }
     case 'reload':
       if (!values.json) process.stdout.write(`rolling restart done: ${(result as { replaced: number }).replaced} worker(s) replaced\n`);
       return EXIT.ok;

@@ -1,17 +1,26 @@
 import { controlPaths } from './control-paths.js';
-import { readRequest } from './control-protocol.js';
+import { readRequest, scaleTarget } from './control-protocol.js';
 
 describe('the control protocol', () => {
   it('reads a request with its token and verb, and the slot of describe', () => {
     expect(readRequest('{"token":"t","verb":"status"}')).toEqual({ token: 't', verb: 'status' });
     expect(readRequest('{"token":"t","verb":"describe","slot":2}')).toEqual({ token: 't', verb: 'describe', slot: 2 });
+    expect(readRequest('{"token":"t","verb":"scale","workers":"-2"}')).toEqual({ token: 't', verb: 'scale', workers: '-2' });
+  });
+
+  it('reads a scale argument as a count or a change of the current one', () => {
+    expect(scaleTarget('4', 2)).toBe(4);
+    expect(scaleTarget('+2', 2)).toBe(4);
+    expect(scaleTarget('-1', 2)).toBe(1);
   });
 
   it.each([
     ['not json', 'the request is not JSON'],
     ['[1]', 'the request carries no token'],
     ['{"verb":"status"}', 'the request carries no token'],
-    ['{"token":"t","verb":"scale!"}', 'unknown verb "scale!": one of status, describe, reload, stop'],
+    ['{"token":"t","verb":"scale!"}', 'unknown verb "scale!": one of status, describe, reload, scale, stop'],
+    ['{"token":"t","verb":"scale","workers":"x2"}', 'scale needs a worker count or a change of it (4, +2, -1), got "x2"'],
+    ['{"token":"t","verb":"scale"}', 'scale needs a worker count or a change of it (4, +2, -1), got undefined'],
     ['{"token":"t","verb":"describe","slot":-1}', 'describe needs a slot (an integer >= 0), got -1'],
   ])('refuses %s, saying why', (line, why) => {
     expect(readRequest(line)).toBe(why);

@@ -6,7 +6,7 @@
 import type { Leader } from '../leadership/leader.interface.js';
 import type { WorkerState } from '../interfaces/worker-info.interface.js';
 
-export const CONTROL_VERBS = ['status', 'describe', 'reload', 'stop'] as const;
+export const CONTROL_VERBS = ['status', 'describe', 'reload', 'scale', 'stop'] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** A request longer than this is refused unread: the protocol has no use for more. */
@@ -17,6 +17,17 @@ export interface ControlRequest {
   readonly verb: ControlVerb;
   /** `describe`: the slot. */
   readonly slot?: number;
+  /** `scale`: a worker count (`4`), or a change of it (`+2`, `-1`). */
+  readonly workers?: string;
+}
+
+/** `scale`'s argument: a count, or a change of the current one. */
+export const SCALE_ARGUMENT = /^[+-]?\d{1,5}$/;
+
+/** The worker count `scale` asks for, from the current one. */
+export function scaleTarget(argument: string, current: number): number {
+  const n = Number(argument);
+  return argument.startsWith('+') || argument.startsWith('-') ? current + n : n;
 }
 
 /** Why a request failed; the command's exit code follows from it (see the README). */
@@ -64,6 +75,12 @@ export interface ControlReload {
   readonly replaced: number;
 }
 
+/** The answer to `scale`. */
+export interface ControlScale {
+  readonly from: number;
+  readonly to: number;
+}
+
 /** The answer to `stop`: the primary's exit code. */
 export interface ControlStop {
   readonly code: number;
@@ -78,12 +95,20 @@ export function readRequest(line: string): ControlRequest | string {
     return 'the request is not JSON';
   }
   if (typeof body !== 'object' || body === null) return 'the request is not an object';
-  const { token, verb, slot } = body as Record<string, unknown>;
+  const { token, verb, slot, workers } = body as Record<string, unknown>;
   if (typeof token !== 'string') return 'the request carries no token';
   if (typeof verb !== 'string' || !(CONTROL_VERBS as readonly string[]).includes(verb)) {
     return `unknown verb ${JSON.stringify(verb)}: one of ${CONTROL_VERBS.join(', ')}`;
   }
   if (verb === 'describe' && !(Number.isInteger(slot) && (slot as number) >= 0))
     return `describe needs a slot (an integer >= 0), got ${JSON.stringify(slot)}`;
-  return { token, verb: verb as ControlVerb, ...(verb === 'describe' && { slot: slot as number }) };
+  if (verb === 'scale' && !(typeof workers === 'string' && SCALE_ARGUMENT.test(workers))) {
+    return `scale needs a worker count or a change of it (4, +2, -1), got ${JSON.stringify(workers)}`;
+  }
+  return {
+    token,
+    verb: verb as ControlVerb,
+    ...(verb === 'describe' && { slot: slot as number }),
+    ...(verb === 'scale' && { workers: workers as string }),
+  };
 }

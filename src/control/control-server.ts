@@ -9,6 +9,7 @@ import {
   readRequest,
   type ControlErrorCode,
   type ControlReload,
+  type ControlScale,
   type ControlReply,
   type ControlRequest,
   type ControlStatus,
@@ -20,6 +21,8 @@ export interface ControlTarget {
   status(): Promise<ControlStatus>;
   /** A rolling restart of every worker; resolves once it is done or aborted. */
   reload(): Promise<ControlReply<ControlReload>>;
+  /** Changes the worker count (`scaleTarget`); resolves once the new workers are ready or the removed ones exited. */
+  scale(workers: string): Promise<ControlReply<ControlScale>>;
   /** Begins the graceful shutdown (the answer comes with the exit code, `ControlServer.stopped`). */
   stop(): void;
 }
@@ -122,6 +125,8 @@ export class ControlServer {
         }
         case 'reload':
           return await reply(socket, await target.reload());
+        case 'scale':
+          return await reply(socket, await target.scale(request.workers!));
         case 'stop':
           // Answered with the exit code once the cluster has stopped.
           this.stopping.add(socket);

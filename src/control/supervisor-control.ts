@@ -4,7 +4,8 @@ import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { isLeaderOf } from '../leadership/leader.interface.js';
 import { residentMemoryMb } from '../primary/memory-guard.js';
 import type { Supervisor } from '../primary/supervisor.js';
-import type { ControlReload, ControlReply, ControlStatus, ControlWorker } from './control-protocol.js';
+import { MAX_WORKERS } from '../options/option-parsers.js';
+import { scaleTarget, type ControlReload, type ControlReply, type ControlScale, type ControlStatus, type ControlWorker } from './control-protocol.js';
 import type { ControlTarget } from './control-server.js';
 
 /** CPU shares are measured over this long, between two readings of `/proc`. */
@@ -66,6 +67,19 @@ export function supervisorControl(supervisor: Supervisor, options: ResolvedClust
       if (aborted !== undefined) return { ok: false, error: { code: 'aborted', message: `the rolling restart was aborted: ${aborted}` } };
       if (!done) return { ok: false, error: { code: 'stopping', message: 'the cluster is shutting down' } };
       return { ok: true, result: { replaced } };
+    },
+
+    async scale(argument: string): Promise<ControlReply<ControlScale>> {
+      const current = supervisor.state().expectedWorkers;
+      const workers = scaleTarget(argument, current);
+      if (workers < 1 || workers > MAX_WORKERS) {
+        return {
+          ok: false,
+          error: { code: 'bad-request', message: `cannot scale to ${workers} workers (${argument} from ${current}): from 1 to ${MAX_WORKERS}` },
+        };
+      }
+      if (supervisor.closing) return { ok: false, error: { code: 'stopping', message: 'the cluster is shutting down' } };
+      return { ok: true, result: await supervisor.scale(workers) };
     },
 
     stop() {

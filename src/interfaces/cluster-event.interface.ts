@@ -54,7 +54,7 @@ export interface WorkerExitEvent extends WorkerEventBase {
   /** `true` when the primary asked the worker to stop (shutdown, replacement); `false` for a crash. */
   readonly expected: boolean;
   /**
-   * Why: `shutdown` or `replaced` (asked by the primary), `ready-timeout` (killed for not getting
+   * Why: `shutdown`, `replaced` or `scaled-down` (asked by the primary), `ready-timeout` (killed for not getting
    * ready), `unresponsive` (killed after its event loop stopped answering), `failed-to-start`,
    * `exited-unasked` (code 0 on its own) or `crashed`.
    */

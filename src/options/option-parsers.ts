@@ -58,10 +58,12 @@ export function number(min: number, max: number): Parser<number> {
 /** A time in milliseconds a timer can wait, from `min`. */
 export const milliseconds = (min: number): Parser<number> => integer(min, MAX_TIMER_MS);
 
-export const parseWorkers = parser<number | 'auto'>('a whole number from 1 to 4096, or "auto"', (raw, fromEnv) => {
+/** The most workers one node forks. */
+export const MAX_WORKERS = 4_096;
+export const parseWorkers = parser<number | 'auto'>(`a whole number from 1 to ${MAX_WORKERS}, or "auto"`, (raw, fromEnv) => {
   if (raw === 'auto' || (fromEnv && (raw as string).toLowerCase() === 'auto')) return 'auto';
   const n = toNumber(raw, fromEnv);
-  return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined;
+  return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
 });
 
 /** Below three heartbeats, one late timer in a busy but healthy worker would look like a hang. */

@@ -65,9 +65,9 @@ export class RollingReplacement {
     this.rolls.started += 1;
     this.host.emit({ type: 'rolling-restart', node: this.options.nodeId, phase: 'start', reason, at: Date.now() });
     while (run.next < slots.length) {
-      const slot = this.host.table.slot(slots[run.next++]!)!;
-      // A slot waiting for its restart gets a fresh worker anyway.
-      if (!slot.current || slot.current.process.state !== 'ready') continue;
+      const slot = this.host.table.slot(slots[run.next++]!);
+      // A slot taken out by a scale-down meanwhile has nothing to replace; one waiting for its restart gets a fresh worker anyway.
+      if (!slot?.current || slot.current.process.state !== 'ready') continue;
       if (this.host.closing()) return;
       const failure = await this.replace(slot);
       if (this.host.closing()) return;
@@ -119,7 +119,7 @@ export class RollingReplacement {
   async unresponsive(member: Member, silentMs: number): Promise<void> {
     if (this.host.closing() || !member.process.unresponsive()) return;
     const { slot: index, pid } = member.identity;
-    const slot = this.host.table.slot(index)!;
+    const slot = this.host.table.slotOf(member);
     this.logger.error(
       `worker ${index} (pid ${pid}) unresponsive: nothing heard from it for ${silentMs} ms (unresponsiveMs ${this.options.unresponsiveMs}); replacing it, then killing it`,
     );
@@ -128,7 +128,8 @@ export class RollingReplacement {
     // node:cluster's round robin would keep handing it connections that nobody answers.
     member.process.worker.disconnect();
     this.host.emit({ type: 'unresponsive', ...member.identity, silentMs, at: Date.now() });
-    if (slot.current === member && !slot.replacement) {
+    // A slot a scale-down took out gets no replacement: the worker is only killed.
+    if (slot.current === member && !slot.replacement && this.host.table.slot(index) === slot) {
       const next = this.host.fork(slot, true);
       const ready = await next.process.started;
       if (slot.replacement === next) slot.replacement = undefined;

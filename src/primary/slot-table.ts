@@ -36,11 +36,47 @@ export interface Slot {
  * router, the sticky listener, leadership, liveness and the memory guard read it.
  */
 export class SlotTable {
-  readonly slots: readonly Slot[];
+  private readonly active: Slot[];
+  /** Slots a scale-down took out, until their workers have exited. */
+  private readonly retiring = new Map<number, Slot>();
   private readonly byId = new Map<number, Member>();
 
   constructor(size: number) {
-    this.slots = Array.from({ length: size }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
+    this.active = Array.from({ length: size }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
+  }
+
+  /** The slots the primary keeps filled, 0..N-1. */
+  get slots(): readonly Slot[] {
+    return this.active;
+  }
+
+  /** One more slot, after the last (scale up). */
+  grow(): Slot {
+    const index = this.active.length;
+    if (this.retiring.has(index)) throw new Error(`slot ${index} is still draining after a scale-down`);
+    const slot: Slot = { slot: index, restarts: 0, failures: 0 };
+    this.active.push(slot);
+    return slot;
+  }
+
+  /** The last slot leaves the ones kept filled (scale down); it is forgotten once its workers exited (`forgetIfEmpty`). */
+  retireLast(): Slot | undefined {
+    if (this.active.length <= 1) return undefined;
+    const slot = this.active.pop()!;
+    this.retiring.set(slot.slot, slot);
+    return slot;
+  }
+
+  /** A retired slot whose workers all exited is forgotten; `true` when it was. */
+  forgetIfEmpty(slot: Slot): boolean {
+    if (this.retiring.get(slot.slot) !== slot || slot.current || slot.replacement) return false;
+    this.retiring.delete(slot.slot);
+    return true;
+  }
+
+  /** Whether slots taken out by a scale-down still have workers draining. */
+  get shrinking(): boolean {
+    return this.retiring.size > 0;
   }
 
   /** Live workers (a slot has two during a replacement). */
@@ -56,13 +92,22 @@ export class SlotTable {
     return this.byId.get(workerId);
   }
 
+  /** A slot kept filled. */
   slot(index: number): Slot | undefined {
-    return this.slots[index];
+    return this.active[index];
+  }
+
+  /** The slot of a live worker: kept filled, or retiring. */
+  slotOf(member: Member): Slot {
+    const index = member.identity.slot;
+    const slot = this.active[index];
+    // A retiring slot's workers are in no slot kept filled (`grow` waits for them to go).
+    return slot && (slot.current === member || slot.replacement === member) ? slot : (this.retiring.get(index) ?? slot!);
   }
 
   /** A worker forked into `slot`, to serve it now or to take over from its current one. */
   add(member: Member, asReplacement: boolean): void {
-    const slot = this.slots[member.identity.slot]!;
+    const slot = this.active[member.identity.slot]!;
     if (asReplacement) slot.replacement = member;
     else slot.current = member;
     this.byId.set(member.identity.id, member);
@@ -70,8 +115,8 @@ export class SlotTable {
 
   /** The worker exited: out of the table. `true` if it was its slot's replacement. */
   remove(member: Member): boolean {
+    const slot = this.slotOf(member);
     this.byId.delete(member.identity.id);
-    const slot = this.slots[member.identity.slot]!;
     if (slot.current === member) slot.current = undefined;
     if (slot.replacement !== member) return false;
     slot.replacement = undefined;
@@ -85,7 +130,7 @@ export class SlotTable {
 
   /** The worker now serving `slot`, when it can take messages. */
   servingAt(slot: number): Member | undefined {
-    const current = this.slots[slot]?.current;
+    const current = this.active[slot]?.current;
     return current && SlotTable.reachable(current) ? current : undefined;
   }
 
@@ -108,6 +153,6 @@ export class SlotTable {
   infos(): WorkerInfo[] {
     return [...this.byId.values()]
       .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
-      .map((m) => m.process.info(this.slots[m.identity.slot]!.restarts, m.channel.congested));
+      .map((m) => m.process.info(this.slotOf(m).restarts, m.channel.congested));
   }
 }

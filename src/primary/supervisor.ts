@@ -10,6 +10,7 @@ import { LeaderAppointment, leaderChangeLine } from '../leadership/leader-appoin
 import type { ChannelLimits, LifecycleData, ReadyNotes, WorkerSays } from '../channel/channel-to-worker.js';
 import { followNodes } from '../nodes/node-routing.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
+import { MAX_WORKERS } from '../options/option-parsers.js';
 import { residentMemoryMb } from './memory-guard.js';
 import { MessageRouter } from './message-router.js';
 import { guardPrimaryEventHook } from './primary-event-hook.js';
@@ -56,6 +57,8 @@ export class Supervisor {
   private readonly leadership: LeaderAppointment;
   /** Who else hears this node's events (the control socket), besides the user's hook. */
   private readonly observers = new Set<(event: ClusterEvent) => void>();
+  /** The scale change under way: the next one waits for it. */
+  private scaling: Promise<unknown> = Promise.resolve();
   private finish!: (code: number) => void;
   private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
   /** Last resort against orphans: whatever way this process exits, its workers go with it. */
@@ -164,6 +167,21 @@ export class Supervisor {
     return this.replacements.restart(reason, only);
   }
 
+  /**
+   * Changes the number of workers to `workers` (1 to 4096): new slots are forked and resolved once ready
+   * (or failed to start: then their restarts take over); the highest slots drain the way a rolling
+   * restart drains a replaced worker (open connections handed to the others) and are gone once they
+   * exited. Changes run one after the other. Rejects while the cluster shuts down.
+   */
+  scale(workers: number): Promise<{ readonly from: number; readonly to: number }> {
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      return Promise.reject(new RangeError(`cannot scale to ${workers} workers: a whole number from 1 to ${MAX_WORKERS}`));
+    }
+    const run = this.scaling.then(() => this.resize(workers));
+    this.scaling = run.catch(() => undefined);
+    return run;
+  }
+
   /** Hears every event of this node from now on; returns how to stop. The listener must not throw. */
   observe(listener: (event: ClusterEvent) => void): () => void {
     this.observers.add(listener);
@@ -191,6 +209,36 @@ export class Supervisor {
     this.linkClosed = this.link && released.then(() => this.link!.close());
     for (const { channel } of this.table.members()) channel.shutdown(false);
     this.finishIfDone();
+  }
+
+  private async resize(workers: number): Promise<{ from: number; to: number }> {
+    if (this.closing) throw new Error('the cluster is shutting down');
+    const from = this.table.slots.length;
+    this.logger.log(`scaling from ${from} to ${workers} worker(s)`);
+    if (workers > from) {
+      const started: Array<Promise<boolean>> = [];
+      while (this.table.slots.length < workers) started.push(this.fork(this.table.grow()).process.started);
+      this.emit();
+      await Promise.all(started);
+    } else {
+      const exited: Array<Promise<void>> = [];
+      while (this.table.slots.length > workers) {
+        const slot = this.table.retireLast()!;
+        clearTimeout(slot.restartTimer);
+        for (const member of [slot.current, slot.replacement]) {
+          if (!member?.process.stop('scaled-down')) continue;
+          member.channel.shutdown(true);
+          exited.push(member.process.exited);
+        }
+        // A slot waiting for its restart has no worker: it is gone at once.
+        this.table.forgetIfEmpty(slot);
+      }
+      this.leadership.update();
+      this.emit();
+      await Promise.all(exited);
+    }
+    this.logger.log(`scaled from ${from} to ${this.table.slots.length} worker(s)`);
+    return { from, to: this.table.slots.length };
   }
 
   private fork(slot: Slot, { replacement = false } = {}): Member {
@@ -230,8 +278,9 @@ export class Supervisor {
   private onHello({ process, channel }: Member): void {
     channel.lifecycle(this.lifecycle());
     // A shutdown sent before the worker listened was lost: repeat it.
-    if (this.closing || process.stopReason === 'shutdown' || process.stopReason === 'replaced') {
-      channel.shutdown(!this.closing && process.stopReason === 'replaced');
+    const { stopReason } = process;
+    if (this.closing || stopReason === 'shutdown' || stopReason === 'replaced' || stopReason === 'scaled-down') {
+      channel.shutdown(!this.closing && (stopReason === 'replaced' || stopReason === 'scaled-down'));
     }
   }
 
@@ -271,9 +320,10 @@ export class Supervisor {
     const { process, identity } = member;
     clearTimeout(process.readyTimer);
     member.channel.close();
+    const slot = this.table.slotOf(member);
     const wasReplacement = this.table.remove(member);
     this.router.workerGone(member);
-    const slot = this.table.slot(identity.slot)!;
+    const retired = this.table.forgetIfEmpty(slot);
 
     const { expected, reason } = process.exit(code);
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
@@ -289,7 +339,7 @@ export class Supervisor {
       return this.finishIfDone();
     }
     // A failed replacement is the rolling restart's to report; the old worker still serves.
-    if (expected || wasReplacement) return;
+    if (expected || wasReplacement || retired) return;
     // An unresponsive worker's replacement is already on its way, or serving.
     this.crashRestarts.exited(slot, process, !slot.replacement && !slot.current);
   }

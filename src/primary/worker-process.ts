@@ -7,7 +7,7 @@ import type { WorkerInfo, WorkerState } from '../interfaces/worker-info.interfac
  * `ready-timeout` and `unresponsive` are failures (they count towards the crash loop) that the
  * primary handles itself by killing the process.
  */
-export type StopReason = 'shutdown' | 'replaced' | 'ready-timeout' | 'unresponsive';
+export type StopReason = 'shutdown' | 'replaced' | 'scaled-down' | 'ready-timeout' | 'unresponsive';
 
 /** How a worker's exit reads: asked for or not, and why. */
 export interface ExitOutcome {
@@ -87,7 +87,7 @@ export class WorkerProcess {
   }
 
   /** Asked to drain: the cluster shuts down, or a ready replacement takes over. `false` once exited. */
-  stop(reason: 'shutdown' | 'replaced'): boolean {
+  stop(reason: 'shutdown' | 'replaced' | 'scaled-down'): boolean {
     if (this.exitedAlready) return false;
     this.stoppedFor = reason;
     this.current = 'draining';
@@ -109,7 +109,8 @@ export class WorkerProcess {
     this.resolveStarted(false);
     this.resolveExited();
     const reason = this.stoppedFor ?? (wasStarting ? 'failed-to-start' : code === 0 ? 'exited-unasked' : 'crashed');
-    return { expected: this.stoppedFor === 'shutdown' || this.stoppedFor === 'replaced', reason };
+    const asked = this.stoppedFor === 'shutdown' || this.stoppedFor === 'replaced' || this.stoppedFor === 'scaled-down';
+    return { expected: asked, reason };
   }
 
   /** How `workers()` shows it. */
