@@ -124,6 +124,7 @@ describe('resolveClusterOptions environment', () => {
       enabled: 'CLUSTER_ENABLED',
       nodeId: 'CLUSTER_NODE_ID',
       redisUrl: 'CLUSTER_REDIS_URL',
+      natsUrl: 'CLUSTER_NATS_URL',
       name: 'CLUSTER_NAME',
       control: 'CLUSTER_CONTROL_SOCKET',
       port: 'PORT',
@@ -583,6 +584,25 @@ describe('resolveClusterOptions host', () => {
 
   it.each([0, '', true])('rejects options.host = %p', (value) => {
     expectRejected(() => resolve({ host: value as never }), 'options.host', value, HOST);
+  });
+});
+
+describe('resolveClusterOptions NATS', () => {
+  it('reads CLUSTER_NATS_URL, a nats:// or tls:// URL', () => {
+    expect(resolve({}, { CLUSTER_NATS_URL: 'nats://127.0.0.1:4222' }).natsUrl).toBe('nats://127.0.0.1:4222');
+    expect(resolve({ natsUrl: 'tls://user:secret@nats.internal:4222' }).natsUrl).toBe('tls://user:secret@nats.internal:4222');
+    expectRejected(
+      () => resolve({}, { CLUSTER_NATS_URL: 'redis://127.0.0.1' }),
+      'CLUSTER_NATS_URL',
+      'redis://127.0.0.1',
+      'a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222',
+    );
+  });
+
+  it('refuses NATS and Redis at once, naming both', () => {
+    const error = configError(() => resolve({ natsUrl: 'nats://127.0.0.1:4222' }, { CLUSTER_REDIS_URL: 'redis://127.0.0.1:6379' }));
+    expect(error.setting).toBe('options.natsUrl');
+    expect(error.allowed).toContain('CLUSTER_REDIS_URL');
   });
 });
 

@@ -61,6 +61,9 @@ function resolveGroup<S extends SettingGroup>(group: S, given: Given, env: Env, 
 
 /** Settings whose allowed values depend on each other. */
 function checkBounds(resolved: ResolvedClusterOptions): void {
+  if (resolved.redisUrl !== undefined && resolved.natsUrl !== undefined) {
+    throw new ClusterConfigError('options.natsUrl', resolved.natsUrl, 'unset while redisUrl (CLUSTER_REDIS_URL) is set: one link between nodes');
+  }
   if (resolved.restart.maxDelayMs < resolved.restart.initialDelayMs) {
     throw new ClusterConfigError(
       'options.restart.maxDelayMs',

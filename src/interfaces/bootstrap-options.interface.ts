@@ -158,6 +158,12 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   redisUrl?: string;
   /**
+   * A NATS server (`nats://` or `tls://` URL; credentials in the URL) that makes the nodes sharing it one
+   * cluster, as `redisUrl` does (`@nats-io/transport-node` must be installed). Not with `redisUrl`. Env
+   * `CLUSTER_NATS_URL`.
+   */
+  natsUrl?: string;
+  /**
    * The cluster's name: services sharing one Redis server form separate clusters by name. Same
    * characters as `nodeId`. Env `CLUSTER_NAME`.
    * @default 'default'
@@ -288,6 +294,7 @@ export interface ResolvedClusterOptions {
   enabled: boolean;
   nodeId: string;
   redisUrl: string | undefined;
+  natsUrl: string | undefined;
   name: string;
   control: string | undefined;
   port: number;

@@ -93,6 +93,16 @@ export const parseHost = parser<string>('an IP address (such as "0.0.0.0" or "::
 
 export const NODE_ID = /^[\w.:-]{1,128}$/;
 
+export const parseNatsUrl = parser<string>('a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222', (raw) => {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+});
+
 export const parseRedisUrl = parser<string>('a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379', (raw) => {
   if (typeof raw !== 'string') return undefined;
   try {

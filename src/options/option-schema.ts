@@ -5,6 +5,7 @@ import {
   parseBoolean,
   parseControl,
   parseHost,
+  parseNatsUrl,
   parseNodeId,
   parseRedisUrl,
   parseSerialization,
@@ -22,6 +23,7 @@ export const CLUSTER_ENV = {
   enabled: 'CLUSTER_ENABLED',
   nodeId: 'CLUSTER_NODE_ID',
   redisUrl: 'CLUSTER_REDIS_URL',
+  natsUrl: 'CLUSTER_NATS_URL',
   name: 'CLUSTER_NAME',
   control: 'CLUSTER_CONTROL_SOCKET',
   port: 'PORT',
@@ -93,6 +95,12 @@ export const OPTION_SCHEMA = {
     parseRedisUrl,
     undefined,
     'the nodes sharing it form one cluster (see [Several hosts](#several-hosts)); needs `ioredis` installed',
+  ),
+  natsUrl: setting<string | undefined>(
+    CLUSTER_ENV.natsUrl,
+    parseNatsUrl,
+    undefined,
+    'the nodes sharing this NATS server form one cluster, instead of Redis (see [Several hosts](#several-hosts)); needs `@nats-io/transport-node` installed; not with `redisUrl`',
   ),
   name: setting(CLUSTER_ENV.name, parseNodeId, 'default', "the cluster's name: services sharing one Redis are separate clusters by name"),
   control: setting<string | undefined>(

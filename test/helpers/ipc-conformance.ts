@@ -16,6 +16,7 @@ import {
 } from 'nestjs-cluster/transport';
 import type { ConformanceCluster } from 'nestjs-cluster/testing';
 import { ClusterProcess } from './cluster-process.js';
+import type { NatsServer } from './nats-server.js';
 import type { RedisServer } from './redis-server.js';
 
 const CONFORMANCE_IPC = fileURLToPath(new URL('../fixtures/dist/conformance-ipc.js', import.meta.url));
@@ -59,11 +60,14 @@ class RemoteTransport extends MembershipTransport {
 
 /**
  * A real cluster of `size` forked workers (the library's primary), each worker's transport lent to
- * this process. With `redis`, the workers are spread over two nodes joined by that server, so the
+ * this process. With `redis` or `nats`, the workers are spread over two nodes joined by that server, so the
  * members talk through the Redis link as well as IPC. Resolves once every member lists every
  * member as ready.
  */
-export async function startIpcConformanceCluster(size: number, { redis }: { redis?: RedisServer } = {}): Promise<ConformanceCluster> {
+export async function startIpcConformanceCluster(
+  size: number,
+  { redis, nats }: { redis?: RedisServer; nats?: NatsServer } = {},
+): Promise<ConformanceCluster> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -97,13 +101,14 @@ export async function startIpcConformanceCluster(size: number, { redis }: { redi
     });
     socket.on('error', () => undefined);
   });
-  const counts = redis ? [Math.ceil(size / 2), Math.floor(size / 2)].filter((n) => n > 0) : [size];
+  const broker = redis ? { CLUSTER_REDIS_URL: redis.url } : nats ? { CLUSTER_NATS_URL: nats.url } : undefined;
+  const counts = broker ? [Math.ceil(size / 2), Math.floor(size / 2)].filter((n) => n > 0) : [size];
   const apps = counts.map((workers, i) =>
     ClusterProcess.start(
       {
         CLUSTER_WORKERS: String(workers),
         HARNESS_PORT: String(port),
-        ...(redis ? { CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: `conformance-${i}` } : {}),
+        ...(broker ? { ...broker, CLUSTER_NODE_ID: `conformance-${i}` } : {}),
       },
       CONFORMANCE_IPC,
     ),

@@ -1,17 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Serialization } from '../../messaging/payload-codec.js';
-import { encodeFrames, MAX_FRAMES, type Frame } from './redis-protocol.js';
-
-/** Longer than any answer from a Redis that works, shorter than the time a node takes to expire. */
-const PING_DEADLINE_MS = 3_000;
-
-/** Resolves when `work` settles or after `ms`, whichever comes first: Redis cut off without knowing it never answers. */
-export async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([work.catch(() => undefined), late]);
-  clearTimeout(timer);
-}
+import { atMost, FrameQueue, PROBE_DEADLINE_MS, type BrokerWire, type BrokerWireEvents } from '../broker/broker-wire.js';
+import { encodeFrames, MAX_FRAMES, type Frame } from '../broker/node-frames.js';
 
 export interface RedisPairOptions {
   readonly url: string;
@@ -24,38 +14,22 @@ export interface RedisPairOptions {
   readonly retryMs?: number;
 }
 
-/** What the pair tells its owner. None of these may throw. */
-export interface RedisPairEvents {
-  /** A connection came up or went down; `up` says whether both are up now. */
-  status(up: boolean): void;
-  /** A Redis message on one of the channels. */
-  received(payload: Buffer): void;
-  /** A `PUBLISH` failed (the connection dropped meanwhile). */
-  failed(channel: string, error: unknown): void;
-  /** A `PUBLISH` reached no subscriber: nobody listens on `channel` (any more). */
-  unheard?(channel: string, frames: readonly Frame[]): void;
-  /** Redis did not answer a `PING` in time: both connections are dropped and reconnect. */
-  silent(deadlineMs: number): void;
-}
-
 /**
- * One endpoint of the Redis transport: a publisher and a subscriber connection. Nothing waits for a
- * connection (a command while it is down fails, so nothing is sent twice); ioredis reconnects by
- * itself. What one tick writes leaves in order, a run of frames for the same channel in one `PUBLISH`.
+ * The Redis wire of a link or a lane: a publisher and a subscriber connection (a subscribed Redis
+ * connection can do nothing else). ioredis reconnects by itself; the subscriber counts as up once Redis
+ * confirmed its subscriptions. A `PUBLISH` that reached no subscriber is reported `unheard`.
  */
-export class RedisPair {
+export class RedisPair implements BrokerWire {
   readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly connected = { publisher: false, subscriber: false };
-  /** Frames written this tick, in order, with their channel. */
-  private pending: Array<{ readonly channel: string; readonly frame: Frame }> = [];
-  private flushing = false;
+  private readonly queue: FrameQueue;
   private probing = false;
   private closed = false;
 
   constructor(
     private readonly options: RedisPairOptions,
-    private readonly events: RedisPairEvents,
+    private readonly events: BrokerWireEvents,
   ) {
     const connection = {
       enableOfflineQueue: false,
@@ -65,6 +39,7 @@ export class RedisPair {
     };
     this.publisher = new Redis(options.url, { ...connection, connectionName: `${options.connectionName}:pub` });
     this.subscriber = new Redis(options.url, { ...connection, connectionName: `${options.connectionName}:sub` });
+    this.queue = new FrameQueue((channel, frames) => this.publish(channel, frames), MAX_FRAMES);
   }
 
   get up(): boolean {
@@ -79,36 +54,33 @@ export class RedisPair {
     for (const connection of [this.publisher, this.subscriber]) connection.connect().catch(() => undefined);
   }
 
-  /** Queues a frame for `channel`; `false` (nothing queued) while the pair is down. */
   write(channel: string, frame: Frame): boolean {
     if (!this.up) return false;
-    this.pending.push({ channel, frame });
-    if (!this.flushing) {
-      this.flushing = true;
-      // At the end of this callback, not at the end of the loop's turn: what one read carried still
-      // leaves in one PUBLISH per channel, and a lone request leaves at once instead of after every
-      // other I/O callback of the turn.
-      queueMicrotask(this.flush);
-    }
+    this.queue.push(channel, frame);
     return true;
   }
 
-  /** What was written while the pair was up but not sent yet is dropped (the pair went down). */
-  drop(): void {
-    this.pending = [];
+  flush(): void {
+    this.queue.flush();
   }
 
-  /**
-   * A partition closes no connection: without an answer to PING within the deadline, both
-   * connections are dropped and reconnect, so calls fail at once instead of waiting for their timeouts.
-   */
+  drop(): void {
+    this.queue.drop();
+  }
+
+  async sendNow(channel: string, frames: readonly Frame[], ms: number): Promise<void> {
+    // Redis answers in order: once this is answered, everything written before was taken.
+    const sent = frames.length > 0 ? this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)) : this.publisher.ping();
+    await atMost(sent, ms);
+  }
+
   probe(): void {
     if (this.probing || !this.up) return;
     this.probing = true;
     const deadline = setTimeout(() => {
-      this.events.silent(PING_DEADLINE_MS);
+      this.events.silent(PROBE_DEADLINE_MS);
       for (const connection of [this.publisher, this.subscriber]) connection.disconnect(true);
-    }, PING_DEADLINE_MS);
+    }, PROBE_DEADLINE_MS);
     deadline.unref();
     this.publisher
       .ping()
@@ -119,31 +91,20 @@ export class RedisPair {
       });
   }
 
-  disconnect(): void {
+  async disconnect(): Promise<void> {
     this.closed = true;
     this.publisher.disconnect();
     this.subscriber.disconnect();
   }
 
-  /** Frames in the order they were written, a run of frames for the same channel in one PUBLISH. */
-  readonly flush = (): void => {
-    this.flushing = false;
-    const pending = this.pending;
-    this.pending = [];
-    for (let start = 0; start < pending.length;) {
-      const { channel } = pending[start]!;
-      let end = start + 1;
-      while (end < pending.length && pending[end]!.channel === channel && end - start < MAX_FRAMES) end += 1;
-      const frames = pending.slice(start, end).map((p) => p.frame);
-      start = end;
-      this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).then(
-        (receivers) => {
-          if (receivers === 0) this.events.unheard?.(channel, frames);
-        },
-        (error: unknown) => this.events.failed(channel, error),
-      );
-    }
-  };
+  private publish(channel: string, frames: Frame[]): void {
+    this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).then(
+      (receivers) => {
+        if (receivers === 0) this.events.unheard?.(channel, frames);
+      },
+      (error: unknown) => this.events.failed(channel, error),
+    );
+  }
 
   private watch(connection: Redis, role: 'publisher' | 'subscriber', prepare: () => Promise<unknown>): void {
     connection.on('ready', () => {

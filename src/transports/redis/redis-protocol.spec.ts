@@ -1,6 +1,7 @@
 import { messageEnvelope } from '../../messaging/envelope.js';
 import type { WireLimits } from '../message-validation.js';
-import { channels, decodeFrames, encodeFrames, type Frame } from './redis-protocol.js';
+import { decodeFrames, encodeFrames, type Frame } from '../broker/node-frames.js';
+import { channels } from './redis-protocol.js';
 
 const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
 const from = { node: 'b', id: 1, slot: 0, pid: 100 };

@@ -1,0 +1,102 @@
+/**
+ * What the nodes of a cluster say to each other over a pub/sub broker (Redis, NATS), whatever the
+ * broker: heartbeats, goodbyes, lifecycle events and messages, as frames. Frames written in one tick to
+ * one channel travel as one `batch`. Frames are JSON, or v8 structured clone with `serialization:
+ * 'advanced'`; a message's payload travels as its sender encoded it. Each broker's protocol file says
+ * which channel carries which frames.
+ */
+import { deserialize, serialize } from 'node:v8';
+import type { ClusterEvent } from '../../interfaces/cluster-event.interface.js';
+import type { WorkerInfo } from '../../interfaces/worker-info.interface.js';
+import { isLeader, type Leader } from '../../leadership/leader.interface.js';
+import type { MessageEnvelope } from '../../messaging/envelope.js';
+import type { Serialization } from '../../messaging/payload-codec.js';
+import { isIdentity, isNodeId, isTopic, readMessage, show, type Unchecked, type WireLimits } from '../message-validation.js';
+import type { NodeHeartbeat } from './remote-nodes.js';
+
+/** Frames one batch may hold. */
+export const MAX_FRAMES = 1_000;
+const MAX_TOPICS = 10_000;
+const MAX_WORKERS = 4_096;
+
+export type Frame =
+  | ({ readonly t: 'hb' } & NodeHeartbeat)
+  | { readonly t: 'bye'; readonly node: string }
+  | { readonly t: 'pub'; readonly node: string; readonly m: MessageEnvelope }
+  | { readonly t: 'msg'; readonly node: string; readonly m: MessageEnvelope }
+  | { readonly t: 'ev'; readonly node: string; readonly e: ClusterEvent };
+
+export function encodeFrames(frames: readonly Frame[], serialization: Serialization): string | Buffer {
+  const body = frames.length === 1 ? frames[0] : { t: 'batch', items: frames };
+  return serialization === 'advanced' ? serialize(body) : JSON.stringify(body);
+}
+
+/**
+ * The frames of one Redis message, each checked: heartbeats and events for their shape, messages with
+ * `readMessage` and a sender on the node that wrote the frame. `malformed` hears what is dropped.
+ */
+export function decodeFrames(raw: Uint8Array, limits: WireLimits, malformed: (reason: string) => void): Frame[] {
+  let body: unknown;
+  try {
+    const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    body = limits.serialization === 'advanced' ? deserialize(bytes) : JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    malformed(`undecodable: ${(error as Error).message}`);
+    return [];
+  }
+  const items = (body as Unchecked | null)?.t === 'batch' ? (body as Unchecked).items : [body];
+  if (!Array.isArray(items) || items.length > MAX_FRAMES) {
+    malformed(`batch of ${show(items)}`);
+    return [];
+  }
+  const frames: Frame[] = [];
+  for (const item of items as unknown[]) {
+    const frame = readFrame(item, limits);
+    if (typeof frame === 'string') malformed(frame);
+    else frames.push(frame);
+  }
+  return frames;
+}
+
+function readFrame(item: unknown, limits: WireLimits): Frame | string {
+  if (typeof item !== 'object' || item === null) return `frame ${show(item)} is not an object`;
+  const { t, node } = item as Unchecked;
+  if (!isNodeId(node)) return `frame ${show(t)}: node ${show(node)} is not a node name`;
+  switch (t) {
+    case 'bye':
+      return { t, node };
+    case 'hb': {
+      const { workers, topics, leader } = item as Unchecked;
+      if (!Array.isArray(workers) || workers.length > MAX_WORKERS || !workers.every((w) => isWorkerOf(w, node))) {
+        return `hb of ${node}: workers is not a list of its workers`;
+      }
+      if (!Array.isArray(topics) || topics.length > MAX_TOPICS || !topics.every(isTopic)) return `hb of ${node}: topics is not a list of topics`;
+      if (leader != null && !(isLeader(leader) && leader.node === node)) return `hb of ${node}: leader is not one of its workers`;
+      return { t, node, workers: workers as WorkerInfo[], topics: topics as string[], leader: (leader as Leader | null | undefined) ?? null };
+    }
+    case 'ev': {
+      const e = (item as Unchecked).e as Unchecked | null;
+      if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || e.node !== node) return `ev of ${node}: not an event of that node`;
+      if (e.type === 'leader' && e.leader !== null && !(isLeader(e.leader) && e.leader.node === node))
+        return `ev of ${node}: leader is not one of its workers`;
+      return { t, node, e: e as unknown as ClusterEvent };
+    }
+    case 'pub':
+    case 'msg': {
+      const raw = (item as Unchecked).m;
+      if (typeof raw !== 'object' || raw === null) return `${t} of ${node}: no message`;
+      const m = readMessage(raw as Unchecked, limits);
+      if (typeof m === 'string') return `${t} of ${node}: ${m}`;
+      // A node speaks for its own workers only.
+      if (m.from.node !== node) return `${t} of ${node}: from a worker of ${m.from.node}`;
+      if ((t === 'pub') !== (m.kind === 'publish')) return `${t} of ${node}: carries a ${m.kind}`;
+      return { t, node, m };
+    }
+    default:
+      return `frame of ${node}: unknown type ${show(t)}`;
+  }
+}
+
+function isWorkerOf(value: unknown, node: string): value is WorkerInfo {
+  return isIdentity(value) && value.node === node && typeof (value as unknown as Unchecked).state === 'string';
+}

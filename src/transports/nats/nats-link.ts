@@ -1,0 +1,46 @@
+import type { Logger } from '@nestjs/common';
+import { Logger as NestLogger } from '@nestjs/common';
+import { BrokerLink, type BrokerLinkOptions } from '../broker/broker-link.js';
+import { NatsLease } from './nats-lease.js';
+import { subjects } from './nats-protocol.js';
+import { NatsWire, type NatsConnectionOptions } from './nats-wire.js';
+
+export interface NatsLinkOptions extends BrokerLinkOptions {
+  readonly url: string;
+  readonly connection?: NatsConnectionOptions;
+  /** Delay between reconnection attempts. @default 500 */
+  readonly retryMs?: number;
+}
+
+/**
+ * The NATS link of a node's primary: one connection, for membership, lifecycle events, the leadership
+ * lease (a JetStream key-value bucket) and requests routed by topic; workers carry the rest on their
+ * lanes (`NatsLane`).
+ */
+export class NatsLink extends BrokerLink<NatsWire> {
+  constructor(options: NatsLinkOptions, logger: Logger = new NestLogger('ClusterNATS')) {
+    const subject = subjects(options.name);
+    super(
+      options,
+      'NATS',
+      subject,
+      (events) =>
+        new NatsWire(
+          {
+            url: options.url,
+            connection: options.connection,
+            connectionName: `ncl:${options.node}`,
+            serialization: options.serialization,
+            subjects: [subject.all, subject.node(options.node)],
+            retryMs: options.retryMs,
+          },
+          events,
+        ),
+      (wire) =>
+        new NatsLease(wire, options.name, options.node, (reason) =>
+          logger.error(`leadership needs JetStream on the NATS server: ${reason}; start nats-server with -js. Until then no worker leads`),
+        ),
+      logger,
+    );
+  }
+}

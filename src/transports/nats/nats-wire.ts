@@ -1,0 +1,209 @@
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import type { Serialization } from '../../messaging/payload-codec.js';
+import { atMost, FrameQueue, PROBE_DEADLINE_MS, type BrokerWire, type BrokerWireEvents } from '../broker/broker-wire.js';
+import { encodeFrames, MAX_FRAMES, type Frame } from '../broker/node-frames.js';
+
+/** Connection settings a user may give (credentials, TLS, ...); the wire sets how it reconnects. */
+export type NatsConnectionOptions = Omit<
+  ConnectionOptions,
+  'servers' | 'reconnect' | 'maxReconnectAttempts' | 'waitOnFirstConnect' | 'reconnectTimeWait'
+>;
+
+export interface NatsWireOptions {
+  /** `nats://` or `tls://` URL of a server. */
+  readonly url: string;
+  readonly connection?: NatsConnectionOptions;
+  /** Names the connection in the server's monitoring (`/connz`). */
+  readonly connectionName: string;
+  readonly serialization: Serialization;
+  /** The subjects heard, subscribed again by the client after each reconnection. */
+  readonly subjects: readonly string[];
+  /** Where the server's "no responders" statuses come back (a lane's); unset: nothing is reported `unheard`. */
+  readonly noResponders?: string;
+  /** Delay between reconnection attempts. @default 500 */
+  readonly retryMs?: number;
+}
+
+/** A "no responders" status comes at once or never: a written message's frames are kept this long for it. */
+const NO_RESPONDERS_WAIT_MS = 5_000;
+
+/**
+ * The NATS wire of a link or a lane: one connection, which publishes and subscribes (NATS keeps one
+ * connection's order). The client reconnects by itself and subscribes again; the wire is up once the
+ * server confirmed the subscriptions. A message with requests that reaches no subscriber comes back as a
+ * "no responders" status and is reported `unheard`.
+ */
+export class NatsWire implements BrokerWire {
+  private nc: NatsConnection | undefined;
+  private connected = false;
+  private closed = false;
+  private probing = false;
+  private readonly queue: FrameQueue;
+  /** Frames written with a "no responders" reply subject, by its last token. */
+  private readonly awaitingResponders = new Map<string, { channel: string; frames: Frame[]; at: number }>();
+  private sequence = 0;
+
+  constructor(
+    private readonly options: NatsWireOptions,
+    private readonly events: BrokerWireEvents,
+  ) {
+    this.queue = new FrameQueue((channel, frames) => this.publish(channel, frames), MAX_FRAMES);
+  }
+
+  get up(): boolean {
+    return this.connected;
+  }
+
+  /** The client, once it connected the first time (for JetStream: the leadership lease). */
+  get connection(): NatsConnection | undefined {
+    return this.nc;
+  }
+
+  connect(): void {
+    void this.open();
+  }
+
+  write(channel: string, frame: Frame): boolean {
+    if (!this.up) return false;
+    this.queue.push(channel, frame);
+    return true;
+  }
+
+  flush(): void {
+    this.queue.flush();
+  }
+
+  drop(): void {
+    this.queue.drop();
+  }
+
+  async sendNow(channel: string, frames: readonly Frame[], ms: number): Promise<void> {
+    if (frames.length > 0) this.publish(channel, [...frames]);
+    // The server answers a flush's PING in order: everything before it was taken.
+    if (this.nc) await atMost(this.nc.flush(), ms);
+  }
+
+  probe(): void {
+    const nc = this.nc;
+    if (this.probing || !this.up || !nc) return;
+    this.probing = true;
+    const deadline = setTimeout(() => {
+      this.events.silent(PROBE_DEADLINE_MS);
+      nc.reconnect().catch(() => undefined);
+    }, PROBE_DEADLINE_MS);
+    deadline.unref();
+    nc.flush()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(deadline);
+        this.probing = false;
+      });
+  }
+
+  async disconnect(): Promise<void> {
+    this.closed = true;
+    this.setUp(false);
+    await this.nc?.close().catch(() => undefined);
+  }
+
+  private async open(): Promise<void> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        ...this.options.connection,
+        servers: this.options.url,
+        name: this.options.connectionName,
+        // Never gives up: the node serves on its own meanwhile, and joins once NATS is there.
+        maxReconnectAttempts: -1,
+        waitOnFirstConnect: true,
+        reconnectTimeWait: this.options.retryMs ?? 500,
+      });
+    } catch (error) {
+      this.events.failed(this.options.url, error);
+      return;
+    }
+    if (this.closed) return void nc.close().catch(() => undefined);
+    this.nc = nc;
+    for (const subject of this.options.subjects) {
+      nc.subscribe(subject, {
+        callback: (error, msg) => {
+          if (!error) this.events.received(msg.data);
+        },
+      });
+    }
+    const { noResponders } = this.options;
+    if (noResponders) {
+      nc.subscribe(`${noResponders}.*`, {
+        callback: (error, msg) => {
+          if (error || msg.headers?.code !== 503) return;
+          const key = msg.subject.slice(noResponders.length + 1);
+          const written = this.awaitingResponders.get(key);
+          this.awaitingResponders.delete(key);
+          if (written) this.events.unheard?.(written.channel, written.frames);
+        },
+      });
+    }
+    void this.follow(nc);
+    await this.confirmed(nc);
+  }
+
+  /** Up once the server answered after the subscriptions: what others write from then on is heard. */
+  private async confirmed(nc: NatsConnection): Promise<void> {
+    try {
+      await nc.flush();
+      if (!nc.isClosed() && !this.closed) this.setUp(true);
+    } catch {
+      // Disconnected meanwhile: the reconnection confirms again.
+    }
+  }
+
+  private async follow(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') this.setUp(false);
+      else if (status.type === 'reconnect') await this.confirmed(nc);
+      else if (status.type === 'slowConsumer') {
+        this.events.failed(status.sub.getSubject(), new Error(`slow consumer: ${status.pending} messages waiting to be read`));
+      }
+    }
+    this.setUp(false);
+  }
+
+  private setUp(up: boolean): void {
+    if (up === this.connected) return;
+    this.connected = up;
+    this.events.status(up);
+  }
+
+  private publish(channel: string, frames: Frame[]): void {
+    const nc = this.nc;
+    if (!nc) return;
+    const payload = encodeFrames(frames, this.options.serialization);
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    // The server refuses a message above its max_payload (1 MB by default): a batch goes in halves.
+    if (bytes > nc.info!.max_payload && frames.length > 1) {
+      const half = Math.ceil(frames.length / 2);
+      this.publish(channel, frames.slice(0, half));
+      this.publish(channel, frames.slice(half));
+      return;
+    }
+    try {
+      nc.publish(channel, payload, this.replyFor(channel, frames));
+    } catch (error) {
+      this.events.failed(channel, error);
+    }
+  }
+
+  /** A message carrying requests asks the server to say when nobody hears it. */
+  private replyFor(channel: string, frames: Frame[]): { reply: string } | undefined {
+    const { noResponders } = this.options;
+    if (!noResponders || !frames.some((f) => f.t === 'msg' && f.m.kind === 'request')) return undefined;
+    const now = Date.now();
+    for (const [key, written] of this.awaitingResponders) {
+      if (now - written.at < NO_RESPONDERS_WAIT_MS) break; // in the order they were written
+      this.awaitingResponders.delete(key);
+    }
+    const key = String(++this.sequence);
+    this.awaitingResponders.set(key, { channel, frames, at: now });
+    return { reply: `${noResponders}.${key}` };
+  }
+}
