@@ -15,7 +15,10 @@ export class NatsServer {
   private child: ChildProcess | undefined;
   private readonly store = mkdtempSync(join(tmpdir(), 'ncl-nats-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number) {
+    // Kept across restarts (JetStream's store); gone with the test process.
+    process.once('exit', () => rmSync(this.store, { recursive: true, force: true }));
+  }
 
   static async start(): Promise<NatsServer> {
     if (spawnSync('nats-server', ['--version']).error) {

@@ -1,11 +1,13 @@
 /**
- * Several nodes, one cluster: real primaries with 2 workers each, joined by a redis-server of the
- * test's own (killed and restarted by the tests), driven through each worker's control port.
+ * Several nodes, one cluster: real primaries with 2 workers each, joined by a redis-server or a
+ * nats-server of the test's own (killed and restarted by the tests), driven through each worker's
+ * control port. What every link must do runs on both brokers; what is Redis's own runs on Redis.
  */
 import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 import { pollUntil, q, startMessagingCluster, type Control } from './helpers/messaging-cluster.js';
+import { NatsServer } from './helpers/nats-server.js';
 import { RedisServer } from './helpers/redis-server.js';
 
 // Cases boot two nodes (a minute each at most to get ready on a busy machine): as the other suites
@@ -18,10 +20,27 @@ interface Node {
   readonly control: Control;
 }
 
-/** A node of the messaging fixture on `redis`, once it lists every worker of `expected` nodes as ready. */
-async function startNode(name: string, redis: RedisServer, env: Record<string, string> = {}): Promise<Node> {
+/** A broker server of the test's own, which it can kill and start again on the same port. */
+interface BrokerServer {
+  readonly url: string;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** How nodes meet on a broker: the server, and the variable that points a node at it. */
+interface Broker {
+  readonly name: string;
+  readonly variable: string;
+  start(): Promise<BrokerServer>;
+}
+
+const REDIS: Broker = { name: 'Redis', variable: 'CLUSTER_REDIS_URL', start: () => RedisServer.start() };
+const NATS: Broker = { name: 'NATS', variable: 'CLUSTER_NATS_URL', start: () => NatsServer.start() };
+
+/** A node of the messaging fixture on `server` (a redis-server unless `broker` says otherwise). */
+async function startNode(name: string, server: BrokerServer, env: Record<string, string> = {}, broker: Broker = REDIS): Promise<Node> {
   const { app, control } = await startMessagingCluster(2, {
-    CLUSTER_REDIS_URL: redis.url,
+    [broker.variable]: server.url,
     CLUSTER_NODE_ID: name,
     FIXTURE_PRINT_EVENTS: '1',
     ...env,
@@ -50,14 +69,14 @@ function seesAll(node: Node, nodes: readonly string[], timeoutMs = 30_000): Prom
   );
 }
 
-describe('two nodes on one Redis', () => {
-  let redis: RedisServer;
+describe.each([REDIS, NATS])('two nodes on one $name', (broker) => {
+  let redis: BrokerServer;
   let a: Node;
   let b: Node;
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    [a, b] = await Promise.all([startNode('node-a', redis), startNode('node-b', redis, { FIXTURE_EXTRA_TOPIC: 'only.on.b' })]);
+    redis = await broker.start();
+    [a, b] = await Promise.all([startNode('node-a', redis, {}, broker), startNode('node-b', redis, { FIXTURE_EXTRA_TOPIC: 'only.on.b' }, broker)]);
     await Promise.all([seesAll(a, ['node-a', 'node-b']), seesAll(b, ['node-a', 'node-b'])]);
   });
 
@@ -141,8 +160,8 @@ describe('two nodes on one Redis', () => {
   });
 });
 
-describe('faults between nodes', () => {
-  let redis: RedisServer | undefined;
+describe.each([REDIS, NATS])('faults between nodes on $name', (broker) => {
+  let redis: BrokerServer | undefined;
   const nodes: Node[] = [];
 
   afterEach(async () => {
@@ -152,8 +171,8 @@ describe('faults between nodes', () => {
   });
 
   it('a node whose primary is SIGKILLed expires: its requests in flight fail, requestAll names its workers, it leaves workers$', async () => {
-    redis = await RedisServer.start();
-    const [c, d] = await Promise.all([startNode('node-c', redis), startNode('node-d', redis)]);
+    redis = await broker.start();
+    const [c, d] = await Promise.all([startNode('node-c', redis, {}, broker), startNode('node-d', redis, {}, broker)]);
     nodes.push(c, d);
     await seesAll(c, ['node-c', 'node-d']);
     const workersOfD = ((await c.control(0, '/workers')) as Array<{ node: string; pid: number }>).filter((w) => w.node === 'node-d');
@@ -185,8 +204,8 @@ describe('faults between nodes', () => {
   });
 
   it("shows the other node's worker events, and says goodbye when it drains: the other node forgets it at once", async () => {
-    redis = await RedisServer.start();
-    const [e, f] = await Promise.all([startNode('node-e', redis), startNode('node-f', redis)]);
+    redis = await broker.start();
+    const [e, f] = await Promise.all([startNode('node-e', redis, {}, broker), startNode('node-f', redis, {}, broker)]);
     nodes.push(e, f);
     await seesAll(e, ['node-e', 'node-f']);
     // The other node's worker events reach this node's events$, each naming its node.
@@ -205,9 +224,9 @@ describe('faults between nodes', () => {
     await seesAll(e, ['node-e'], 5_000);
   });
 
-  it('Redis killed: other-node calls fail at once, same-node messages go on; back on the same port, the nodes meet again, nothing twice', async () => {
-    redis = await RedisServer.start();
-    const [g, h] = await Promise.all([startNode('node-g', redis), startNode('node-h', redis)]);
+  it('the broker killed: other-node calls fail at once, same-node messages go on; back on the same port, the nodes meet again, nothing twice', async () => {
+    redis = await broker.start();
+    const [g, h] = await Promise.all([startNode('node-g', redis, {}, broker), startNode('node-h', redis, {}, broker)]);
     nodes.push(g, h);
     await seesAll(g, ['node-g', 'node-h']);
     await seesAll(h, ['node-g', 'node-h']);
@@ -241,6 +260,17 @@ describe('faults between nodes', () => {
     const seen: Array<{ data: unknown }> = (await h.control(0, '/received')).notes;
     // What was published during the outage was not queued and replayed; what came after, once.
     expect(seen.filter((n) => typeof n.data === 'string' && n.data.startsWith(tag)).map((n) => n.data)).toEqual([`${tag}-after`]);
+  });
+});
+
+describe('faults between nodes on Redis alone', () => {
+  let redis: RedisServer | undefined;
+  const nodes: Node[] = [];
+
+  afterEach(async () => {
+    for (const node of nodes.splice(0)) node.app.killGroup();
+    await redis?.kill();
+    redis = undefined;
   });
 
   it('Redis unreachable at start: the node serves, reports the link down, and joins once Redis is up', async () => {
