@@ -134,7 +134,10 @@ const nodes = await section(
   'nodes',
   () => benchNodes(settings.nodes.rounds, settings.nodes.env),
   (r) =>
-    r.relay.length === r.rounds && r.library.length === r.rounds && messagingFinite([...r.relay, ...r.library, ...r.sameNode.on, ...r.sameNode.off]),
+    r.relay.length === r.rounds &&
+    r.library.length === r.rounds &&
+    r.nats.library.length === r.rounds &&
+    messagingFinite([...r.relay, ...r.library, ...r.nats.relay, ...r.nats.library, ...r.sameNode.on, ...r.sameNode.off]),
 );
 const availability = await section(
   'availability',
@@ -224,6 +227,10 @@ function summaryMarkdown(): string {
     lines.push(
       `| across nodes, request/reply p99 < 1 ms | ${spreadOf(p99)} us | ${median(p99) < 1_000 ? 'yes' : 'no'} | ${Math.min(...p99) < 1_000 !== Math.max(...p99) < 1_000 ? 'yes' : 'no'} |`,
     );
+    const natsP99 = nodes.nats.library.map((r) => r.pingP99Us);
+    lines.push(
+      `| over NATS, request/reply p99 < 2 ms | ${spreadOf(natsP99)} us | ${median(natsP99) < 2_000 ? 'yes' : 'no'} | ${Math.min(...natsP99) < 2_000 !== Math.max(...natsP99) < 2_000 ? 'yes' : 'no'} |`,
+    );
   }
   if (microservice) {
     lines.push(
@@ -261,6 +268,14 @@ function pathTargets(): RatioTarget[] {
     list.push(
       { what: 'across nodes, request/reply p50 <= 2x the ioredis relay', values: across('pingP50Us'), met: (v) => v <= 2 },
       { what: 'across nodes, request/reply p99 <= 2x the ioredis relay', values: across('pingP99Us'), met: (v) => v <= 2 },
+      {
+        what: 'over NATS, burst >= 1.0x the hand-written @nats-io relay',
+        values: ratios(
+          nodes.nats.library.map((r) => r.messagesPerSecond),
+          nodes.nats.relay.map((r) => r.messagesPerSecond),
+        ),
+        met: (v) => v >= 1,
+      },
     );
   }
   if (websockets) {

@@ -41,7 +41,9 @@ class BenchModule {}
 await bootstrapClustered(BenchModule, {
   workers: 1,
   nodeId: role === 'b' ? b.node : a.node,
-  redisUrl: process.env.BENCH_REDIS_URL,
+  // One broker per run: NATS when the run names a nats-server, else Redis.
+  redisUrl: process.env.BENCH_NATS_URL ? undefined : process.env.BENCH_REDIS_URL,
+  natsUrl: process.env.BENCH_NATS_URL,
   createApp: async (m) => (await NestFactory.createApplicationContext(m as never, { logger: false })) as INestApplication,
   listen: async (app) => void (app as INestApplication).get(Bench).run(),
 });

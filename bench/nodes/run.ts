@@ -1,11 +1,12 @@
 /**
  * Across nodes: two nodes of the library on a redis-server of the run's own, against a hand-written
- * ioredis pub/sub relay between two processes, in interleaved rounds; and the same-node messaging
+ * ioredis pub/sub relay between two processes, and the same over a nats-server of the run's own against
+ * a hand-written `@nats-io/transport-node` relay, all in interleaved rounds; and the same-node messaging
  * workload with and without Redis on, to show it does not change.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { MessagingResult } from '../messaging/workload.js';
@@ -15,12 +16,14 @@ import { median, ratios, spread } from '../lib/stats.js';
 const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const RELAY = script('./ioredis-relay.js');
 const LIBRARY = script('./library-nodes.js');
+const NATS_RELAY = script('./nats-relay.js');
 const SAME_NODE = script('../messaging/library-relay.js');
 
 export interface NodesReport {
   rounds: number;
   relay: MessagingResult[];
   library: MessagingResult[];
+  nats: { relay: MessagingResult[]; library: MessagingResult[] };
   sameNode: { off: MessagingResult[]; on: MessagingResult[] };
   markdown: string;
 }
@@ -50,6 +53,30 @@ async function startRedis(): Promise<{ url: string; pgid: number; stop: () => vo
   }
   return {
     url,
+    pgid: child.pid!,
+    stop: () => {
+      killGroup(child.pid!);
+      untrackGroup(child.pid!);
+    },
+  };
+}
+
+/** A nats-server for the run, in its own process group, on a free port. */
+async function startNats(): Promise<{ url: string; pgid: number; stop: () => void }> {
+  if (spawnSync('nats-server', ['--version']).error) throw new Error('nats-server was not found (Debian: apt-get install -y nats-server)');
+  const port = await freePort();
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
+  trackGroup(child.pid!);
+  for (let i = 0; i < 200; i++) {
+    const probe = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' }, () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (probe) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
     pgid: child.pid!,
     stop: () => {
       killGroup(child.pid!);
@@ -101,16 +128,21 @@ async function pair(path: string, env: Record<string, string>, name: string, cpu
 
 export async function benchNodes(rounds: number, env: Record<string, string> = {}): Promise<NodesReport> {
   const redis = await startRedis();
+  const natsServer = await startNats();
   const relay: MessagingResult[] = [];
   const library: MessagingResult[] = [];
+  const nats = { relay: [] as MessagingResult[], library: [] as MessagingResult[] };
   const sameNode = { off: [] as MessagingResult[], on: [] as MessagingResult[] };
   try {
     const base = { BENCH_REDIS_URL: redis.url, ...env };
     for (let round = 0; round < rounds; round++) {
       const flip = round % 2 === 1;
-      for (const which of flip ? ['library', 'relay'] : ['relay', 'library']) {
+      const overNats = { ...env, BENCH_NATS_URL: natsServer.url };
+      for (const which of flip ? ['nats-library', 'nats-relay', 'library', 'relay'] : ['relay', 'library', 'nats-relay', 'nats-library']) {
         if (which === 'relay') relay.push(await pair(RELAY, base, 'ioredis relay', [redis.pgid]));
-        else library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes', [redis.pgid]));
+        else if (which === 'library') library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes', [redis.pgid]));
+        else if (which === 'nats-relay') nats.relay.push(await pair(NATS_RELAY, overNats, 'NATS relay', [natsServer.pgid]));
+        else nats.library.push(await pair(LIBRARY, overNats, 'nestjs-cluster across nodes over NATS', [natsServer.pgid]));
       }
       for (const on of flip ? [true, false] : [false, true]) {
         const run = await runNode(SAME_NODE, on ? { ...env, CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: 'bench-same' } : env, 120_000);
@@ -119,11 +151,14 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     }
   } finally {
     redis.stop();
+    natsServer.stop();
   }
   const pick = (list: MessagingResult[], key: keyof MessagingResult) => list.map((r) => r[key]);
   const ratio = (list: MessagingResult[], key: keyof MessagingResult) => `${median(ratios(pick(list, key), pick(relay, key))).toFixed(2)}x`;
   const row = (label: string, key: keyof MessagingResult, unit: string, decimals = 0) =>
     `| ${label}${unit} | ${spread(pick(relay, key), decimals)} | ${spread(pick(library, key), decimals)} | ${ratio(library, key)} |`;
+  const natsRow = (label: string, key: keyof MessagingResult, unit: string, decimals = 0) =>
+    `| ${label}${unit} | ${spread(pick(nats.relay, key), decimals)} | ${spread(pick(nats.library, key), decimals)} | ${median(ratios(pick(nats.library, key), pick(nats.relay, key))).toFixed(2)}x | ${spread(pick(library, key), decimals)} | ${median(ratios(pick(nats.library, key), pick(library, key))).toFixed(2)}x |`;
   const same = (label: string, key: keyof MessagingResult) =>
     `| ${label} | ${spread(pick(sameNode.off, key))} | ${spread(pick(sameNode.on, key))} | ${median(ratios(pick(sameNode.on, key), pick(sameNode.off, key))).toFixed(2)}x |`;
   const markdown = [
@@ -135,13 +170,21 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     row('burst, CPU ms per 1,000 messages (both nodes and redis-server)', 'burstCpuMs', '', 1),
     row('request/reply, CPU ms per 1,000 round trips (both nodes and redis-server)', 'pingCpuMs', '', 1),
     '',
+    `| across two nodes on NATS (${rounds} rounds) | hand-written @nats-io relay | nestjs-cluster | ratio (median of rounds) | nestjs-cluster on Redis (above) | NATS / Redis |`,
+    '|---|---|---|---|---|---|',
+    natsRow('burst, messages/s', 'messagesPerSecond', ''),
+    natsRow('request/reply p50', 'pingP50Us', ', us'),
+    natsRow('request/reply p99', 'pingP99Us', ', us'),
+    natsRow('burst, CPU ms per 1,000 messages (both nodes and nats-server)', 'burstCpuMs', '', 1),
+    natsRow('request/reply, CPU ms per 1,000 round trips (both nodes and nats-server)', 'pingCpuMs', '', 1),
+    '',
     `| same node (${rounds} rounds) | Redis off | Redis on | ratio (median of rounds) |`,
     '|---|---|---|---|',
     same('burst, messages/s', 'messagesPerSecond'),
     same('request/reply p50, us', 'pingP50Us'),
     same('request/reply p99, us', 'pingP99Us'),
   ].join('\n');
-  return { rounds, relay, library, sameNode, markdown };
+  return { rounds, relay, library, nats, sameNode, markdown };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
