@@ -17,8 +17,12 @@ import { PrimaryNotices } from './primary-notices.js';
 import { CrashRestarts } from './crash-restarts.js';
 import { RollingReplacement } from './rolling-replacement.js';
 import { SlotTable, type Member, type Slot } from './slot-table.js';
+import { WorkerLogs, type WorkerLogLine } from './worker-logs.js';
 import { WorkerWatch } from './worker-watch.js';
 import { spawnWorker } from './worker-spawn.js';
+
+/** How long the primary waits, once its workers exited, for the rest of their output before it exits. */
+const LOGS_SETTLE_MS = 2_000;
 
 /** What the Supervisor works with besides node:cluster; each has a default but the link. */
 export interface SupervisorDeps {
@@ -48,6 +52,9 @@ export class Supervisor {
   private readonly watch: WorkerWatch;
   private readonly notices: PrimaryNotices;
   private readonly stopping: ShutdownSequence;
+  /** The workers' output, when it goes through the primary (`logs: 'tagged'`). */
+  private readonly logs: WorkerLogs | undefined;
+  private readonly startedAt = Date.now();
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
@@ -78,6 +85,7 @@ export class Supervisor {
     this.table = new SlotTable(options.workers);
     const { timeoutMs } = options.shutdown;
     this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });
+    this.logs = options.logs === 'tagged' ? new WorkerLogs({ bootLogs: options.bootLogs }) : undefined;
     this.crashRestarts = new CrashRestarts(
       options.restart,
       { fork: (slot) => this.fork(slot), crashLoop: (exits) => this.crashLoop(exits), emit: (event) => this.emit(event) },
@@ -126,7 +134,8 @@ export class Supervisor {
     this.stopping.listen('SIGHUP', () => void this.restartWorkers('SIGHUP'));
     this.stopping.listen('exit', this.killOnExit);
     this.stopping.listen('uncaughtException', this.onUncaught);
-    this.cluster.setupPrimary({ serialization: this.options.serialization });
+    // Tagged logs: the workers' stdout and stderr are pipes the primary reads; stdin stays shared.
+    this.cluster.setupPrimary({ serialization: this.options.serialization, ...(this.logs && { stdio: ['inherit', 'pipe', 'pipe', 'ipc'] }) });
     for (const slot of this.table.slots) this.fork(slot);
     this.link?.start({
       workers: () => this.table.infos(),
@@ -162,6 +171,11 @@ export class Supervisor {
     return this.replacements.restart(reason, only);
   }
 
+  /** The last `count` lines the workers of `slot` (of every slot, unset) wrote, oldest first; none with `logs: 'inherit'`. */
+  logLines(slot?: number, count?: number): WorkerLogLine[] {
+    return this.logs?.lines(slot, count) ?? [];
+  }
+
   /**
    * Graceful shutdown: stop restarting, ask every worker to drain, SIGKILL what is left after
    * `shutdown.timeoutMs`. A second call (second signal) kills at once.
@@ -186,11 +200,10 @@ export class Supervisor {
   }
 
   private fork(slot: Slot, { replacement = false } = {}): Member {
-    const member = spawnWorker(this.cluster, this.options.nodeId, slot.slot, this.channelLimits, {
-      hear: (self) => this.hear(self),
-      emit: (event) => this.emit(event),
-      exited: (self, code, signal) => this.onExit(self, code, signal),
-    });
+    const hooks = { hear: (self: () => Member) => this.hear(self), emit: (event: ClusterEvent) => this.emit(event), exited: this.onExit.bind(this) };
+    const member = spawnWorker(this.cluster, this.options.nodeId, slot.slot, this.channelLimits, hooks, this.logs && WorkerLogs.forkEnv());
+    const { stdout, stderr } = member.process.worker.process;
+    this.logs?.attach(member.identity, stdout, stderr);
     member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
     this.table.add(member, replacement);
     const { id, pid } = member.identity;
@@ -248,7 +261,7 @@ export class Supervisor {
     });
     if (!this.clusterReady && this.table.allReady()) {
       this.clusterReady = true;
-      this.logger.log(`cluster ready: ${this.table.slots.length} worker(s), port ${this.options.port}`);
+      this.logger.log(`cluster ready: ${this.table.slots.length} worker(s) ready in ${at - this.startedAt} ms, port ${this.options.port}`);
       this.emit({ type: 'cluster-ready', node: this.options.nodeId, workers: this.table.slots.length, at });
     }
   }
@@ -317,7 +330,8 @@ export class Supervisor {
     const code = this.exitCode;
     // To the hook alone: no worker is left to hear it, and the other nodes see this one leave.
     this.notify({ type: 'stopped', node: this.options.nodeId, code, at: Date.now() });
-    void Promise.resolve(this.linkClosed).then(() => this.finish(code));
+    // The workers' last lines (a crash's stack trace) may still be on their way through the pipes.
+    void Promise.all([this.linkClosed, this.logs?.settled(LOGS_SETTLE_MS)]).then(() => this.finish(code));
   }
 
   private onLeaderChange(event?: LeaderEvent): void {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
-import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { EXIT_CODES, WORKER_LOGS_ENV, WORKER_READY_MARK, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
@@ -78,6 +78,9 @@ export class WorkerRuntime {
       // Asked to stop while booting: nothing was served yet, close what the boot opened.
       await this.exitAfterClose();
     } else {
+      // The primary reads this worker's output and its channel apart: the mark tells it, in the
+      // output itself, which lines came before the worker was ready (its boot log).
+      if (process.env[WORKER_LOGS_ENV] === 'tagged') process.stdout.write(`${WORKER_READY_MARK}\n`);
       channel.ready(notes);
     }
     return this.started.app;
