@@ -683,7 +683,10 @@ describe('resolveClusterOptions logs and the shutdown delay', () => {
   });
 
   it('prefers the options, and keeps the other shutdown setting', () => {
-    const resolved = resolve({ logs: 'tagged', bootLogs: 'first', shutdown: { delayMs: 0 } }, { CLUSTER_LOGS: 'inherit', CLUSTER_SHUTDOWN_DELAY_MS: '5000' });
+    const resolved = resolve(
+      { logs: 'tagged', bootLogs: 'first', shutdown: { delayMs: 0 } },
+      { CLUSTER_LOGS: 'inherit', CLUSTER_SHUTDOWN_DELAY_MS: '5000' },
+    );
     expect(resolved).toMatchObject({ logs: 'tagged', bootLogs: 'first', shutdown: { timeoutMs: 10_000, delayMs: 0 } });
     expect(resolve({}, { CLUSTER_SHUTDOWN_DELAY_MS: '600000' }).shutdown.delayMs).toBe(600_000);
   });
@@ -702,7 +705,12 @@ describe('resolveClusterOptions logs and the shutdown delay', () => {
 
   it('rejects bad options, naming the option, the value and the range', () => {
     expectRejected(() => resolve({ shutdown: { delayMs: 700_000 } }), 'options.shutdown.delayMs', 700_000, 'a whole number from 0 to 600000');
-    expectRejected(() => resolve({ shutdown: { delayMs: '3000' as unknown as number } }), 'options.shutdown.delayMs', '3000', 'a whole number from 0 to 600000');
+    expectRejected(
+      () => resolve({ shutdown: { delayMs: '3000' as unknown as number } }),
+      'options.shutdown.delayMs',
+      '3000',
+      'a whole number from 0 to 600000',
+    );
     expectRejected(() => resolve({ logs: 'TAGGED' as 'tagged' }), 'options.logs', 'TAGGED', '"tagged" or "inherit"');
     expectRejected(() => resolve({ bootLogs: true as unknown as 'all' }), 'options.bootLogs', true, '"first" or "all"');
     const err = configError(() => resolve({}, { CLUSTER_SHUTDOWN_DELAY_MS: '-1' }));

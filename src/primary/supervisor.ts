@@ -55,6 +55,7 @@ export class Supervisor {
   /** The workers' output, when it goes through the primary (`logs: 'tagged'`). */
   private readonly logs: WorkerLogs | undefined;
   private readonly startedAt = Date.now();
+  private drainTimer: NodeJS.Timeout | undefined;
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
@@ -83,8 +84,12 @@ export class Supervisor {
     this.notify = guardPrimaryEventHook(options.onPrimaryEvent, logger);
     this.link = link;
     this.table = new SlotTable(options.workers);
-    const { timeoutMs } = options.shutdown;
-    this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });
+    // The deadline covers the delay before the drain as well as the drain.
+    const { timeoutMs, delayMs } = options.shutdown;
+    this.stopping = new ShutdownSequence({
+      timeoutMs: delayMs + timeoutMs,
+      onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms${delayMs > 0 ? ` (after the ${delayMs} ms delay)` : ''}`),
+    });
     this.logs = options.logs === 'tagged' ? new WorkerLogs({ bootLogs: options.bootLogs }) : undefined;
     this.crashRestarts = new CrashRestarts(
       options.restart,
@@ -159,6 +164,7 @@ export class Supervisor {
     return {
       expectedWorkers: this.table.slots.length,
       crashLoop: this.crashLoopReached,
+      stopping: this.closing,
       dropped: { ...this.notices.dropped },
       transport,
       leader: this.leadership.leader(),
@@ -178,19 +184,34 @@ export class Supervisor {
 
   /**
    * Graceful shutdown: stop restarting, ask every worker to drain, SIGKILL what is left after
-   * `shutdown.timeoutMs`. A second call (second signal) kills at once.
+   * `shutdown.timeoutMs`. A second call (second signal) kills at once. On a signal, with
+   * `shutdown.delayMs`, the node says it is stopping at once (readiness goes down) and the workers
+   * keep serving that long before the drain begins.
    */
   shutdown(reason: string): void {
-    // Arms the drain deadline first, so nothing below can leave the cluster hanging.
+    // Arms the deadline first (the delay and the drain), so nothing below can leave the cluster hanging.
     const step = this.stopping.begin(reason);
     if (step === 'force') this.forceKill(`${reason} again`);
     if (step !== 'started') return;
-    this.watch.stop();
     this.replacements.clear();
     for (const slot of this.table.slots) clearTimeout(slot.restartTimer);
+    const { delayMs } = this.options.shutdown;
+    if (delayMs > 0 && (TERMINAL_SIGNALS as readonly string[]).includes(reason)) {
+      this.logger.log(`shutting down (${reason}): readiness down, ${this.table.live} worker(s) serve ${delayMs} ms more before they drain`);
+      this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+      this.drainTimer = setTimeout(() => this.drainAll(reason), delayMs);
+      return;
+    }
+    this.drainAll(reason, true);
+  }
+
+  /** The drain itself: every worker is asked to finish its work and exit. */
+  private drainAll(reason: string, announce = false): void {
+    this.watch.stop();
     this.logger.log(`shutting down (${reason}): draining ${this.table.live} worker(s)`);
     for (const { process } of this.table.members()) process.stop('shutdown');
-    this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+    if (announce) this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+    else this.emit();
     // The lease goes first, as soon as the leader here has let go, so another node leads at once; then
     // the other nodes forget this one now, rather than once it has been silent long enough.
     const released = this.leadership.close();
@@ -323,6 +344,7 @@ export class Supervisor {
 
   private finishIfDone(): void {
     if (!this.closing || this.table.live > 0) return;
+    clearTimeout(this.drainTimer);
     this.stopping.uninstall();
     this.router.close();
     this.notices.flush();

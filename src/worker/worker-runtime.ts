@@ -58,6 +58,11 @@ export class WorkerRuntime {
       handedConnection: (port, connection, head) => serveHandedConnection(this.started, port, connection, head),
     });
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
+    // The primary heard the signal too and leads the stop (it may keep the workers serving for
+    // `shutdown.delayMs` first): this worker waits for its word rather than draining on its own.
+    this.transport.events$.subscribe((event) => {
+      if (event.type === 'shutdown' && event.node === this.self.node) clearTimeout(this.ownSignalTimer);
+    });
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     this.stopping.listen('SIGHUP', () => undefined);
 
@@ -107,7 +112,7 @@ export class WorkerRuntime {
   }
 
   private onTerminalSignal(signal: NodeJS.Signals): void {
-    if (this.stopping.closing || this.ownSignalTimer) return;
+    if (this.stopping.closing || this.ownSignalTimer || this.transport?.state().stopping) return;
     this.ownSignalTimer = setTimeout(() => {
       void this.drain(`${signal} sent to this worker alone`);
     }, OWN_SIGNAL_GRACE_MS);
