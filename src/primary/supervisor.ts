@@ -302,6 +302,7 @@ export class Supervisor {
     const slot = this.table.slot(identity.slot)!;
 
     const { expected, reason } = process.exit(code);
+    this.logs?.exited(identity, !expected);
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const line = `worker ${slot.slot} ${how} (pid ${identity.pid}, ${reason})`;
     if (expected) this.logger.log(line);

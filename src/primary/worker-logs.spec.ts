@@ -111,7 +111,26 @@ describe('WorkerLogs', () => {
     expect(out.err).toEqual(['[w1] Error: cannot connect\n']);
     w.end();
     await logs.settled(1_000);
+    expect(out.out).toHaveLength(1); // the verdict on its exit may come after its streams ended
+    logs.exited(worker(1), true);
     expect(out.out.slice(1).join('')).toBe('[w1] InstanceLoader one\n[w1] InstanceLoader two\n');
+  });
+
+  it('drops the held boot of a worker asked to stop while it booted, whichever of its exit and its end comes first', async () => {
+    const out = sinks();
+    const logs = new WorkerLogs({ bootLogs: 'first' }, out);
+    attach(logs, worker(0));
+    const early = attach(logs, worker(1));
+    const late = attach(logs, worker(2));
+    early.stdout.write('InstanceLoader early\n');
+    late.stdout.write('InstanceLoader late\n');
+    await flushed();
+    logs.exited(worker(1), false);
+    early.end();
+    late.end();
+    await logs.settled(1_000);
+    logs.exited(worker(2), false);
+    expect(out.out).toEqual([]);
   });
 
   it('holds a bounded number of boot lines and says how many it could not keep', async () => {
@@ -120,6 +139,7 @@ describe('WorkerLogs', () => {
     attach(logs, worker(0));
     const w = attach(logs, worker(1));
     w.stdout.write('1\n2\n3\n4\n5\n');
+    logs.exited(worker(1), true);
     w.end();
     await logs.settled(1_000);
     expect(out.out.join('')).toBe('[w1] (2 earlier boot line(s) not kept)\n[w1] 3\n[w1] 4\n[w1] 5\n');

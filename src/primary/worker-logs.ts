@@ -72,6 +72,8 @@ class LineRing {
 export class WorkerLogs {
   private readonly rings = new Map<number, LineRing>();
   private readonly reading = new Set<Promise<void>>();
+  /** The stdout relay of each live worker, by node:cluster id, until it exited. */
+  private readonly relays = new Map<number, StreamRelay>();
   private firstAttached = false;
   private readonly keepLines: number;
   private readonly holdLines: number;
@@ -109,8 +111,19 @@ export class WorkerLogs {
     this.firstAttached = true;
     const ring = this.ring(identity.slot);
     const tag = slotTag(identity.slot);
-    if (stdout) this.follow(stdout, new StreamRelay(identity, 'stdout', ring, this.sinks.stdout, tag, holdBoot ? this.holdLines : 0, this.maxLine));
+    const out = new StreamRelay(identity, 'stdout', ring, this.sinks.stdout, tag, holdBoot ? this.holdLines : 0, this.maxLine);
+    if (stdout) this.follow(stdout, out);
     if (stderr) this.follow(stderr, new StreamRelay(identity, 'stderr', ring, this.sinks.stderr, tag, 0, this.maxLine));
+    this.relays.set(identity.id, out);
+  }
+
+  /**
+   * The worker exited. The boot lines of one that was not ready yet show if it `failed` (a crash, a
+   * failed start, a ready timeout), and are dropped if it was asked to stop while it booted.
+   */
+  exited(identity: WorkerIdentity, failed: boolean): void {
+    this.relays.get(identity.id)?.exited(failed);
+    this.relays.delete(identity.id);
   }
 
   /**
@@ -161,6 +174,8 @@ class StreamRelay {
   private heldDropped = 0;
   private marked = false;
   private ended = false;
+  /** How the worker exited, once the primary knows: `true` if it failed. */
+  private failed: boolean | undefined;
 
   constructor(
     private readonly identity: WorkerIdentity,
@@ -181,12 +196,26 @@ class StreamRelay {
     this.write(this.splitter.push(chunk));
   }
 
-  /** The stream ended: its last line, and the held boot lines of a worker that never got ready. */
+  /**
+   * The stream ended: its last line. The held boot lines of a worker that never got ready wait for
+   * the verdict on its exit, which may come before or after.
+   */
   end(): void {
     if (this.ended) return;
     this.ended = true;
     this.write(this.splitter.end());
-    if (this.held) this.release();
+    this.settleHeld();
+  }
+
+  exited(failed: boolean): void {
+    this.failed ??= failed;
+    this.settleHeld();
+  }
+
+  private settleHeld(): void {
+    if (!this.ended || this.failed === undefined || !this.held) return;
+    if (this.failed) this.release();
+    else this.held = undefined; // asked to stop while it booted: nothing to tell
   }
 
   private write(lines: string[]): void {
