@@ -120,11 +120,14 @@ export class ClusterProcess {
     return this.waitFor(() => this.lines.find((l) => pattern.test(l)), `a line matching ${pattern}`, timeoutMs);
   }
 
-  /** Resolves once `count` lines match `pattern`. */
+  /** Resolves once `count` lines match `pattern`, with every line matching it by then. */
   waitForLines(pattern: RegExp, count: number, timeoutMs = 30_000): Promise<string[]> {
+    // Each line is looked at once, however many arrive: thousands of lines stay cheap.
+    const found: string[] = [];
+    let read = 0;
     return this.waitFor(
       () => {
-        const found = this.lines.filter((l) => pattern.test(l));
+        for (; read < this.lines.length; read++) if (pattern.test(this.lines[read]!)) found.push(this.lines[read]!);
         return found.length >= count ? found : undefined;
       },
       `${count} lines matching ${pattern}`,
