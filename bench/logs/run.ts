@@ -8,10 +8,14 @@
  * Both clusters run side by side (an idle cluster costs no CPU) and take turns under the same load,
  * in interleaved rounds (tagged then inherit, then inherit then tagged, ...): the machine's drift over
  * seconds stays out of each round's ratio. Each cluster's stdout and stderr go to a file, as a
- * container runtime's would. Prints a summary and one `RESULT {json}` line.
+ * container runtime's would. Beside requests per second, which move with whatever else the machine
+ * runs, the CPU each cluster spends per 1,000 requests (its primary and workers, from /proc), and its
+ * primary's alone: the noise-proof measure of what relaying adds. Prints a summary and one
+ * `RESULT {json}` line.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { cpuDuring, cpuMsPerThousand } from '../lib/cpu-time.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +85,13 @@ async function startCluster(mode: Mode): Promise<Cluster> {
   return { mode, port, group, output };
 }
 
+/** CPU ms this one process has spent so far (utime + stime, not its children). */
+function ownCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 const lines = (file: string, pattern: RegExp) =>
   readFileSync(file, 'utf8')
     .split('\n')
@@ -95,11 +106,16 @@ try {
   for (const c of clusters) await loader.run({ url: url(c), connections, durationS: 2, timeoutS: 10 });
 
   const rps: Record<Mode, number[]> = { tagged: [], inherit: [] };
+  const cpu: Record<Mode, number[]> = { tagged: [], inherit: [] };
+  const primaryCpu: Record<Mode, number[]> = { tagged: [], inherit: [] };
   const served: Record<Mode, number> = { tagged: 0, inherit: 0 };
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? clusters : [...clusters].reverse();
     for (const c of order) {
-      const result = await loader.run({ url: url(c), connections, durationS: seconds, timeoutS: 10 });
+      const primaryBefore = ownCpuMs(c.group.pid);
+      const { result, cpuMs } = await cpuDuring([c.group.pid], () => loader.run({ url: url(c), connections, durationS: seconds, timeoutS: 10 }));
+      cpu[c.mode].push(cpuMsPerThousand(cpuMs.get(c.group.pid)!, result.total));
+      primaryCpu[c.mode].push(cpuMsPerThousand(ownCpuMs(c.group.pid) - primaryBefore, result.total));
       if (result.errors > 0 || result.non2xx > 0) throw new Error(`${c.mode}: ${result.errors} errors, ${result.non2xx} non-2xx answers`);
       rps[c.mode].push(result.requestsPerSecond);
       served[c.mode] += result.total;
@@ -124,6 +140,9 @@ try {
     inheritRps: median(rps.inherit),
     ratio: median(perRound),
     ratios: perRound,
+    cpuMsPerThousand: { tagged: median(cpu.tagged), inherit: median(cpu.inherit) },
+    cpuRatio: median(ratios(cpu.tagged, cpu.inherit)),
+    primaryCpuMsPerThousand: { tagged: median(primaryCpu.tagged), inherit: median(primaryCpu.inherit) },
     requests: served,
     loggedLines: logged,
   };
@@ -133,6 +152,8 @@ try {
       `  logs: 'tagged'  ${spread(rps.tagged)}`,
       `  logs: 'inherit' ${spread(rps.inherit)}`,
       `  tagged / inherit, per round: ${ratioSpread(perRound, 3)} (cost ${((1 - median(perRound)) * 100).toFixed(1)}%)`,
+      `CPU ms per 1,000 requests, the whole cluster: tagged ${spread(cpu.tagged, 1)}, inherit ${spread(cpu.inherit, 1)}; tagged / inherit ${ratioSpread(ratios(cpu.tagged, cpu.inherit), 3)}`,
+      `CPU ms per 1,000 requests, the primary alone: tagged ${spread(primaryCpu.tagged, 1)}, inherit ${spread(primaryCpu.inherit, 1)}`,
       `  lines logged: tagged ${logged.tagged} of ${served.tagged} requests (+ warm-up), inherit ${logged.inherit} of ${served.inherit}`,
       `RESULT ${JSON.stringify(result)}`,
       '',

@@ -30,12 +30,66 @@ export interface WorkerLogsOptions {
   /** Boot lines held per worker until it is ready; the oldest go first past it. */
   readonly holdLines?: number;
   readonly maxLine?: number;
+  /** How long a pipe is left unread after a small read (see `ReadBatching`); 0 reads every write as it comes. */
+  readonly batchMs?: number;
 }
 
 /** The last lines of each slot, kept by the primary (the `logs` command of the operator will read them). */
 export const KEPT_LINES_PER_SLOT = 1_000;
 /** A Nest boot log is some tens of lines; a worker printing more before it is ready keeps its last ones. */
 export const HELD_BOOT_LINES = 1_000;
+
+/**
+ * A worker that logs a line per request writes one line at a time. Read as they come, each line costs
+ * the primary a wake-up and a read (most of the relay's cost); left this long in the pipe (the kernel
+ * holds 64 KiB), they come tens at a time. Lines are that much later, at most.
+ */
+export const READ_BATCH_MS = 5;
+/** A read at least this big says the pipe fills fast: read on at once. */
+const SMALL_READ_BYTES = 16_384;
+
+/** The libuv handle under a pipe's `net.Socket`: what pausing its reads needs. */
+interface PipeHandle {
+  reading?: boolean;
+  readStop(): number;
+  readStart(): number;
+}
+
+/**
+ * Reads a pipe in batches: after a small read, the handle stops reading for `ms` (the next lines wait
+ * in the kernel's pipe buffer, not in this process), then reads again. `stream.pause()` would not do:
+ * the socket keeps reading into its own buffer, one wake-up per write of the worker. The handle's
+ * `reading` flag stays set meanwhile, so that the socket does not restart it on its own; a stream
+ * without such a handle is read as it comes.
+ */
+class ReadBatching {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly handle: PipeHandle | undefined;
+
+  constructor(
+    private readonly stream: Readable,
+    private readonly ms: number,
+  ) {
+    const handle = (stream as unknown as { _handle?: Partial<PipeHandle> })._handle;
+    const usable = ms > 0 && typeof handle?.readStop === 'function' && typeof handle.readStart === 'function';
+    this.handle = usable ? (handle as PipeHandle) : undefined;
+  }
+
+  afterRead(bytes: number): void {
+    const handle = this.handle;
+    if (!handle || this.timer || bytes >= SMALL_READ_BYTES || handle.reading !== true) return;
+    if (handle.readStop() !== 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stream.destroyed && handle.readStart() !== 0) this.stream.destroy();
+    }, this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
 
 /** A fixed-size ring of the latest lines of one slot. */
 class LineRing {
@@ -78,6 +132,7 @@ export class WorkerLogs {
   private readonly keepLines: number;
   private readonly holdLines: number;
   private readonly maxLine: number;
+  private readonly batchMs: number;
 
   constructor(
     private readonly options: WorkerLogsOptions,
@@ -86,6 +141,7 @@ export class WorkerLogs {
     this.keepLines = options.keepLines ?? KEPT_LINES_PER_SLOT;
     this.holdLines = options.holdLines ?? HELD_BOOT_LINES;
     this.maxLine = options.maxLine ?? MAX_LINE_CHARS;
+    this.batchMs = options.batchMs ?? READ_BATCH_MS;
   }
 
   /**
@@ -148,12 +204,20 @@ export class WorkerLogs {
   }
 
   private follow(stream: Readable, relay: StreamRelay): void {
+    const batching = new ReadBatching(stream, this.batchMs);
     const ended = new Promise<void>((resolve) => {
-      stream.on('data', (chunk: Buffer) => relay.push(chunk));
-      stream.once('end', () => resolve(relay.end()));
-      stream.once('close', () => resolve(relay.end()));
+      const end = () => {
+        batching.stop();
+        resolve(relay.end());
+      };
+      stream.on('data', (chunk: Buffer) => {
+        relay.push(chunk);
+        batching.afterRead(chunk.length);
+      });
+      stream.once('end', end);
+      stream.once('close', end);
       // A read error ends the relay like an end would; the worker's exit tells the story.
-      stream.once('error', () => resolve(relay.end()));
+      stream.once('error', end);
     });
     this.reading.add(ended);
     void ended.then(() => this.reading.delete(ended));
