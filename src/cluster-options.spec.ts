@@ -70,8 +70,10 @@ describe('resolveClusterOptions defaults', () => {
       readyTimeoutMs: 30_000,
       serialization: 'json',
       unresponsiveMs: 10_000,
+      logs: 'tagged',
+      bootLogs: 'first',
       messaging: { maxMessageBytes: 1_048_576, maxQueueBytes: 67_108_864, maxPendingRequests: 10_000 },
-      shutdown: { timeoutMs: 10_000 },
+      shutdown: { timeoutMs: 10_000, delayMs: 0 },
       leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
       restart: {
         maxRestarts: 10,
@@ -138,6 +140,9 @@ describe('resolveClusterOptions environment', () => {
       maxQueueBytes: 'CLUSTER_MAX_QUEUE_BYTES',
       maxPendingRequests: 'CLUSTER_MAX_PENDING_REQUESTS',
       shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
+      shutdownDelayMs: 'CLUSTER_SHUTDOWN_DELAY_MS',
+      logs: 'CLUSTER_LOGS',
+      bootLogs: 'CLUSTER_BOOT_LOGS',
       maxRestarts: 'CLUSTER_MAX_RESTARTS',
       restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
       restartInitialDelayMs: 'CLUSTER_RESTART_INITIAL_DELAY_MS',
@@ -705,5 +710,49 @@ describe('resolveClusterOptions liveness and messaging limits', () => {
     expect(configError(() => resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: aboveDefaultQueue })).value).toBe(CLUSTER_DEFAULTS.messaging.maxQueueBytes);
     expect(configError(() => resolve({ messaging: { maxQueueBytes: 65_536 } })).value).toBe(65_536);
     expect(resolve({}, { CLUSTER_MAX_MESSAGE_BYTES: '65536', CLUSTER_MAX_QUEUE_BYTES: '65536' }).messaging.maxQueueBytes).toBe(65_536);
+  });
+});
+
+describe('resolveClusterOptions logs and the shutdown delay', () => {
+  it('reads CLUSTER_LOGS, CLUSTER_BOOT_LOGS and CLUSTER_SHUTDOWN_DELAY_MS, case-insensitive words', () => {
+    const resolved = resolve({}, { CLUSTER_LOGS: 'Inherit', CLUSTER_BOOT_LOGS: 'ALL', CLUSTER_SHUTDOWN_DELAY_MS: ' 3000 ' });
+    expect(resolved.logs).toBe('inherit');
+    expect(resolved.bootLogs).toBe('all');
+    expect(resolved.shutdown).toEqual({ timeoutMs: 10_000, delayMs: 3_000 });
+  });
+
+  it('prefers the options, and keeps the other shutdown setting', () => {
+    const resolved = resolve(
+      { logs: 'tagged', bootLogs: 'first', shutdown: { delayMs: 0 } },
+      { CLUSTER_LOGS: 'inherit', CLUSTER_SHUTDOWN_DELAY_MS: '5000' },
+    );
+    expect(resolved).toMatchObject({ logs: 'tagged', bootLogs: 'first', shutdown: { timeoutMs: 10_000, delayMs: 0 } });
+    expect(resolve({}, { CLUSTER_SHUTDOWN_DELAY_MS: '600000' }).shutdown.delayMs).toBe(600_000);
+  });
+
+  it.each([
+    ['CLUSTER_SHUTDOWN_DELAY_MS', '-1', 'a whole number from 0 to 600000'],
+    ['CLUSTER_SHUTDOWN_DELAY_MS', '600001', 'a whole number from 0 to 600000'],
+    ['CLUSTER_SHUTDOWN_DELAY_MS', '3s', 'a whole number from 0 to 600000'],
+    ['CLUSTER_SHUTDOWN_DELAY_MS', '1.5', 'a whole number from 0 to 600000'],
+    ['CLUSTER_LOGS', 'json', '"tagged" or "inherit"'],
+    ['CLUSTER_LOGS', 'off', '"tagged" or "inherit"'],
+    ['CLUSTER_BOOT_LOGS', 'none', '"first" or "all"'],
+  ])('%s=%p is rejected', (name, raw, allowed) => {
+    expectRejected(() => resolve({}, { [name]: raw }), name, raw, allowed);
+  });
+
+  it('rejects bad options, naming the option, the value and the range', () => {
+    expectRejected(() => resolve({ shutdown: { delayMs: 700_000 } }), 'options.shutdown.delayMs', 700_000, 'a whole number from 0 to 600000');
+    expectRejected(
+      () => resolve({ shutdown: { delayMs: '3000' as unknown as number } }),
+      'options.shutdown.delayMs',
+      '3000',
+      'a whole number from 0 to 600000',
+    );
+    expectRejected(() => resolve({ logs: 'TAGGED' as 'tagged' }), 'options.logs', 'TAGGED', '"tagged" or "inherit"');
+    expectRejected(() => resolve({ bootLogs: true as unknown as 'all' }), 'options.bootLogs', true, '"first" or "all"');
+    const err = configError(() => resolve({}, { CLUSTER_SHUTDOWN_DELAY_MS: '-1' }));
+    expect(err.message).toBe('Invalid CLUSTER_SHUTDOWN_DELAY_MS: "-1" is not allowed; expected a whole number from 0 to 600000.');
   });
 });

@@ -7,6 +7,19 @@ export const ENVELOPE_VERSION = 2;
 export const WORKER_SLOT_ENV = 'CLUSTER_WORKER_SLOT';
 
 /**
+ * Environment variable the primary sets when it relays a worker's output (`logs: 'tagged'`): the
+ * worker then marks on its stdout the moment it is ready (`WORKER_READY_MARK`).
+ */
+export const WORKER_LOGS_ENV = 'CLUSTER_WORKER_LOGS';
+
+/**
+ * What a worker whose output is relayed writes on its stdout, alone on a line, just before it tells
+ * the primary it is ready: the lines before it are its boot output. The primary takes it out. An
+ * operating-system command sequence of a terminal, so that, were it ever shown, it would show nothing.
+ */
+export const WORKER_READY_MARK = '\u001b]nestjs-cluster;ready\u0007';
+
+/**
  * Exit codes of the primary (sysexits.h where one fits), and of a worker or standalone process
  * where a name says so.
  */

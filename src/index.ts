@@ -26,6 +26,7 @@ export type { Payload, Serialization } from './messaging/payload-codec.js';
 export { availableCpus, type CpuBudget, type ReadText } from './primary/available-cpus.js';
 export { ClusterTransport, type ClusterRole, type MessageLimits } from './transports/cluster-transport.interface.js';
 export type {
+  BootLogMode,
   ClusterBootstrapOptions,
   ClusterLeadershipOptions,
   ClusterMessagingOptions,
@@ -39,6 +40,7 @@ export type {
   PrimaryEventHook,
   ResolvedClusterOptions,
   StickyMode,
+  WorkerLogMode,
 } from './interfaces/bootstrap-options.interface.js';
 export type * from './interfaces/cluster-event.interface.js';
 export type { ClusterModuleOptions, ClusterOptionsFactory } from './interfaces/cluster-module-options.interface.js';

@@ -431,7 +431,8 @@ describe('the recipe files', () => {
   starts(
     'providers/main.ts',
     '(README Messages and Leadership, docs/schedule.md): messages and decorated handlers across workers; the cron job and @LeaderOnly on the leader only',
-    {},
+    // Each worker says whether it leads, and its SearchIndex its first leader, while it boots: every boot shown.
+    { CLUSTER_BOOT_LOGS: 'all' },
     async ({ app, port }) => {
       // Each worker asks every worker's decorated handler, once it sees both in its membership.
       const seenByBoth = (answers: HttpAnswer[]) => slotsOf(answers.filter((a) => a.body.replies?.length === 2)).size === 2;

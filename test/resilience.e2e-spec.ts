@@ -135,7 +135,8 @@ describe('under keep-alive load', () => {
       // The replacement, which hung, was killed for it.
       const started = app.events().find((e) => e.event.type === 'rolling-restart' && e.event.phase === 'start')!.event;
       const hungPid = (await app.waitForEvent((e) => e.type === 'fork' && Number(e.at) >= Number(started.at), 'the replacement forked')).pid!;
-      expect(app.lines).toContain(`BOOT_HANGS ${hungPid}`);
+      // Its boot output, held while it booted, shows once it failed.
+      await app.waitForLine(new RegExp(`^BOOT_HANGS ${hungPid}$`));
       const exit = await app.waitForEvent((e) => e.type === 'exit' && e.pid === hungPid, 'the hung replacement to exit');
       expect(exit).toMatchObject({ slot: 0, signal: 'SIGKILL', expected: false, reason: 'ready-timeout' });
       expect(isAlive(hungPid)).toBe(false);

@@ -66,9 +66,14 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): voi
   }
 }
 
-/** The `RESULT {json}` line a contender printed. */
+/** A line a cluster printed, without the `[w3] ` tag the primary puts before a worker's line. */
+export function untagged(line: string): string {
+  return line.replace(/^\[w\d+\] /, '');
+}
+
+/** The `RESULT {json}` line a contender printed (a worker of a cluster, or a single process). */
 export function resultOf<T>(run: RunResult, name: string): T {
-  const line = run.lines.find((l) => l.startsWith('RESULT '));
+  const line = run.lines.map(untagged).find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`${name} printed no RESULT (exit ${run.code ?? run.signal}):\n${run.lines.slice(-20).join('\n')}`);
   return JSON.parse(line.slice('RESULT '.length)) as T;
 }

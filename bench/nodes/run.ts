@@ -10,7 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { MessagingResult } from '../messaging/workload.js';
-import { killGroup, resultOf, runNode, trackGroup, untrackGroup } from '../lib/run-node.js';
+import { killGroup, resultOf, runNode, trackGroup, untagged, untrackGroup } from '../lib/run-node.js';
 import { median, ratios, spread } from '../lib/stats.js';
 
 const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -102,7 +102,7 @@ async function startB(path: string, env: Record<string, string>): Promise<{ pgid
     const timer = setTimeout(() => reject(new Error(`role b of ${path} not ready in 60 s: ${lines.slice(-5).join(' | ')}`)), 60_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
-      if (line === 'READY') {
+      if (untagged(line) === 'READY') {
         clearTimeout(timer);
         resolve();
       }

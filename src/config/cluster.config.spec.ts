@@ -80,8 +80,10 @@ describe('clusterConfig', () => {
       readyTimeoutMs: 30_000,
       serialization: 'json',
       unresponsiveMs: 10_000,
+      logs: 'tagged',
+      bootLogs: 'first',
       messaging: CLUSTER_DEFAULTS.messaging,
-      shutdown: { timeoutMs: 10_000 },
+      shutdown: { timeoutMs: 10_000, delayMs: 0 },
       leadership: { ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 },
       restart: CLUSTER_DEFAULTS.restart,
     });

@@ -98,11 +98,16 @@ export class ClusterHealthIndicator implements OnModuleInit, OnModuleDestroy {
     return alive < minWorkers || crashLoop ? indicator.down(data) : indicator.up(data);
   }
 
-  /** Down from the moment this worker begins to drain: for readiness probes. */
+  /**
+   * Down from the moment this worker begins to drain, or its node begins to stop (SIGTERM to the
+   * primary; with `shutdown.delayMs` the worker still serves for that long): for readiness probes.
+   */
   isAcceptingTraffic<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
     const indicator = this.indicators.check(key);
-    const data = { slot: this.cluster.self.slot, pid: this.cluster.self.pid };
-    return this.cluster.draining ? indicator.down({ ...data, draining: true }) : indicator.up({ ...data, draining: false });
+    const draining = this.cluster.draining;
+    const stopping = this.cluster.state().stopping === true;
+    const data = { slot: this.cluster.self.slot, pid: this.cluster.self.pid, draining, stopping };
+    return draining || stopping ? indicator.down(data) : indicator.up(data);
   }
 
   /**

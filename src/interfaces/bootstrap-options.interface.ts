@@ -98,7 +98,26 @@ export interface ClusterShutdownOptions {
    * @default 10000
    */
   timeoutMs?: number;
+  /**
+   * On SIGTERM/SIGINT, readiness (`ClusterHealthIndicator.isAcceptingTraffic`) goes down at once and
+   * the workers keep serving this long before the drain begins: time for a load balancer (Kubernetes'
+   * endpoints controller) to stop sending new connections before the workers close theirs. The
+   * primary's deadline is `delayMs + timeoutMs`; Kubernetes' `terminationGracePeriodSeconds` should
+   * be above it. 0 to 600000. Env `CLUSTER_SHUTDOWN_DELAY_MS`.
+   * @default 0
+   */
+  delayMs?: number;
 }
+
+/**
+ * Where the workers' output goes: `'tagged'` through the primary, each whole line tagged with its
+ * slot (`[w3] ` before it, or a `"slot":3` field first in a JSON line); `'inherit'` straight to the
+ * primary's stdout and stderr, as node:cluster does by default.
+ */
+export type WorkerLogMode = 'tagged' | 'inherit';
+
+/** Whose boot output is shown: the first worker's only, or every worker's. */
+export type BootLogMode = 'first' | 'all';
 
 /**
  * Bounds of the messages between workers, so that no worker (a bug, a flood, a hung or slow reader)
@@ -236,6 +255,23 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    * @default 10000
    */
   unresponsiveMs?: number;
+  /**
+   * `'tagged'`: the workers' stdout and stderr reach the primary's whole, line by line, each line
+   * tagged with the slot (`[w3] ` before it; a JSON line gets a `"slot":3` field instead); colours
+   * are kept when the primary's stdout is a terminal. `'inherit'`: workers write to the primary's
+   * stdout and stderr directly, untagged (lines of different workers may then mix).
+   * Env `CLUSTER_LOGS`.
+   * @default 'tagged'
+   */
+  logs?: WorkerLogMode;
+  /**
+   * `'first'`: what a worker prints before it is ready (Nest's boot log) is shown for the first worker
+   * only; the other workers' (and replacements') is held and dropped once they are ready, or shown in
+   * full if one fails to boot. Lines on stderr and lines with a warn or error level always show.
+   * `'all'`: every worker's boot output is shown. Needs `logs: 'tagged'`. Env `CLUSTER_BOOT_LOGS`.
+   * @default 'first'
+   */
+  bootLogs?: BootLogMode;
   /** Bounds of the messages between workers. */
   messaging?: ClusterMessagingOptions;
   /** Graceful shutdown settings. */
@@ -304,6 +340,8 @@ export interface ResolvedClusterOptions {
   readyTimeoutMs: number;
   serialization: Serialization;
   unresponsiveMs: number;
+  logs: WorkerLogMode;
+  bootLogs: BootLogMode;
   messaging: Required<ClusterMessagingOptions>;
   shutdown: Required<ClusterShutdownOptions>;
   restart: Required<ClusterRestartOptions>;

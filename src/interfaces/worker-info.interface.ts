@@ -14,6 +14,11 @@ export interface ClusterState {
   readonly expectedWorkers: number;
   /** The crash-loop cap was reached: the cluster is stopping. */
   readonly crashLoop: boolean;
+  /**
+   * This node is stopping (SIGTERM or SIGINT to its primary, a crash loop): its workers should no
+   * longer be sent traffic, though they may still serve for `shutdown.delayMs` before they drain.
+   */
+  readonly stopping?: boolean;
   /** Messages the primary dropped since it started, by reason (see `messages-dropped` events). */
   readonly dropped: Readonly<Record<DropReason, number>>;
   /**

@@ -125,6 +125,14 @@ export const parseNodeId = parser<string>('1 to 128 letters, digits, ".", "_", "
   typeof raw === 'string' && NODE_ID.test(raw) ? raw : undefined,
 );
 
+/** A choice among a few words; from the environment, case does not matter. */
+export function oneOf<const T extends string>(...words: readonly T[]): Parser<T> {
+  return parser(words.map((w) => `"${w}"`).join(' or '), (raw, fromEnv) => {
+    const word = fromEnv && typeof raw === 'string' ? raw.toLowerCase() : raw;
+    return words.includes(word as T) ? (word as T) : undefined;
+  });
+}
+
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 export const parseBoolean = parser<boolean>('true or false (also 1/0, yes/no, on/off)', (raw, fromEnv) => {

@@ -2,6 +2,7 @@ import {
   integer,
   milliseconds,
   number,
+  oneOf,
   parseBoolean,
   parseControl,
   parseHost,
@@ -37,6 +38,9 @@ export const CLUSTER_ENV = {
   maxQueueBytes: 'CLUSTER_MAX_QUEUE_BYTES',
   maxPendingRequests: 'CLUSTER_MAX_PENDING_REQUESTS',
   shutdownTimeoutMs: 'CLUSTER_SHUTDOWN_TIMEOUT_MS',
+  shutdownDelayMs: 'CLUSTER_SHUTDOWN_DELAY_MS',
+  logs: 'CLUSTER_LOGS',
+  bootLogs: 'CLUSTER_BOOT_LOGS',
   maxRestarts: 'CLUSTER_MAX_RESTARTS',
   restartWindowMs: 'CLUSTER_RESTART_WINDOW_MS',
   restartInitialDelayMs: 'CLUSTER_RESTART_INITIAL_DELAY_MS',
@@ -165,6 +169,12 @@ export const OPTION_SCHEMA = {
   },
   shutdown: {
     timeoutMs: setting(CLUSTER_ENV.shutdownTimeoutMs, milliseconds(0), 10_000, 'drain time before SIGKILL'),
+    delayMs: setting(
+      CLUSTER_ENV.shutdownDelayMs,
+      integer(0, 600_000),
+      0,
+      "on SIGTERM/SIGINT, readiness (`isAcceptingTraffic`) goes down at once and the workers keep serving this long before the drain begins, so a load balancer (Kubernetes' endpoints) stops sending first; the primary's deadline is `delayMs + timeoutMs` (see [Stopping in Kubernetes](#stopping-in-kubernetes))",
+    ),
   },
   restart: {
     maxRestarts: setting(
@@ -192,6 +202,18 @@ export const OPTION_SCHEMA = {
       "how often the primary samples each worker's memory (from `/proc`, Linux)",
     ),
   },
+  logs: setting(
+    CLUSTER_ENV.logs,
+    oneOf('tagged', 'inherit'),
+    'tagged',
+    "`'tagged'`: the workers' stdout and stderr go through the primary, whole lines each tagged with the slot (`[w3] ` before a line, a `slot` field in a JSON line; see [Logs](#logs)); `'inherit'`: workers write straight to the primary's stdout and stderr, untagged",
+  ),
+  bootLogs: setting(
+    CLUSTER_ENV.bootLogs,
+    oneOf('first', 'all'),
+    'first',
+    "`'first'`: what a worker prints before it is ready is shown for the first worker only, held and dropped for the others and for replacements (shown in full if one fails to boot; stderr and warn/error lines always shown); `'all'`: every worker's. Needs `logs: 'tagged'`",
+  ),
   sticky: setting(
     CLUSTER_ENV.sticky,
     parseSticky,

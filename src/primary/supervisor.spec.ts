@@ -124,6 +124,46 @@ describe('Supervisor: shutdown', () => {
     expect(exitCode()).toBe(EXIT_CODES.workersKilled);
   });
 
+  it('with shutdown.delayMs, says at once that the node stops, keeps the workers serving that long, then drains', async () => {
+    const { cluster, supervisor, exitCode } = startSupervisor({ shutdown: { delayMs: 3_000, timeoutMs: 1_000 } });
+    await tick(50);
+    supervisor.shutdown('SIGTERM');
+    await tick(0);
+    expect(supervisor.state().stopping).toBe(true);
+    expect(cluster.eventsOf('shutdown')).toEqual([expect.objectContaining({ reason: 'SIGTERM' })]);
+    const lastState = (w: (typeof cluster.forks)[number]) =>
+      (w.received.filter((m) => m.kind === 'lifecycle').at(-1)!.data as { state: { stopping?: boolean } }).state;
+    expect(cluster.forks.map(lastState)).toEqual([expect.objectContaining({ stopping: true }), expect.objectContaining({ stopping: true })]);
+    await tick(2_999);
+    expect(cluster.forks.map((w) => w.shutdowns())).toEqual([[], []]);
+    expect(supervisor.snapshot().map((w) => w.state)).toEqual(['ready', 'ready']);
+    await tick(1);
+    expect(cluster.forks.map((w) => w.shutdowns())).toEqual([[{ handOff: false }], [{ handOff: false }]]);
+    await tick(20);
+    expect(exitCode()).toBe(EXIT_CODES.clean);
+    expect(cluster.forks.flatMap((w) => w.signals)).toEqual([]);
+  });
+
+  it('counts the delay in the deadline: what is left after delayMs + timeoutMs is killed', async () => {
+    const { cluster, supervisor, exitCode } = startSupervisor({ shutdown: { delayMs: 2_000, timeoutMs: 1_000 } }, { behaviour: { bootMs: 50 } });
+    await tick(50);
+    supervisor.shutdown('SIGTERM');
+    await tick(2_999);
+    expect(cluster.forks.flatMap((w) => w.signals)).toEqual([]);
+    await tick(1);
+    expect(cluster.forks.map((w) => w.signals)).toEqual([['SIGKILL'], ['SIGKILL']]);
+    await tick(0);
+    expect(exitCode()).toBe(EXIT_CODES.workersKilled);
+  });
+
+  it('drains at once, without the delay, when the cause is not a signal (a crash loop)', async () => {
+    const { cluster, supervisor } = startSupervisor({ shutdown: { delayMs: 3_000 } });
+    await tick(50);
+    supervisor.shutdown('crash-loop');
+    await tick(0);
+    expect(cluster.forks.map((w) => w.shutdowns())).toEqual([[{ handOff: false }], [{ handOff: false }]]);
+  });
+
   it('a cause that is not a signal (a crash loop during a drain) does not force', async () => {
     const { cluster, supervisor } = startSupervisor({}, { behaviour: { bootMs: 50 } });
     await tick(50);

@@ -18,8 +18,12 @@ import { PrimaryNotices } from './primary-notices.js';
 import { CrashRestarts } from './crash-restarts.js';
 import { RollingReplacement } from './rolling-replacement.js';
 import { SlotTable, type Member, type Slot } from './slot-table.js';
+import { WorkerLogs, type WorkerLogLine } from './worker-logs.js';
 import { WorkerWatch } from './worker-watch.js';
 import { spawnWorker } from './worker-spawn.js';
+
+/** How long the primary waits, once its workers exited, for the rest of their output before it exits. */
+const LOGS_SETTLE_MS = 2_000;
 
 /** What the Supervisor works with besides node:cluster; each has a default but the link. */
 export interface SupervisorDeps {
@@ -49,6 +53,10 @@ export class Supervisor {
   private readonly watch: WorkerWatch;
   private readonly notices: PrimaryNotices;
   private readonly stopping: ShutdownSequence;
+  /** The workers' output, when it goes through the primary (`logs: 'tagged'`). */
+  private readonly logs: WorkerLogs | undefined;
+  private readonly startedAt = Date.now();
+  private drainTimer: NodeJS.Timeout | undefined;
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
@@ -81,8 +89,13 @@ export class Supervisor {
     this.notify = guardPrimaryEventHook(options.onPrimaryEvent, logger);
     this.link = link;
     this.table = new SlotTable(options.workers);
-    const { timeoutMs } = options.shutdown;
-    this.stopping = new ShutdownSequence({ timeoutMs, onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms`) });
+    // The deadline covers the delay before the drain as well as the drain.
+    const { timeoutMs, delayMs } = options.shutdown;
+    this.stopping = new ShutdownSequence({
+      timeoutMs: delayMs + timeoutMs,
+      onTimeout: () => this.forceKill(`drain took longer than ${timeoutMs} ms${delayMs > 0 ? ` (after the ${delayMs} ms delay)` : ''}`),
+    });
+    this.logs = options.logs === 'tagged' ? new WorkerLogs({ bootLogs: options.bootLogs }) : undefined;
     this.crashRestarts = new CrashRestarts(
       options.restart,
       { fork: (slot) => this.fork(slot), crashLoop: (exits) => this.crashLoop(exits), emit: (event) => this.emit(event) },
@@ -131,7 +144,8 @@ export class Supervisor {
     this.stopping.listen('SIGHUP', () => void this.restartWorkers('SIGHUP'));
     this.stopping.listen('exit', this.killOnExit);
     this.stopping.listen('uncaughtException', this.onUncaught);
-    this.cluster.setupPrimary({ serialization: this.options.serialization });
+    // Tagged logs: the workers' stdout and stderr are pipes the primary reads; stdin stays shared.
+    this.cluster.setupPrimary({ serialization: this.options.serialization, ...(this.logs && { stdio: ['inherit', 'pipe', 'pipe', 'ipc'] }) });
     for (const slot of this.table.slots) this.fork(slot);
     this.link?.start({
       workers: () => this.table.infos(),
@@ -155,6 +169,7 @@ export class Supervisor {
     return {
       expectedWorkers: this.table.slots.length,
       crashLoop: this.crashLoopReached,
+      stopping: this.closing,
       dropped: { ...this.notices.dropped },
       transport,
       leader: this.leadership.leader(),
@@ -165,6 +180,11 @@ export class Supervisor {
   /** A rolling restart of `only` these slots (all by default); see `RollingReplacement.restart`. */
   restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
     return this.replacements.restart(reason, only);
+  }
+
+  /** The last `count` lines the workers of `slot` (of every slot, unset) wrote, oldest first; none with `logs: 'inherit'`. */
+  logLines(slot?: number, count?: number): WorkerLogLine[] {
+    return this.logs?.lines(slot, count) ?? [];
   }
 
   /**
@@ -190,19 +210,34 @@ export class Supervisor {
 
   /**
    * Graceful shutdown: stop restarting, ask every worker to drain, SIGKILL what is left after
-   * `shutdown.timeoutMs`. A second call (second signal) kills at once.
+   * `shutdown.timeoutMs`. A second call (second signal) kills at once. On a signal, with
+   * `shutdown.delayMs`, the node says it is stopping at once (readiness goes down) and the workers
+   * keep serving that long before the drain begins.
    */
   shutdown(reason: string): void {
-    // Arms the drain deadline first, so nothing below can leave the cluster hanging.
+    // Arms the deadline first (the delay and the drain), so nothing below can leave the cluster hanging.
     const step = this.stopping.begin(reason);
     if (step === 'force') this.forceKill(`${reason} again`);
     if (step !== 'started') return;
-    this.watch.stop();
     this.replacements.clear();
     for (const slot of this.table.slots) clearTimeout(slot.restartTimer);
+    const { delayMs } = this.options.shutdown;
+    if (delayMs > 0 && (TERMINAL_SIGNALS as readonly string[]).includes(reason)) {
+      this.logger.log(`shutting down (${reason}): readiness down, ${this.table.live} worker(s) serve ${delayMs} ms more before they drain`);
+      this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+      this.drainTimer = setTimeout(() => this.drainAll(reason), delayMs);
+      return;
+    }
+    this.drainAll(reason, true);
+  }
+
+  /** The drain itself: every worker is asked to finish its work and exit. */
+  private drainAll(reason: string, announce = false): void {
+    this.watch.stop();
     this.logger.log(`shutting down (${reason}): draining ${this.table.live} worker(s)`);
     for (const { process } of this.table.members()) process.stop('shutdown');
-    this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+    if (announce) this.emit({ type: 'shutdown', node: this.options.nodeId, reason, at: Date.now() });
+    else this.emit();
     // The lease goes first, as soon as the leader here has let go, so another node leads at once; then
     // the other nodes forget this one now, rather than once it has been silent long enough.
     const released = this.leadership.close();
@@ -242,11 +277,10 @@ export class Supervisor {
   }
 
   private fork(slot: Slot, { replacement = false } = {}): Member {
-    const member = spawnWorker(this.cluster, this.options.nodeId, slot.slot, this.channelLimits, {
-      hear: (self) => this.hear(self),
-      emit: (event) => this.emit(event),
-      exited: (self, code, signal) => this.onExit(self, code, signal),
-    });
+    const hooks = { hear: (self: () => Member) => this.hear(self), emit: (event: ClusterEvent) => this.emit(event), exited: this.onExit.bind(this) };
+    const member = spawnWorker(this.cluster, this.options.nodeId, slot.slot, this.channelLimits, hooks, this.logs && WorkerLogs.forkEnv());
+    const { stdout, stderr } = member.process.worker.process;
+    this.logs?.attach(member.identity, stdout, stderr);
     member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
     this.table.add(member, replacement);
     const { id, pid } = member.identity;
@@ -305,7 +339,7 @@ export class Supervisor {
     });
     if (!this.clusterReady && this.table.allReady()) {
       this.clusterReady = true;
-      this.logger.log(`cluster ready: ${this.table.slots.length} worker(s), port ${this.options.port}`);
+      this.logger.log(`cluster ready: ${this.table.slots.length} worker(s) ready in ${at - this.startedAt} ms, port ${this.options.port}`);
       this.emit({ type: 'cluster-ready', node: this.options.nodeId, workers: this.table.slots.length, at });
     }
   }
@@ -326,6 +360,7 @@ export class Supervisor {
     const retired = this.table.forgetIfEmpty(slot);
 
     const { expected, reason } = process.exit(code);
+    this.logs?.exited(identity, !expected);
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const line = `worker ${slot.slot} ${how} (pid ${identity.pid}, ${reason})`;
     if (expected) this.logger.log(line);
@@ -369,6 +404,7 @@ export class Supervisor {
 
   private finishIfDone(): void {
     if (!this.closing || this.table.live > 0) return;
+    clearTimeout(this.drainTimer);
     this.stopping.uninstall();
     this.router.close();
     this.notices.flush();
@@ -376,7 +412,8 @@ export class Supervisor {
     const code = this.exitCode;
     // To the hook alone: no worker is left to hear it, and the other nodes see this one leave.
     this.notify({ type: 'stopped', node: this.options.nodeId, code, at: Date.now() });
-    void Promise.resolve(this.linkClosed).then(() => this.finish(code));
+    // The workers' last lines (a crash's stack trace) may still be on their way through the pipes.
+    void Promise.all([this.linkClosed, this.logs?.settled(LOGS_SETTLE_MS)]).then(() => this.finish(code));
   }
 
   private onLeaderChange(event?: LeaderEvent): void {

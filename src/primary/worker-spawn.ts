@@ -17,10 +17,17 @@ export interface SpawnHooks {
 
 /**
  * Forks one worker for `slot` of node `nodeId` and opens its channel. The node's name goes with the
- * slot (env): every worker of this node speaks as the same node.
+ * slot (env): every worker of this node speaks as the same node. `env` adds to the worker's environment.
  */
-export function spawnWorker(cluster: Cluster, nodeId: string, slot: number, limits: ChannelLimits, hooks: SpawnHooks): Member {
-  const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [CLUSTER_ENV.nodeId]: nodeId });
+export function spawnWorker(
+  cluster: Cluster,
+  nodeId: string,
+  slot: number,
+  limits: ChannelLimits,
+  hooks: SpawnHooks,
+  env: Readonly<Record<string, string>> = {},
+): Member {
+  const worker = cluster.fork({ ...env, [WORKER_SLOT_ENV]: String(slot), [CLUSTER_ENV.nodeId]: nodeId });
   const identity: WorkerIdentity = { node: nodeId, id: worker.id, slot, pid: worker.process.pid ?? 0 };
   const process = new WorkerProcess(worker, identity);
   const channel = new ChannelToWorker(

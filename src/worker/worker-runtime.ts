@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { IEntryNestModule } from '@nestjs/core';
 import cluster from 'node:cluster';
-import { EXIT_CODES, WORKER_SLOT_ENV } from '../cluster.constants.js';
+import { EXIT_CODES, WORKER_LOGS_ENV, WORKER_READY_MARK, WORKER_SLOT_ENV } from '../cluster.constants.js';
 import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
@@ -58,6 +58,11 @@ export class WorkerRuntime {
       handedConnection: (port, connection, head) => serveHandedConnection(this.started, port, connection, head),
     });
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
+    // The primary heard the signal too and leads the stop (it may keep the workers serving for
+    // `shutdown.delayMs` first): this worker waits for its word rather than draining on its own.
+    this.transport.events$.subscribe((event) => {
+      if (event.type === 'shutdown' && event.node === this.self.node) clearTimeout(this.ownSignalTimer);
+    });
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     this.stopping.listen('SIGHUP', () => undefined);
 
@@ -78,6 +83,9 @@ export class WorkerRuntime {
       // Asked to stop while booting: nothing was served yet, close what the boot opened.
       await this.exitAfterClose();
     } else {
+      // The primary reads this worker's output and its channel apart: the mark tells it, in the
+      // output itself, which lines came before the worker was ready (its boot log).
+      if (process.env[WORKER_LOGS_ENV] === 'tagged') process.stdout.write(`${WORKER_READY_MARK}\n`);
       channel.ready(notes);
     }
     return this.started.app;
@@ -104,7 +112,7 @@ export class WorkerRuntime {
   }
 
   private onTerminalSignal(signal: NodeJS.Signals): void {
-    if (this.stopping.closing || this.ownSignalTimer) return;
+    if (this.stopping.closing || this.ownSignalTimer || this.transport?.state().stopping) return;
     this.ownSignalTimer = setTimeout(() => {
       void this.drain(`${signal} sent to this worker alone`);
     }, OWN_SIGNAL_GRACE_MS);

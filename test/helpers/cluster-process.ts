@@ -38,14 +38,26 @@ export interface ReadyWorker {
 /** The prefix of a line a fixture's `onPrimaryEvent` prints: `PRIMARY {json}`, one event of the primary. */
 export const PRIMARY_EVENT_PREFIX = 'PRIMARY ';
 
+/** The tag the primary puts before each line of a worker (`logs: 'tagged'`, the default): `[w3] `. */
+export const SLOT_TAG = /^\[w(\d+)\] /;
+
+/** One line of output: its text without the slot tag, and the slot of the worker that wrote it if it was tagged. */
+export interface OutputLine {
+  readonly text: string;
+  readonly slot: number | undefined;
+}
+
 /**
  * A cluster started as a user would (`node main.js`), in its own process group so the test can
  * signal the primary alone or clean up the whole group. Output lines are kept and can be waited on, and
  * so are the events the primary decided (`PRIMARY {json}`, printed by the fixtures' `onPrimaryEvent`)
- * and those the workers saw (`EVENT {json}`).
+ * and those the workers saw (`EVENT {json}`). `lines` are the text of each line, colours and the
+ * worker's slot tag (`[w3] `) taken off, so that a test matches what the app printed; `tagged` keeps
+ * the tag and the slot.
  */
 export class ClusterProcess {
   readonly lines: string[] = [];
+  readonly tagged: OutputLine[] = [];
   /** How the process exited, once it has and all its output (and its workers') has been read. */
   readonly exited: Promise<Exit>;
   private readonly waiters = new Set<() => void>();
@@ -57,8 +69,11 @@ export class ClusterProcess {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         // eslint-disable-next-line no-control-regex
-        const clean = line.replace(/\x1b\[[0-9;]*m/g, '');
+        const colourless = line.replace(/\x1b\[[0-9;]*m/g, '');
+        const tag = SLOT_TAG.exec(colourless);
+        const clean = tag ? colourless.slice(tag[0].length) : colourless;
         this.lines.push(clean);
+        this.tagged.push({ text: clean, slot: tag ? Number(tag[1]) : undefined });
         if (clean.startsWith('EVENT ')) this.observed.push(JSON.parse(clean.slice(6)) as ObservedEvent);
         if (clean.startsWith(PRIMARY_EVENT_PREFIX)) this.decided.push(JSON.parse(clean.slice(PRIMARY_EVENT_PREFIX.length)) as ObservedEventBody);
         for (const wake of this.waiters) wake();
@@ -109,11 +124,14 @@ export class ClusterProcess {
     return this.waitFor(() => this.lines.find((l) => pattern.test(l)), `a line matching ${pattern}`, timeoutMs);
   }
 
-  /** Resolves once `count` lines match `pattern`. */
+  /** Resolves once `count` lines match `pattern`, with every line matching it by then. */
   waitForLines(pattern: RegExp, count: number, timeoutMs = 30_000): Promise<string[]> {
+    // Each line is looked at once, however many arrive: thousands of lines stay cheap.
+    const found: string[] = [];
+    let read = 0;
     return this.waitFor(
       () => {
-        const found = this.lines.filter((l) => pattern.test(l));
+        for (; read < this.lines.length; read++) if (pattern.test(this.lines[read]!)) found.push(this.lines[read]!);
         return found.length >= count ? found : undefined;
       },
       `${count} lines matching ${pattern}`,
