@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 import { failures, startLoad } from './helpers/load.js';
+import { pollUntil } from './helpers/messaging-cluster.js';
 
 jest.setTimeout(120_000);
 
@@ -167,6 +168,48 @@ describe('nestjs-cluster, the command', () => {
     }
     expect((await cli(['scale', '0', '--socket', socket])).code).toBe(2);
     expect((await cli(['scale', 'lots', '--socket', socket])).code).toBe(2);
+  });
+
+  it('logs shows the last lines of every worker, and --follow a line a worker writes later; it ends when the cluster stops', async () => {
+    const { app, port, socket } = await start();
+    const [w0, w1] = await app.waitForReady(2);
+    const last = await cli(['logs', '--json', '--lines', '1000', '--socket', socket]);
+    expect(last.code).toBe(0);
+    const kept = last.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { slot: number; pid: number; line: string });
+    // Both workers wrote (their boot), each line with its slot and pid.
+    expect(new Set(kept.map((l) => `${l.slot}/${l.pid}`))).toEqual(new Set([`0/${w0!.pid}`, `1/${w1!.pid}`]));
+
+    const [command, ...args] = [process.execPath, CLI, 'logs', '-f', '--lines', '0', '--json', '--socket', socket];
+    const tail = spawn(command!, args, { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    tail.stdout.on('data', (chunk: Buffer) => (followed += chunk));
+    const exited = new Promise<number | null>((resolve) => tail.on('close', resolve));
+    try {
+      const tag = `followed-${Date.now()}`;
+      // The leader writes a line with the tag; the tail may start a moment after the request: ask until it shows.
+      await pollUntil(
+        async () => {
+          if (!followed.includes(tag)) await get(port, `/once?tag=${tag}`).catch(() => undefined);
+          return followed.includes(tag);
+        },
+        'the followed line',
+        20_000,
+      );
+      const line = followed
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { slot: number; line: string })
+        .find((l) => l.line.includes(tag))!;
+      expect(line.line).toMatch(/^ONCE /);
+      expect([0, 1]).toContain(line.slot);
+      app.signal('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      tail.kill();
+    }
   });
 
   it('never takes over the socket of a live primary; replaces the one a killed primary left', async () => {

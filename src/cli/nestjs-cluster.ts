@@ -5,8 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { controlPaths } from '../control/control-paths.js';
-import { callControl, ControlUnreachableError } from '../control/control-client.js';
-import { SCALE_ARGUMENT, type ControlReply, type ControlStatus, type ControlWorker } from '../control/control-protocol.js';
+import { callControl, ControlUnreachableError, streamControl } from '../control/control-client.js';
+import { MAX_LOG_LINES, SCALE_ARGUMENT, type ControlReply, type ControlStatus, type ControlWorker } from '../control/control-protocol.js';
+import type { WorkerLogLine } from '../primary/worker-logs.js';
 
 const USAGE = `Usage: nestjs-cluster <command> [options]
 
@@ -15,6 +16,8 @@ Commands:
   describe <slot>     everything about the worker(s) of one slot
   reload              a rolling restart of every worker; waits until it is done
   scale <n|+k|-k>     n workers, or k more or fewer; waits until they are ready or gone
+  logs                the last lines the workers wrote (--lines N, default 100; --slot S);
+                      -f, --follow: then every new line, until Ctrl-C or the cluster stops
   stop                the graceful shutdown; waits for the cluster's exit code
 
 Options:
@@ -42,7 +45,15 @@ async function main(): Promise<number> {
     parsed = parseArgs({
       args: args.filter((arg) => !counts.includes(arg)),
       allowPositionals: true,
-      options: { name: { type: 'string' }, socket: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        name: { type: 'string' },
+        socket: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        lines: { type: 'string' },
+        slot: { type: 'string' },
+        follow: { type: 'boolean', short: 'f' },
+      },
     });
   } catch (error) {
     usage((error as Error).message);
@@ -55,7 +66,7 @@ async function main(): Promise<number> {
   const [command, ...rest] = [...positionals, ...counts];
   const verb = command === 'ls' ? 'status' : command;
   if (verb === undefined) usage('a command is needed');
-  if (!['status', 'describe', 'reload', 'scale', 'stop'].includes(verb)) usage(`unknown command "${command}"`);
+  if (!['status', 'describe', 'reload', 'scale', 'logs', 'stop'].includes(verb)) usage(`unknown command "${command}"`);
   let slot: number | undefined;
   let workers: string | undefined;
   if (verb === 'describe') {
@@ -66,11 +77,14 @@ async function main(): Promise<number> {
     if (rest.length !== 1 || !SCALE_ARGUMENT.test(workers!))
       usage(`scale needs one worker count or change: 4, +2 or -1 (got ${rest.join(' ') || 'none'})`);
   } else if (rest.length > 0) usage(`${command} takes no argument (got ${rest.join(' ')})`);
+  if (verb !== 'logs' && (values.lines !== undefined || values.slot !== undefined || values.follow))
+    usage('--lines, --slot and --follow go with logs');
 
   const name = values.name ?? process.env.CLUSTER_NAME ?? 'default';
   const socket = values.socket ?? controlPaths(name, process.env.CLUSTER_CONTROL_SOCKET)?.socket;
   if (socket === undefined) usage('CLUSTER_CONTROL_SOCKET is "off": pass --socket PATH');
 
+  if (verb === 'logs') return logs(socket, values);
   let reply: ControlReply;
   try {
     reply = await callControl(socket, { verb: verb as 'status', ...(slot !== undefined && { slot }), ...(workers !== undefined && { workers }) });
@@ -106,6 +120,35 @@ async function main(): Promise<number> {
       return code === 0 ? EXIT.ok : EXIT.failed;
     }
   }
+}
+
+/** `logs`: the last lines, tagged as the primary tags them (or one JSON object per line), then the new ones with `--follow`. */
+async function logs(socket: string, values: { lines?: string; slot?: string; follow?: boolean; json?: boolean }): Promise<number> {
+  const lines = values.lines === undefined ? 100 : Number(values.lines);
+  const slot = values.slot === undefined ? undefined : Number(values.slot);
+  if (!Number.isInteger(lines) || lines < 0 || lines > MAX_LOG_LINES)
+    usage(`--lines must be a whole number from 0 to ${MAX_LOG_LINES} (got ${values.lines})`);
+  if (slot !== undefined && !(Number.isInteger(slot) && slot >= 0)) usage(`--slot must be an integer >= 0 (got ${values.slot})`);
+  const print = (line: WorkerLogLine) =>
+    (line.stream === 'stderr' ? process.stderr : process.stdout).write(values.json ? `${JSON.stringify(line)}\n` : `[w${line.slot}] ${line.line}\n`);
+  let failed: ControlReply | undefined;
+  try {
+    await streamControl(
+      socket,
+      { verb: 'logs', lines, follow: values.follow ?? false, ...(slot !== undefined && { slot }) },
+      (reply) => (reply.ok ? (reply.result as { lines: WorkerLogLine[] }).lines.forEach(print) : (failed = reply)),
+      (body) => print((body as { line: WorkerLogLine }).line),
+    );
+  } catch (error) {
+    if (!(error instanceof ControlUnreachableError)) throw error;
+    process.stderr.write(`nestjs-cluster: ${error.message}\n`);
+    return EXIT.unreachable;
+  }
+  if (failed && !failed.ok) {
+    process.stderr.write(`nestjs-cluster: ${failed.error.message}\n`);
+    return failed.error.code === 'bad-token' ? EXIT.refused : failed.error.code === 'bad-request' ? EXIT.usage : EXIT.failed;
+  }
+  return EXIT.ok;
 }
 
 function statusTable(status: ControlStatus): string {

@@ -16,7 +16,29 @@ export class ControlUnreachableError extends Error {
  * One call to a primary's control socket: the request with the token read from beside the socket,
  * and its one-line answer. Waits as long as the verb does (`reload`, `stop`).
  */
-export function callControl(socket: string, request: Omit<ControlRequest, 'token'>, tokenFile = `${socket}.token`): Promise<ControlReply> {
+export async function callControl(socket: string, request: Omit<ControlRequest, 'token'>, tokenFile = `${socket}.token`): Promise<ControlReply> {
+  let reply: ControlReply | undefined;
+  await streamControl(
+    socket,
+    request,
+    (first) => (reply = first),
+    () => undefined,
+    tokenFile,
+  );
+  return reply!;
+}
+
+/**
+ * A call whose answer goes on (`logs` with `follow`): `answered` hears the first line, `more` each one
+ * after it; resolves once the primary closes the connection (the cluster stopped).
+ */
+export function streamControl(
+  socket: string,
+  request: Omit<ControlRequest, 'token'>,
+  answered: (reply: ControlReply) => void,
+  more: (body: unknown) => void,
+  tokenFile = `${socket}.token`,
+): Promise<void> {
   let token: string;
   try {
     token = readFileSync(tokenFile, 'utf8').trim();
@@ -27,18 +49,25 @@ export function callControl(socket: string, request: Omit<ControlRequest, 'token
   }
   return new Promise((resolve, reject) => {
     const connection = createConnection(socket);
-    let received = '';
+    let pending = '';
+    let first = true;
     connection.setEncoding('utf8');
     connection.on('connect', () => connection.write(`${JSON.stringify({ ...request, token })}\n`));
-    connection.on('data', (chunk: string) => (received += chunk));
-    connection.on('error', (error: NodeJS.ErrnoException) => reject(new ControlUnreachableError(socket, error.code ?? error.message)));
-    connection.on('close', () => {
-      const line = received.split('\n', 1)[0]!;
-      try {
-        resolve(JSON.parse(line) as ControlReply);
-      } catch {
-        reject(new ControlUnreachableError(socket, 'the connection closed without an answer (the primary exited?)'));
+    connection.on('data', (chunk: string) => {
+      pending += chunk;
+      let end: number;
+      while ((end = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 1);
+        const body = JSON.parse(line) as unknown;
+        if (first) answered(body as ControlReply);
+        else more(body);
+        first = false;
       }
     });
+    connection.on('error', (error: NodeJS.ErrnoException) => reject(new ControlUnreachableError(socket, error.code ?? error.message)));
+    connection.on('close', () =>
+      first ? reject(new ControlUnreachableError(socket, 'the connection closed without an answer (the primary exited?)')) : resolve(),
+    );
   });
 }

@@ -18,7 +18,7 @@ describe('the control protocol', () => {
     ['not json', 'the request is not JSON'],
     ['[1]', 'the request carries no token'],
     ['{"verb":"status"}', 'the request carries no token'],
-    ['{"token":"t","verb":"scale!"}', 'unknown verb "scale!": one of status, describe, reload, scale, stop'],
+    ['{"token":"t","verb":"scale!"}', 'unknown verb "scale!": one of status, describe, reload, scale, logs, stop'],
     ['{"token":"t","verb":"scale","workers":"x2"}', 'scale needs a worker count or a change of it (4, +2, -1), got "x2"'],
     ['{"token":"t","verb":"scale"}', 'scale needs a worker count or a change of it (4, +2, -1), got undefined'],
     ['{"token":"t","verb":"describe","slot":-1}', 'describe needs a slot (an integer >= 0), got -1'],

@@ -6,7 +6,7 @@
 import type { Leader } from '../leadership/leader.interface.js';
 import type { WorkerState } from '../interfaces/worker-info.interface.js';
 
-export const CONTROL_VERBS = ['status', 'describe', 'reload', 'scale', 'stop'] as const;
+export const CONTROL_VERBS = ['status', 'describe', 'reload', 'scale', 'logs', 'stop'] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** A request longer than this is refused unread: the protocol has no use for more. */
@@ -19,7 +19,14 @@ export interface ControlRequest {
   readonly slot?: number;
   /** `scale`: a worker count (`4`), or a change of it (`+2`, `-1`). */
   readonly workers?: string;
+  /** `logs`: how many of the last lines (of the whole node, or of the slot), at most `MAX_LOG_LINES`. */
+  readonly lines?: number;
+  /** `logs`: go on with every new line after the last ones, until the caller closes the connection. */
+  readonly follow?: boolean;
 }
+
+/** The most lines `logs` answers with at once: what the primary keeps of one slot. */
+export const MAX_LOG_LINES = 1_000;
 
 /** `scale`'s argument: a count, or a change of the current one. */
 export const SCALE_ARGUMENT = /^[+-]?\d{1,5}$/;
@@ -31,7 +38,7 @@ export function scaleTarget(argument: string, current: number): number {
 }
 
 /** Why a request failed; the command's exit code follows from it (see the README). */
-export type ControlErrorCode = 'bad-request' | 'bad-token' | 'no-such-slot' | 'aborted' | 'stopping';
+export type ControlErrorCode = 'bad-request' | 'bad-token' | 'no-such-slot' | 'aborted' | 'stopping' | 'unavailable';
 
 export type ControlReply<T = unknown> =
   { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: { readonly code: ControlErrorCode; readonly message: string } };
@@ -95,13 +102,14 @@ export function readRequest(line: string): ControlRequest | string {
     return 'the request is not JSON';
   }
   if (typeof body !== 'object' || body === null) return 'the request is not an object';
-  const { token, verb, slot, workers } = body as Record<string, unknown>;
+  const { token, verb, slot, workers, lines, follow } = body as Record<string, unknown>;
   if (typeof token !== 'string') return 'the request carries no token';
   if (typeof verb !== 'string' || !(CONTROL_VERBS as readonly string[]).includes(verb)) {
     return `unknown verb ${JSON.stringify(verb)}: one of ${CONTROL_VERBS.join(', ')}`;
   }
   if (verb === 'describe' && !(Number.isInteger(slot) && (slot as number) >= 0))
     return `describe needs a slot (an integer >= 0), got ${JSON.stringify(slot)}`;
+  if (verb === 'logs') return readLogsRequest(token, slot, lines, follow);
   if (verb === 'scale' && !(typeof workers === 'string' && SCALE_ARGUMENT.test(workers))) {
     return `scale needs a worker count or a change of it (4, +2, -1), got ${JSON.stringify(workers)}`;
   }
@@ -110,5 +118,21 @@ export function readRequest(line: string): ControlRequest | string {
     verb: verb as ControlVerb,
     ...(verb === 'describe' && { slot: slot as number }),
     ...(verb === 'scale' && { workers: workers as string }),
+  };
+}
+
+function readLogsRequest(token: string, slot: unknown, lines: unknown, follow: unknown): ControlRequest | string {
+  if (slot !== undefined && !(Number.isInteger(slot) && (slot as number) >= 0))
+    return `logs: slot must be an integer >= 0, got ${JSON.stringify(slot)}`;
+  if (lines !== undefined && !(Number.isInteger(lines) && (lines as number) >= 0 && (lines as number) <= MAX_LOG_LINES)) {
+    return `logs: lines must be an integer from 0 to ${MAX_LOG_LINES}, got ${JSON.stringify(lines)}`;
+  }
+  if (follow !== undefined && typeof follow !== 'boolean') return `logs: follow must be true or false, got ${JSON.stringify(follow)}`;
+  return {
+    token,
+    verb: 'logs',
+    ...(slot !== undefined && { slot: slot as number }),
+    ...(lines !== undefined && { lines: lines as number }),
+    ...(follow !== undefined && { follow }),
   };
 }

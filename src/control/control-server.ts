@@ -3,6 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { describeError } from '../common/describe-error.js';
+import type { WorkerLogLine } from '../primary/worker-logs.js';
 import type { ControlPaths } from './control-paths.js';
 import {
   MAX_REQUEST_BYTES,
@@ -23,6 +24,14 @@ export interface ControlTarget {
   reload(): Promise<ControlReply<ControlReload>>;
   /** Changes the worker count (`scaleTarget`); resolves once the new workers are ready or the removed ones exited. */
   scale(workers: string): Promise<ControlReply<ControlScale>>;
+  /**
+   * The last `lines` lines the workers wrote (of `slot`, or of all), oldest first, and, with `follow`, a
+   * way to hear the next ones; `undefined` when the workers' output is not kept (`logs: 'inherit'`).
+   */
+  logs(
+    slot: number | undefined,
+    lines: number,
+  ): { readonly last: readonly WorkerLogLine[]; follow(listener: (line: WorkerLogLine) => void): () => void } | undefined;
   /** Begins the graceful shutdown (the answer comes with the exit code, `ControlServer.stopped`). */
   stop(): void;
 }
@@ -38,6 +47,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
  */
 export class ControlServer {
   private readonly stopping = new Set<Socket>();
+  /** Callers following the workers' lines (`logs --follow`): ended when the cluster stops. */
+  private readonly tailing = new Set<Socket>();
   private readonly removeAtExit = (): void => this.removeFiles();
 
   private constructor(
@@ -87,6 +98,7 @@ export class ControlServer {
   /** The cluster stopped with `code`: `stop` callers hear it, then the socket and token go. */
   async stopped(code: number): Promise<void> {
     await Promise.all([...this.stopping].map((socket) => reply(socket, { ok: true, result: { code } })));
+    for (const socket of this.tailing) socket.end();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.removeFiles();
     process.off('exit', this.removeAtExit);
@@ -127,6 +139,8 @@ export class ControlServer {
           return await reply(socket, await target.reload());
         case 'scale':
           return await reply(socket, await target.scale(request.workers!));
+        case 'logs':
+          return this.logs(socket, request, target);
         case 'stop':
           // Answered with the exit code once the cluster has stopped.
           this.stopping.add(socket);
@@ -136,6 +150,23 @@ export class ControlServer {
     } catch (error) {
       return reply(socket, failure('aborted', describeError(error)));
     }
+  }
+
+  /** The last lines in one answer; with `follow`, then one `{ line }` per new line until the caller leaves. */
+  private logs(socket: Socket, { slot, lines = 100, follow = false }: ControlRequest, target: ControlTarget): Promise<void> {
+    const logs = target.logs(slot, lines);
+    if (!logs) return reply(socket, failure('unavailable', "the workers' output is not kept: this cluster runs with logs: 'inherit' (CLUSTER_LOGS)"));
+    if (!follow) return reply(socket, { ok: true, result: { lines: logs.last } });
+    socket.write(`${JSON.stringify({ ok: true, result: { lines: logs.last } })}\n`);
+    const stop = logs.follow((line) => {
+      if (slot === undefined || line.slot === slot) socket.write(`${JSON.stringify({ line })}\n`);
+    });
+    this.tailing.add(socket);
+    socket.once('close', () => {
+      stop();
+      this.tailing.delete(socket);
+    });
+    return Promise.resolve();
   }
 
   private removeFiles(): void {

@@ -4,6 +4,7 @@ import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { isLeaderOf } from '../leadership/leader.interface.js';
 import { residentMemoryMb } from '../primary/memory-guard.js';
 import type { Supervisor } from '../primary/supervisor.js';
+import type { WorkerLogLine } from '../primary/worker-logs.js';
 import { MAX_WORKERS } from '../options/option-parsers.js';
 import { scaleTarget, type ControlReload, type ControlReply, type ControlScale, type ControlStatus, type ControlWorker } from './control-protocol.js';
 import type { ControlTarget } from './control-server.js';
@@ -67,6 +68,12 @@ export function supervisorControl(supervisor: Supervisor, options: ResolvedClust
       if (aborted !== undefined) return { ok: false, error: { code: 'aborted', message: `the rolling restart was aborted: ${aborted}` } };
       if (!done) return { ok: false, error: { code: 'stopping', message: 'the cluster is shutting down' } };
       return { ok: true, result: { replaced } };
+    },
+
+    logs(slot, lines) {
+      const follow = (listener: (line: WorkerLogLine) => void) => supervisor.followLogLines(listener) ?? (() => undefined);
+      if (options.logs !== 'tagged') return undefined;
+      return { last: supervisor.logLines(slot, lines), follow };
     },
 
     async scale(argument: string): Promise<ControlReply<ControlScale>> {

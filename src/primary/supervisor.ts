@@ -187,6 +187,11 @@ export class Supervisor {
     return this.logs?.lines(slot, count) ?? [];
   }
 
+  /** Hears every line a worker writes from now on (with `logs: 'tagged'`); returns how to stop, or `undefined` without relaying. */
+  followLogLines(listener: (line: WorkerLogLine) => void): (() => void) | undefined {
+    return this.logs?.tail(listener);
+  }
+
   /**
    * Changes the number of workers to `workers` (1 to 4096): new slots are forked and resolved once ready
    * (or failed to start: then their restarts take over); the highest slots drain the way a rolling

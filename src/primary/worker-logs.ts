@@ -98,12 +98,17 @@ class LineRing {
   private readonly entries: WorkerLogLine[] = [];
   private next = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    /** Hears each line as it is kept (a live tail). */
+    private readonly kept: (entry: WorkerLogLine) => void,
+  ) {}
 
   push(entry: WorkerLogLine): void {
     if (this.entries.length < this.capacity) this.entries.push(entry);
     else this.entries[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
+    this.kept(entry);
   }
 
   /** Oldest first. */
@@ -125,6 +130,7 @@ class LineRing {
  */
 export class WorkerLogs {
   private readonly rings = new Map<number, LineRing>();
+  private readonly followers = new Set<(line: WorkerLogLine) => void>();
   private readonly reading = new Set<Promise<void>>();
   /** The stdout relay of each live worker, by node:cluster id, until it exited. */
   private readonly relays = new Map<number, StreamRelay>();
@@ -223,9 +229,19 @@ export class WorkerLogs {
     void ended.then(() => this.reading.delete(ended));
   }
 
+  /** Hears every line kept from now on, until the returned function is called; the listener must not throw. */
+  tail(listener: (line: WorkerLogLine) => void): () => void {
+    this.followers.add(listener);
+    return () => this.followers.delete(listener);
+  }
+
+  private tell(entry: WorkerLogLine): void {
+    for (const follower of this.followers) follower(entry);
+  }
+
   private ring(slot: number): LineRing {
     let ring = this.rings.get(slot);
-    if (!ring) this.rings.set(slot, (ring = new LineRing(this.keepLines)));
+    if (!ring) this.rings.set(slot, (ring = new LineRing(this.keepLines, (entry) => this.tell(entry))));
     return ring;
   }
 }
