@@ -27,6 +27,7 @@ export { availableCpus, type CpuBudget, type ReadText } from './primary/availabl
 export { ClusterTransport, type ClusterRole, type MessageLimits } from './transports/cluster-transport.interface.js';
 export type {
   ClusterBootstrapOptions,
+  ConnectionDistribution,
   ClusterLeadershipOptions,
   ClusterMessagingOptions,
   ClusterRestartOptions,
