@@ -20,6 +20,7 @@ export interface PortReports {
  */
 export class PortListeners {
   private readonly ports = new Map<string, PortListener>();
+  private closed = false;
 
   constructor(
     private readonly table: SlotTable,
@@ -31,6 +32,8 @@ export class PortListeners {
   /** A server of `member` listens on a port: the primary listens there (once) and answers it. */
   listen(member: Member, request: ListenRequest): void {
     const { seq, port, address, index } = request;
+    // The cluster stops: nothing listens any more.
+    if (this.closed) return member.channel.answerListen({ seq, error: 'ECANCELED' });
     // Several servers of one worker on port 0 get a port each; the n-th of each worker share one (as node:cluster does).
     const key = `${address ?? ''}:${port}${port === 0 ? `:${index}` : ''}`;
     let listener = this.ports.get(key);
@@ -41,6 +44,7 @@ export class PortListeners {
     const bound = listener;
     bound.bound.then(
       (where) => {
+        if (this.table.member(member.identity.id) !== member) return; // exited meanwhile
         bound.workers.add(member);
         member.channel.answerListen({ seq, port: where.port, address: where.address, family: where.family });
         this.reports.listening(member, where);
@@ -62,6 +66,7 @@ export class PortListeners {
 
   /** The cluster stops: no more connections taken. */
   close(): void {
+    this.closed = true;
     for (const listener of this.ports.values()) listener.close();
     this.ports.clear();
   }
@@ -100,6 +105,12 @@ class PortListener {
 
   close(): void {
     if (this.server.listening) this.server.close();
+    // Still binding: closed as soon as it listens.
+    else
+      this.bound.then(
+        () => this.server.close(),
+        () => undefined,
+      );
   }
 
   private readonly accept = (connection: Socket): void => {
