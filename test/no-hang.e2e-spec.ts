@@ -7,16 +7,17 @@
  * A control run with node:cluster's own round robin (`distribution: 'node'`) measures what this
  * prevents; it is printed, not asserted (how many hang depends on timing).
  *
- * NO_HANG_KILLS: SIGKILLs per cluster (default 25, 50 in all); NO_HANG_CONTROL_KILLS: in the control
- * run (default 10).
+ * NO_HANG_KILLS: SIGKILLs per cluster (default 8: each waits for a Nest boot under load, 1 to 4 s on a
+ * shared 2-core machine, so 25 per cluster, 50 in all, takes about 4 minutes); NO_HANG_CONTROL_KILLS:
+ * in the control run (default 4).
  */
 import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort } from './helpers/cluster-process.js';
 import { HANG_MS, httpKeepAliveLoad, httpProbe, loops, Tally, tcpKeepAliveLoad, tcpProbe, type Outcome } from './helpers/connection-probes.js';
 
-const KILLS = Number(process.env.NO_HANG_KILLS ?? 25);
-const CONTROL_KILLS = Number(process.env.NO_HANG_CONTROL_KILLS ?? 10);
+const KILLS = Number(process.env.NO_HANG_KILLS ?? 8);
+const CONTROL_KILLS = Number(process.env.NO_HANG_CONTROL_KILLS ?? 4);
 const MICROSERVICE_APP = fileURLToPath(new URL('./fixtures/dist/microservice-app.js', import.meta.url));
 
 // Each kill waits for a Nest boot under load; on a busy 2-core machine that is a second or two.
