@@ -8,6 +8,7 @@ import Sequencer from '@jest/test-sequencer';
 
 const SECONDS = {
   resilience: 93,
+  'no-hang': 60,
   schedule: 87,
   hardening: 71,
   'leadership-nodes': 59,

@@ -17,6 +17,7 @@ import { benchNodes } from './nodes/run.js';
 import { benchMicroservice, type MicroserviceReport } from './microservice/run.js';
 import { benchMetrics, metricsComplete, type MetricsReport } from './metrics/run.js';
 import { benchWebsockets, websocketsComplete } from './websockets/run.js';
+import { benchDistribution, distributionComplete } from './distribution/run.js';
 import { contenders, type ContenderKey } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
 import { OtherCpu } from './lib/other-cpu.js';
@@ -25,8 +26,8 @@ import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats
 import { barChart, type Panel } from './lib/svg.js';
 import { benchServing, KEYS, servingComplete, signed, type ServingReport } from './serving.js';
 
-type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics' | 'websockets';
-const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics', 'websockets'];
+type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics' | 'websockets' | 'distribution';
+const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics', 'websockets', 'distribution'];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -62,6 +63,7 @@ const settings = args.quick
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000, restartWindowMs: 20_000 },
       metrics: { rounds: args.rounds ?? 1, workerCounts: [2], warmup: 2, scrapes: 5 },
       websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
+      distribution: { rounds: args.rounds ?? 1, durationS: 1, connections: 50 },
     }
   : {
       serving: {
@@ -78,6 +80,7 @@ const settings = args.quick
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000, restartWindowMs: 8_000 },
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
       websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
+      distribution: { rounds: args.rounds ?? 8, durationS: 3, connections: 50 },
     };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -155,6 +158,11 @@ const microservice = await section(
 
 const metrics = await section('metrics', () => benchMetrics({ ...settings.metrics, log }), metricsComplete);
 const websockets = await section('websockets', () => benchWebsockets({ ...settings.websockets, workers, log }), websocketsComplete);
+const distribution = await section(
+  'distribution',
+  () => benchDistribution({ ...settings.distribution, workers, loader, quiet, log }),
+  distributionComplete,
+);
 
 /** Medians of per-round figures behind the summary, the chart and the targets. */
 function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: MicroserviceReport | null) {
@@ -275,6 +283,21 @@ function pathTargets(): RatioTarget[] {
           nodes.nats.relay.map((r) => r.messagesPerSecond),
         ),
         met: (v) => v >= 1,
+      },
+    );
+  }
+  if (distribution) {
+    const { primary, roundRobin } = distribution.samples;
+    list.push(
+      {
+        what: "distribution 'primary' >= 0.98x node:cluster's round robin requests/s, GET /",
+        values: ratios(primary.rootRps, roundRobin.rootRps),
+        met: (v) => v >= 0.98,
+      },
+      {
+        what: "distribution 'primary' >= 0.98x node:cluster's round robin requests/s, GET /cpu",
+        values: ratios(primary.cpuRps, roundRobin.cpuRps),
+        met: (v) => v >= 0.98,
       },
     );
   }
@@ -405,6 +428,12 @@ function reportMarkdown(): string {
     'HTTP through the sticky primary against the round robin, and socket.io broadcasts across the workers against `@socket.io/cluster-adapter` + `@socket.io/sticky` (bench/websockets).',
     '',
     websockets ? websockets.markdown : 'No figures: the section failed.',
+    '',
+    '## Connection distribution',
+    '',
+    "The same nestjs-cluster app with the primary dealing connections (`distribution: 'primary'`), with node:cluster's round robin, and with `SCHED_NONE` (bench/distribution).",
+    '',
+    distribution ? distribution.markdown : 'No figures: the section failed.',
     '',
   );
   if (failures.length) out.push('## Failures', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), '');

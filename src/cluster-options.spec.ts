@@ -66,6 +66,7 @@ describe('resolveClusterOptions defaults', () => {
       port: 3000,
       host: undefined,
       sticky: false,
+      distribution: 'primary',
       perWorkerJobs: false,
       readyTimeoutMs: 30_000,
       serialization: 'json',
@@ -132,6 +133,7 @@ describe('resolveClusterOptions environment', () => {
       port: 'PORT',
       host: 'CLUSTER_HOST',
       sticky: 'CLUSTER_STICKY',
+      distribution: 'CLUSTER_DISTRIBUTION',
       perWorkerJobs: 'CLUSTER_PER_WORKER_JOBS',
       readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
       serialization: 'CLUSTER_SERIALIZATION',
@@ -569,6 +571,24 @@ describe('resolveClusterOptions sticky sessions', () => {
 
   it.each([true, 'SID', 'off', 0])('rejects options.sticky = %p', (value) => {
     expectRejected(() => resolve({ sticky: value as never }), 'options.sticky', value, STICKY);
+  });
+});
+
+describe('resolveClusterOptions distribution', () => {
+  const DISTRIBUTION = '"primary" or "node"';
+
+  it("is 'primary' by default, read from CLUSTER_DISTRIBUTION below the option", () => {
+    expect(resolve().distribution).toBe('primary');
+    expect(resolve({}, { CLUSTER_DISTRIBUTION: ' Node ' }).distribution).toBe('node');
+    expect(resolve({ distribution: 'primary' }, { CLUSTER_DISTRIBUTION: 'node' }).distribution).toBe('primary');
+  });
+
+  it.each(['rr', 'none', 'cluster'])('rejects CLUSTER_DISTRIBUTION=%p, naming what is allowed', (raw) => {
+    expectRejected(() => resolve({}, { CLUSTER_DISTRIBUTION: raw }), 'CLUSTER_DISTRIBUTION', raw, DISTRIBUTION);
+  });
+
+  it.each(['Node', true, 0])('rejects options.distribution = %p', (value) => {
+    expectRejected(() => resolve({ distribution: value as never }), 'options.distribution', value, DISTRIBUTION);
   });
 });
 

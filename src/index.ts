@@ -28,6 +28,7 @@ export { ClusterTransport, type ClusterRole, type MessageLimits } from './transp
 export type {
   BootLogMode,
   ClusterBootstrapOptions,
+  ConnectionDistribution,
   ClusterLeadershipOptions,
   ClusterMessagingOptions,
   ClusterRestartOptions,

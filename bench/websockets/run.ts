@@ -189,7 +189,7 @@ export async function benchWebsockets({
   const loader = new LoadGenerator();
   const clusters = new Map<'roundRobin' | 'sticky', { group: Group; port: number }>();
   try {
-    clusters.set('roundRobin', await start('library-app', { BENCH_STICKY: 'off' }, workers, libraryReady));
+    clusters.set('roundRobin', await start('library-app', { BENCH_STICKY: 'off', CLUSTER_DISTRIBUTION: 'node' }, workers, libraryReady));
     clusters.set('sticky', await start('library-app', { BENCH_STICKY: 'sid' }, workers, libraryReady));
     for (const { group, port } of clusters.values()) await loadHttp(loader, group, port, httpDurationS); // warm-up: JIT, heap growth
     for (let round = 0; round < rounds; round++) {

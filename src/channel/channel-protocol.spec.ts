@@ -152,6 +152,36 @@ describe('readFromWorker', () => {
     expect(typeof fromWorker({ ns: CLUSTER_NAMESPACE, v: ENVELOPE_VERSION, kind, data: lifecycle })).toBe('string');
   });
 
+  it('reads listen and accepted, and a handoff without bytes or an id', () => {
+    const request = { seq: 1, port: 3000, address: null, index: 0 };
+    expect(fromWorker(controlEnvelope.listen(request))).toEqual({ kind: 'listen', request });
+    expect(fromWorker(controlEnvelope.listen({ ...request, port: 0, address: '127.0.0.1', index: 2 }))).toEqual({
+      kind: 'listen',
+      request: { ...request, port: 0, address: '127.0.0.1', index: 2 },
+    });
+    expect(fromWorker(controlEnvelope.accepted(7, true))).toEqual({ kind: 'accepted', id: 7, accepted: true });
+    expect(fromWorker(controlEnvelope.accepted(8, false))).toEqual({ kind: 'accepted', id: 8, accepted: false });
+    expect(fromWorker(controlEnvelope.handoff(4000))).toEqual({ kind: 'handoff', port: 4000 });
+    expect(typeof fromWorker(controlEnvelope.handoff(4000, undefined, 3))).toBe('string');
+  });
+
+  it.each<[string, unknown]>([
+    ['no seq', { port: 3000, address: null, index: 0 }],
+    ['a port out of range', { seq: 1, port: 70_000, address: null, index: 0 }],
+    ['an address that is not a string', { seq: 1, port: 3000, address: 5, index: 0 }],
+    ['an empty address', { seq: 1, port: 3000, address: '', index: 0 }],
+    ['a negative index', { seq: 1, port: 3000, address: null, index: -1 }],
+  ])('rejects a listen with %s', (_, data) => {
+    expect(typeof fromWorker(envelope('listen', { data }))).toBe('string');
+  });
+
+  it.each([undefined, { id: 0, accepted: true }, { id: 1, accepted: 'yes' }, { id: 1.5, accepted: true }])(
+    'rejects accepted with data %p',
+    (data) => {
+      expect(typeof fromWorker(envelope('accepted', { data }))).toBe('string');
+    },
+  );
+
   it('reads messages with the sender stamped as from', () => {
     const forged = messageEnvelope('publish', { topic: 't', from: { node: 'n1', id: 9, slot: 9, pid: 9 }, data: '1' });
     expect(fromWorker(forged)).toMatchObject({ kind: 'publish', topic: 't', from: sender, data: '1' });
@@ -179,6 +209,25 @@ describe('readFromPrimary', () => {
     expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, head: 42 } }))).toBe('string');
     const tooLong = Buffer.alloc(MAX_HANDOFF_HEAD_BYTES + 3).toString('base64');
     expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, head: tooLong } }))).toBe('string');
+  });
+
+  it('reads the id a handoff asks an answer for, with or without bytes, and rejects one that is no id', () => {
+    expect(fromPrimary(controlEnvelope.handoff(3000, undefined, 5))).toEqual({ kind: 'handoff', port: 3000, id: 5 });
+    const head = Buffer.from('GET / HTTP/1.1\r\n');
+    expect(fromPrimary(controlEnvelope.handoff(3000, head, 6))).toEqual({ kind: 'handoff', port: 3000, head, id: 6 });
+    expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, id: 0 } }))).toBe('string');
+    expect(typeof fromPrimary(envelope('handoff', { data: { port: 3000, id: '5' } }))).toBe('string');
+  });
+
+  it('reads the answer to a listen: an address, or an error code', () => {
+    const where = { seq: 2, port: 3000, address: '::', family: 'IPv6' };
+    expect(fromPrimary(controlEnvelope.listening(where))).toEqual({ kind: 'listening', reply: where });
+    expect(fromPrimary(controlEnvelope.listening({ seq: 3, error: 'EADDRINUSE' }))).toEqual({
+      kind: 'listening',
+      reply: { seq: 3, error: 'EADDRINUSE' },
+    });
+    expect(typeof fromPrimary(envelope('listening', { data: { seq: 3, port: 0, address: '::', family: 'IPv6' } }))).toBe('string');
+    expect(typeof fromPrimary(envelope('listening', { data: { port: 3000, address: '::', family: 'IPv6' } }))).toBe('string');
   });
 
   it('reads messages as relayed, with the from they carry', () => {

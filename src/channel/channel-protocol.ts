@@ -15,12 +15,23 @@
  *   another leader, or none); the primary appoints the next leader only then, or once it exited.
  * - `handoff`: a draining worker passes an open connection of its TCP transport on `port` (the handle
  *   rides along); the primary gives it to the worker now serving the slot, or destroys it.
+ * - `listen`: a server of the worker listens on a TCP `port` (and `address`, `null` for every
+ *   interface; `index` tells apart a worker's several servers on port 0); `seq` names the request,
+ *   which the primary answers with `listening`. The primary owns the port and hands its connections.
+ * - `accepted`: the worker took the connection of the primary's `handoff` with this `id` (`accepted`:
+ *   its server serves it, the primary closes its own copy) or could not (`false`: no server listens
+ *   there any more; the primary hands it to another worker).
  * Primary -> worker:
  * - `lifecycle`: an event (if any) and the membership snapshot after it.
  * - `shutdown`: drain and exit; `handOff`: a replacement is ready to take the open connections.
  * - `handoff`: a connection to serve from now on, on the TCP transport listening on `port`; or, with
  *   `head` (the bytes the primary already read from it, base64, possibly none), a connection of the
- *   sticky listener on `port`, for the app's HTTP server.
+ *   sticky listener on `port`, for the app's HTTP server. With an `id`, the primary keeps its own copy
+ *   until the worker answers `accepted`: if the worker dies first, the connection goes to another one.
+ *   Without `head`, the handle of a connection the primary accepted on a port a server of the worker
+ *   listens on (`listen`) is a bare one, for that server to accept as its own.
+ * - `listening`: the answer to the worker's `listen` with the same `seq`: the address the primary
+ *   listens on (`port`, `address`, `family`), or the `error` code (`EADDRINUSE`...) it met.
  * Both ways: `batch`, several envelopes written at once (`data` holds them, in order).
  *
  * A cluster message travels inside a `batch` as a row (an array, see `toRow`), not as an envelope
@@ -66,13 +77,38 @@ export type WorkerControl =
   | { readonly kind: 'ready'; readonly notes: ReadyNotes }
   | { readonly kind: 'handlers'; readonly topics: readonly string[] }
   | { readonly kind: 'credit'; readonly bytes: number }
-  | { readonly kind: 'handoff'; readonly port: number };
+  | { readonly kind: 'handoff'; readonly port: number }
+  | { readonly kind: 'listen'; readonly request: ListenRequest }
+  | { readonly kind: 'accepted'; readonly id: number; readonly accepted: boolean };
+
+/** A server of a worker listens on a TCP port: the primary listens there in its stead. */
+export interface ListenRequest {
+  readonly seq: number;
+  readonly port: number;
+  /** `null`: every interface. */
+  readonly address: string | null;
+  /** The worker's n-th server on this address and port: servers on port 0 get a port each. */
+  readonly index: number;
+}
+
+/** The primary's answer to a `listen`: where it listens, or why it cannot. */
+export type ListenReply =
+  | { readonly seq: number; readonly port: number; readonly address: string; readonly family: string }
+  | { readonly seq: number; readonly error: string };
+
+/** A handed connection the worker answers (`accepted`) for, by its `id`. */
+export interface HandoffData {
+  readonly port: number;
+  readonly head?: Buffer;
+  readonly id?: number;
+}
 
 /** A control message from the primary, checked. */
 export type PrimaryControl =
   | { readonly kind: 'shutdown'; readonly handOff: boolean }
   | { readonly kind: 'lifecycle'; readonly data: LifecycleData }
-  | { readonly kind: 'handoff'; readonly port: number; readonly head?: Buffer };
+  | ({ readonly kind: 'handoff' } & HandoffData)
+  | { readonly kind: 'listening'; readonly reply: ListenReply };
 
 export const controlEnvelope = {
   hello: () => envelope('hello'),
@@ -84,7 +120,11 @@ export const controlEnvelope = {
   credit: (bytes: number) => envelope('credit', { data: bytes }),
   lifecycle: (data: LifecycleData) => envelope('lifecycle', { data }),
   shutdown: (handOff = false) => envelope('shutdown', { data: { handOff } }),
-  handoff: (port: number, head?: Buffer) => envelope('handoff', { data: head ? { port, head: head.toString('base64') } : { port } }),
+  handoff: (port: number, head?: Buffer, id?: number) =>
+    envelope('handoff', { data: { port, ...(head && { head: head.toString('base64') }), ...(id !== undefined && { id }) } }),
+  listen: (request: ListenRequest) => envelope('listen', { data: request }),
+  listening: (reply: ListenReply) => envelope('listening', { data: reply }),
+  accepted: (id: number, accepted: boolean) => envelope('accepted', { data: { id, accepted } }),
   batch: (items: readonly ClusterEnvelope[]) => envelope('batch', { data: items }),
 };
 
@@ -198,6 +238,13 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
     }
     case 'handoff':
       return readHandoff(raw);
+    case 'listen':
+      return readListen(raw);
+    case 'accepted': {
+      const data = raw.data as Unchecked | undefined;
+      if (!isHandoffId(data?.id) || typeof data?.accepted !== 'boolean') return `accepted: data ${show(data)} is not { id, accepted }`;
+      return { kind, id: data.id as number, accepted: data.accepted };
+    }
     default:
       return `kind ${show(kind)} is not one a worker sends`;
   }
@@ -209,6 +256,7 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
   if (isMessageKind(kind)) return readMessage(raw, limits);
   if (kind === 'shutdown') return { kind, handOff: (raw.data as Unchecked | undefined)?.handOff === true };
   if (kind === 'handoff') return readHandoff(raw, true);
+  if (kind === 'listening') return readListening(raw);
   if (kind !== 'lifecycle') return `kind ${show(kind)} is not one the primary sends`;
   const data = raw.data as Unchecked | null | undefined;
   if (typeof data !== 'object' || data === null) return 'lifecycle: data is not an object';
@@ -239,16 +287,49 @@ function readReady(raw: Unchecked): WorkerControl | string {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** `withHead`: the primary's handoff may carry the bytes it read (a worker's never does). */
-function readHandoff(raw: Unchecked, withHead = false): { readonly kind: 'handoff'; readonly port: number; readonly head?: Buffer } | string {
+/** `fromPrimary`: the primary's handoff may carry the bytes it read and an id to answer (a worker's never does). */
+function readHandoff(raw: Unchecked, fromPrimary = false): ({ readonly kind: 'handoff' } & HandoffData) | string {
   const data = raw.data as Unchecked | undefined;
   const port = data?.port;
-  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) return `handoff: port ${show(port)} is not a port`;
-  const head = data?.head;
-  if (head === undefined) return { kind: 'handoff', port: port as number };
-  if (!withHead) return 'handoff: a worker does not send bytes with a connection';
+  if (!isPort(port)) return `handoff: port ${show(port)} is not a port`;
+  const { head, id } = data!;
+  if ((head !== undefined || id !== undefined) && !fromPrimary) return 'handoff: a worker sends neither bytes nor an id with a connection';
+  if (id !== undefined && !isHandoffId(id)) return `handoff: id ${show(id)} is not a whole number >= 1`;
+  const answered = id === undefined ? {} : { id: id as number };
+  if (head === undefined) return { kind: 'handoff', port: port as number, ...answered };
   if (typeof head !== 'string' || head.length > Math.ceil(MAX_HANDOFF_HEAD_BYTES / 3) * 4 || !BASE64.test(head)) {
     return `handoff: head ${show(head)} is not base64 of at most ${MAX_HANDOFF_HEAD_BYTES} bytes`;
   }
-  return { kind: 'handoff', port: port as number, head: Buffer.from(head, 'base64') };
+  return { kind: 'handoff', port: port as number, head: Buffer.from(head, 'base64'), ...answered };
+}
+
+/** Longest address a worker may ask to listen on (an IPv6 address with a zone fits). */
+const MAX_ADDRESS_LENGTH = 256;
+
+function readListen(raw: Unchecked): WorkerControl | string {
+  const data = raw.data as Unchecked | undefined;
+  const { seq, port, address, index } = data ?? {};
+  const addressOk = address === null || (typeof address === 'string' && address.length > 0 && address.length <= MAX_ADDRESS_LENGTH);
+  if (!isHandoffId(seq) || !(port === 0 || isPort(port)) || !addressOk || !Number.isSafeInteger(index) || (index as number) < 0) {
+    return `listen: data ${show(data)} is not { seq, port, address, index }`;
+  }
+  return { kind: 'listen', request: { seq: seq as number, port: port as number, address: address as string | null, index: index as number } };
+}
+
+function readListening(raw: Unchecked): PrimaryControl | string {
+  const data = raw.data as Unchecked | undefined;
+  const seq = data?.seq;
+  if (!isHandoffId(seq)) return `listening: seq ${show(seq)} is not a whole number >= 1`;
+  if (typeof data!.error === 'string') return { kind: 'listening', reply: { seq: seq as number, error: data!.error.slice(0, 64) } };
+  const { port, address, family } = data!;
+  if (!isPort(port) || typeof address !== 'string' || typeof family !== 'string') return `listening: data ${show(data)} is not an address`;
+  return { kind: 'listening', reply: { seq: seq as number, port: port as number, address, family } };
+}
+
+function isPort(port: unknown): boolean {
+  return Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65_535;
+}
+
+function isHandoffId(id: unknown): boolean {
+  return Number.isSafeInteger(id) && (id as number) >= 1;
 }

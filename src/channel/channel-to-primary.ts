@@ -2,13 +2,22 @@ import type { Socket } from 'node:net';
 import { HEARTBEAT_INTERVAL_MS } from '../cluster.constants.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import type { WireLimits } from '../transports/message-validation.js';
-import { controlEnvelope, readFromPrimary, toWire, unpack, type LifecycleData, type ReadyNotes } from './channel-protocol.js';
-import { stopReading } from './connection-handle.js';
+import {
+  controlEnvelope,
+  readFromPrimary,
+  toWire,
+  unpack,
+  type LifecycleData,
+  type ListenReply,
+  type ListenRequest,
+  type ReadyNotes,
+} from './channel-protocol.js';
+import { isBareHandle, stopReading, type BareHandle } from './connection-handle.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 import { creditReturn } from './flow-control.js';
 import { WorkerInbox } from './worker-inbox.js';
 
-export type { LifecycleData, ReadyNotes } from './channel-protocol.js';
+export type { LifecycleData, ListenReply, ListenRequest, ReadyNotes } from './channel-protocol.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
 export interface IpcChannel {
@@ -22,9 +31,11 @@ export interface WorkerDirectives {
   shutdown(handOff: boolean): void;
   /**
    * Serve this connection from now on: on the TCP transport listening on `port`, or, with `head` (the
-   * bytes the primary read from it), on the app's HTTP server (sticky sessions).
+   * bytes the primary read from it), on the app's HTTP server (sticky sessions), or, a bare handle, on
+   * this worker's server listening on `port` through the primary. `false`: nothing here could take it
+   * (it was closed, or is the primary's to hand elsewhere when it asked for an answer).
    */
-  handedConnection(port: number, connection: Socket, head?: Buffer): void;
+  handedConnection(port: number, connection: Socket | BareHandle, head?: Buffer): boolean;
 }
 
 /** What the primary sends for the worker's transport, checked. None of these may throw. */
@@ -38,7 +49,7 @@ export interface ClusterTraffic {
 }
 
 /** Until the worker opens its end, connections are closed and the rest ignored. */
-const NO_DIRECTIVES: WorkerDirectives = { shutdown: () => undefined, handedConnection: (_port, connection) => connection.destroy() };
+const NO_DIRECTIVES: WorkerDirectives = { shutdown: () => undefined, handedConnection: () => false };
 const NO_TRAFFIC: ClusterTraffic = { lifecycle: () => undefined, message: () => undefined, dropped: () => undefined };
 
 /**
@@ -51,6 +62,9 @@ export class ChannelToPrimary {
   private readonly inbox: WorkerInbox;
   private directives: WorkerDirectives = NO_DIRECTIVES;
   private traffic: ClusterTraffic = NO_TRAFFIC;
+  /** `listen` requests waiting for the primary's answer, by `seq`. */
+  private readonly listens = new Map<number, (reply: ListenReply) => void>();
+  private listenSeq = 0;
 
   constructor(
     private readonly wire: WireLimits & { readonly maxQueueBytes: number },
@@ -130,6 +144,18 @@ export class ChannelToPrimary {
     });
   }
 
+  /**
+   * Asks the primary to listen on a TCP port for a server of this worker; resolves with where it
+   * listens, or the error code it met. Written at once: a server's `listen` waits on it.
+   */
+  listen(request: Omit<ListenRequest, 'seq'>): Promise<ListenReply> {
+    const seq = ++this.listenSeq;
+    return new Promise((resolve) => {
+      this.listens.set(seq, resolve);
+      this.outbox.push(controlEnvelope.listen({ ...request, seq }));
+    });
+  }
+
   private readonly receive = (message: unknown, handle?: unknown): void => {
     if (!hasClusterNamespace(message)) return; // the application's own IPC
     const arrived: MessageEnvelope[] = [];
@@ -140,7 +166,8 @@ export class ChannelToPrimary {
         if (typeof read === 'string') this.traffic.dropped('malformed', read);
         else if (read.kind === 'shutdown') this.directives.shutdown(read.handOff);
         else if (read.kind === 'lifecycle') this.traffic.lifecycle(read.data);
-        else if (read.kind === 'handoff') this.takeConnection(read.port, handle, read.head);
+        else if (read.kind === 'handoff') this.takeConnection(read.port, handle, read.head, read.id);
+        else if (read.kind === 'listening') this.answerListen(read.reply);
         else arrived.push(read);
       },
       (reason) => this.traffic.dropped('malformed', reason),
@@ -149,9 +176,23 @@ export class ChannelToPrimary {
     if (arrived.length > 0) this.inbox.receive(arrived);
   };
 
-  private takeConnection(port: number, handle: unknown, head: Buffer | undefined): void {
-    if (isSocket(handle)) this.directives.handedConnection(port, handle, head);
-    else this.traffic.dropped('malformed', 'handoff: no connection came with it');
+  private takeConnection(port: number, handle: unknown, head: Buffer | undefined, id: number | undefined): void {
+    if (!isSocket(handle) && !isBareHandle(handle)) return this.traffic.dropped('malformed', 'handoff: no connection came with it');
+    const taken = this.directives.handedConnection(port, handle, head);
+    if (id !== undefined) {
+      // Said before anything is read from it (reading starts on a later turn of the event loop): once
+      // the primary hears this it closes its copy, and the connection lives and dies with this worker.
+      this.outbox.push(controlEnvelope.accepted(id, taken));
+      this.outbox.flush();
+    }
+    // Refused with an id: the primary still holds it and hands it to another worker; this copy goes.
+    if (!taken) closeHandle(handle);
+  }
+
+  private answerListen(reply: ListenReply): void {
+    const resolve = this.listens.get(reply.seq);
+    this.listens.delete(reply.seq);
+    resolve?.(reply);
   }
 
   private write(message: ClusterEnvelope): void {
@@ -163,6 +204,11 @@ export class ChannelToPrimary {
       // dropped: nobody is left to receive it
     }
   }
+}
+
+function closeHandle(handle: Socket | BareHandle): void {
+  if (isBareHandle(handle)) handle.close();
+  else handle.destroy();
 }
 
 function isSocket(handle: unknown): handle is Socket {

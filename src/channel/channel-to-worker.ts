@@ -3,11 +3,20 @@ import type { Socket } from 'node:net';
 import type { DropReason, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
 import { hasClusterNamespace, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import type { Unchecked, WireLimits } from '../transports/message-validation.js';
-import { controlEnvelope, readFromWorker, toWire, unpack, type LifecycleData, type ReadyNotes } from './channel-protocol.js';
-import { stopReading } from './connection-handle.js';
+import {
+  controlEnvelope,
+  readFromWorker,
+  toWire,
+  unpack,
+  type LifecycleData,
+  type ListenReply,
+  type ListenRequest,
+  type ReadyNotes,
+} from './channel-protocol.js';
+import { stopReading, type BareHandle } from './connection-handle.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
-export type { LifecycleData, ReadyNotes } from './channel-protocol.js';
+export type { LifecycleData, ListenReply, ListenRequest, ReadyNotes } from './channel-protocol.js';
 
 /** What a worker says on its channel, checked. None of these may throw into the channel. */
 export interface WorkerSays {
@@ -25,12 +34,24 @@ export interface WorkerSays {
   message(message: MessageEnvelope): void;
   /** Draining, it passes on an open connection of its TCP transport on `port`. */
   handedConnection(port: number, connection: Socket): void;
+  /** A server of it listens on a TCP port: the primary listens there and answers with `listening`. */
+  listen(request: ListenRequest): void;
+  /** It took (`accepted`) or could not take the connection handed to it with this `id`. */
+  accepted(id: number, accepted: boolean): void;
   /** Something it wrote was dropped (malformed), or messages to it are (`queue-full`, reported by the router). */
   dropped(reason: DropReason, detail: string): void;
   /** Its queue filled up, or is down to half again. */
   congestion(congested: boolean): void;
   /** A listener failed while handling one envelope: the next one is handled as usual. */
   failed(error: unknown): void;
+}
+
+/** How a connection is handed (see `ChannelToWorker.handConnection`). */
+export interface HandOptions {
+  readonly head?: Buffer;
+  readonly id?: number;
+  /** The write failed after `handConnection` returned: the connection is still the caller's. */
+  readonly failed?: () => void;
 }
 
 export interface ChannelLimits extends WireLimits {
@@ -50,6 +71,7 @@ export class ChannelToWorker {
   /** Its end listens (it said `hello`): messages written earlier would have been lost. */
   listening = false;
   private readonly outbox: WorkerOutbox;
+  private closed = false;
 
   constructor(
     private readonly worker: Worker,
@@ -90,23 +112,39 @@ export class ChannelToWorker {
 
   /**
    * Hands a connection over: with `head` (the bytes the sticky listener read from it), for the app's
-   * HTTP server; without, for the TCP transport listening on `port`. `false` if the worker cannot take
-   * it now (its channel closed); the connection is then still the caller's.
+   * HTTP server; without, for the TCP transport listening on `port`; as a bare handle, for the worker's
+   * server listening on `port` (see `listen`). With an `id`, the primary keeps its own copy open until
+   * the worker answers `accepted` (or dies). `false` if the worker cannot take it now (its channel
+   * closed); the connection is then still the caller's. `failed` is called if the write fails later.
    */
-  handConnection(port: number, connection: Socket, head?: Buffer): boolean {
+  handConnection(port: number, connection: Socket | BareHandle, { head, id, failed }: HandOptions = {}): boolean {
     if (!this.worker.isConnected()) return false;
+    const sent = failed ?? (() => (connection as Socket).destroy?.());
     try {
-      this.worker.send(controlEnvelope.handoff(port, head), connection, (error) => error && connection.destroy());
+      // `keepOpen`: node would close the primary's copy once the handle reached the worker's process,
+      // before the worker took it; lost with it if the worker dies then.
+      const options = id === undefined ? {} : { keepOpen: true };
+      this.worker.send(controlEnvelope.handoff(port, head, id), connection as Socket, options, (error) => error && sent());
     } catch {
       return false; // the channel closed between the check and the write
     }
     return true;
   }
 
-  /** The worker exited: nothing more is written, nothing more is read. */
+  /** The answer to the worker's `listen`. */
+  answerListen(reply: ListenReply): void {
+    this.outbox.pushControl(controlEnvelope.listening(reply));
+  }
+
+  /**
+   * The worker exited: nothing more is written, and nothing more is read but its answers for handed
+   * connections, until the channel ends (node reports the exit before it read the channel to its end).
+   */
   close(): void {
     this.outbox.close();
-    this.worker.off('message', this.receive);
+    this.closed = true;
+    if (!this.worker.isConnected()) return void this.worker.off('message', this.receive);
+    this.worker.once('disconnect', () => this.worker.off('message', this.receive));
   }
 
   private readonly receive = (message: unknown, handle?: unknown): void => {
@@ -125,6 +163,7 @@ export class ChannelToWorker {
     try {
       const read = readFromWorker(item, this.limits, this.identity);
       if (typeof read === 'string') return this.says.dropped('malformed', read);
+      if (this.closed && read.kind !== 'accepted') return;
       switch (read.kind) {
         case 'publish':
         case 'send':
@@ -148,6 +187,10 @@ export class ChannelToWorker {
           return; // every envelope is a sign of life
         case 'handoff':
           return this.says.dropped('malformed', 'handoff: no connection came with it');
+        case 'listen':
+          return this.says.listen(read.request);
+        case 'accepted':
+          return this.says.accepted(read.id, read.accepted);
       }
     } catch (error) {
       this.says.failed(error);
@@ -157,6 +200,7 @@ export class ChannelToWorker {
   private receiveConnection(message: Unchecked, connection: Socket): void {
     // Node started reading it on arrival; what it read now would be lost on the way on.
     stopReading(connection);
+    if (this.closed) return void connection.destroy?.();
     const read = readFromWorker(message, this.limits, this.identity);
     if (typeof read === 'string' || read.kind !== 'handoff') {
       connection.destroy?.();

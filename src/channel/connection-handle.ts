@@ -16,3 +16,25 @@ export function stopReading(connection: Socket): void {
   handle.readStop();
   (connection as unknown as { _read(): void })._read = () => undefined;
 }
+
+/**
+ * The bare handle of a connection (node's TCP handle, what a listening socket accepts): passed to a
+ * worker as it is, it arrives as a handle that nothing reads yet, for a server of the worker to accept
+ * as it accepts its own (node:cluster's round robin passes connections the same way).
+ */
+export interface BareHandle {
+  close(callback?: () => void): void;
+  readStart(): number;
+}
+
+/** The bare handle under a connection the primary accepted, while it has one. */
+export function bareHandleOf(connection: Socket): BareHandle | undefined {
+  const handle = (connection as unknown as { _handle?: Partial<BareHandle> | null })._handle;
+  return typeof handle?.readStart === 'function' && typeof handle.close === 'function' ? (handle as BareHandle) : undefined;
+}
+
+/** A bare handle (not a `net.Socket`), as a worker receives one. */
+export function isBareHandle(handle: unknown): handle is BareHandle {
+  const candidate = handle as Partial<BareHandle & Socket> | null | undefined;
+  return typeof candidate?.readStart === 'function' && typeof candidate.close === 'function' && typeof candidate.destroy !== 'function';
+}

@@ -76,6 +76,7 @@ describe('clusterConfig', () => {
       port: 3000,
       host: undefined,
       sticky: false,
+      distribution: 'primary',
       perWorkerJobs: false,
       readyTimeoutMs: 30_000,
       serialization: 'json',

@@ -38,6 +38,9 @@ export type PrimaryEventHook = (event: ClusterEvent) => void;
 /** How the primary picks the worker of a connection in sticky mode (see `ClusterBootstrapOptions.sticky`). */
 export type StickyMode = 'sid' | 'ip';
 
+/** Who deals the connections of the workers' servers (see `ClusterBootstrapOptions.distribution`). */
+export type ConnectionDistribution = 'primary' | 'node';
+
 /** Restart policy of the primary for workers that exit without being asked to. */
 export interface ClusterRestartOptions {
   /**
@@ -226,6 +229,22 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   sticky?: StickyMode | false;
   /**
+   * Who deals the connections of the ports the workers' servers listen on (HTTP, Fastify, a TCP
+   * microservice, a hybrid app's; with the default `listen` or your own).
+   * - `'primary'`: the primary listens on the port for them and hands each connection, unread, to the
+   *   next ready worker whose server listens there, keeping its own copy until the worker says it took
+   *   it. A worker killed before that (SIGKILL, a crash) gives the connection back, and another ready
+   *   worker answers it; with no ready worker it waits for one, 5 s at most, then is closed. A
+   *   connection a worker had taken is lost with that worker and closed at once, never left hanging.
+   * - `'node'`: node:cluster's own round robin (or `NODE_CLUSTER_SCHED_POLICY=none`): a connection
+   *   handed to a worker that dies before accepting it stays open with nobody to answer, until the
+   *   client gives up (nodejs/node#3551).
+   * In sticky mode the sticky listener deals the HTTP port, with the same care, whatever this says.
+   * Env `CLUSTER_DISTRIBUTION`.
+   * @default 'primary'
+   */
+  distribution?: ConnectionDistribution;
+  /**
    * `true` when the app means to run its `@nestjs/schedule` jobs (`@Cron`, `@Interval`, `@Timeout`)
    * in every worker. Otherwise, when such jobs are registered, more than one worker serves and
    * `ClusterScheduleModule` (which runs them on the leader only) is not imported, the primary warns
@@ -336,6 +355,7 @@ export interface ResolvedClusterOptions {
   port: number;
   host: string | undefined;
   sticky: StickyMode | false;
+  distribution: ConnectionDistribution;
   perWorkerJobs: boolean;
   readyTimeoutMs: number;
   serialization: Serialization;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from '../cluster.constants.js';
 import { ClusterConfigError } from '../cluster.errors.js';
-import type { StickyMode } from '../interfaces/bootstrap-options.interface.js';
+import type { ConnectionDistribution, StickyMode } from '../interfaces/bootstrap-options.interface.js';
 import { SERIALIZATIONS, type Serialization } from '../messaging/payload-codec.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -84,6 +84,11 @@ export const parseSticky = parser<StickyMode | false>('false (also "off"), "sid"
   const word = (raw as string).toLowerCase();
   if (word === 'sid' || word === 'ip') return word;
   return word === 'off' || word === 'false' ? false : undefined;
+});
+
+export const parseDistribution = parser<ConnectionDistribution>('"primary" or "node"', (raw, fromEnv) => {
+  const word = fromEnv && typeof raw === 'string' ? raw.toLowerCase() : raw;
+  return word === 'primary' || word === 'node' ? word : undefined;
 });
 
 /** An IP address, or a host name (letters, digits, `.` and `-`) that resolves to one. */

@@ -1,3 +1,4 @@
+import type { ConnectionDistribution } from '../interfaces/bootstrap-options.interface.js';
 import {
   integer,
   milliseconds,
@@ -5,6 +6,7 @@ import {
   oneOf,
   parseBoolean,
   parseControl,
+  parseDistribution,
   parseHost,
   parseNatsUrl,
   parseNodeId,
@@ -30,6 +32,7 @@ export const CLUSTER_ENV = {
   port: 'PORT',
   host: 'CLUSTER_HOST',
   sticky: 'CLUSTER_STICKY',
+  distribution: 'CLUSTER_DISTRIBUTION',
   perWorkerJobs: 'CLUSTER_PER_WORKER_JOBS',
   readyTimeoutMs: 'CLUSTER_READY_TIMEOUT_MS',
   serialization: 'CLUSTER_SERIALIZATION',
@@ -219,6 +222,12 @@ export const OPTION_SCHEMA = {
     parseSticky,
     false,
     "`'sid'`: the primary owns the port and hands each connection to the worker of its socket.io session (every socket.io server of a worker names its sessions after the slot); `'ip'`: by a hash of the client's address; `false`: workers listen, node:cluster deals connections (see [WebSockets](#websockets)). Workers never listen in sticky mode: a `listen` hook is refused (exit 78), set `host` instead",
+  ),
+  distribution: setting<ConnectionDistribution>(
+    CLUSTER_ENV.distribution,
+    parseDistribution,
+    'primary',
+    "who deals the connections of the workers' servers (HTTP, Fastify, TCP microservice): `'primary'` listens on their port and hands each connection to the next ready worker, giving one that a killed worker never took to another (see [Connection distribution](#connection-distribution)); `'node'`: node:cluster's own round robin, where such a connection hangs until its client gives up",
   ),
   perWorkerJobs: setting(
     CLUSTER_ENV.perWorkerJobs,

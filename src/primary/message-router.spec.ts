@@ -77,6 +77,8 @@ function cluster(size: number, limits: Partial<Limits> = {}, says: Partial<Worke
       handlers: (topics) => void (member.topics = new Set(topics)),
       message: (message) => router.route(member, message),
       handedConnection: (port, connection) => router.handToSuccessor(member, port, connection),
+      listen: () => undefined,
+      accepted: () => undefined,
       dropped: (reason, detail) => drops.push({ worker: who, reason, detail }),
       congestion: (congested) => congestion.push([who.id, congested]),
       failed: (error) => failures.push(error),

@@ -123,15 +123,6 @@ export class MessageRouter {
     if (!target?.channel.handConnection(port, connection)) connection.destroy?.();
   }
 
-  /**
-   * A connection the sticky listener accepted on `port`, with the bytes it read from it, for the
-   * worker's HTTP server. `false` if that worker cannot take it now (exiting, or out of the routing).
-   */
-  handConnection(workerId: number, port: number, connection: Socket, head: Buffer): boolean {
-    const member = this.table.member(workerId);
-    return member !== undefined && SlotTable.reachable(member) && member.channel.handConnection(port, connection, head);
-  }
-
   /** The request topics this node's reachable workers handle, for the other nodes' routing. */
   topics(): string[] {
     const topics = new Set<string>();

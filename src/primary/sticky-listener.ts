@@ -17,12 +17,17 @@ export interface StickyWorker {
   readonly slot: number;
 }
 
+/** Picks the worker of a connection among the ready ones (in slot order, without those that could not take it). */
+export type StickyChoice = (ready: readonly StickyWorker[]) => StickyWorker | undefined;
+
 /** What the listener asks of the primary. */
 export interface StickyTargets {
-  /** The ready workers now serving their slot, in slot order. */
-  ready(): readonly StickyWorker[];
-  /** Passes the connection, with the bytes already read from it, to the worker; `false` if it cannot. */
-  handConnection(workerId: number, connection: Socket, head: Buffer): boolean;
+  /**
+   * Passes the connection, with the bytes already read from it, to the ready worker `choose` picks,
+   * and again if that one dies before taking it; with no ready worker it waits for one, a few seconds
+   * at most (see `ConnectionHanding`).
+   */
+  hand(connection: Socket, head: Buffer, choose: StickyChoice): void;
 }
 
 /**
@@ -33,7 +38,9 @@ export interface StickyTargets {
  * (a body of any size) stays in the kernel for the worker to read. A request without a session id,
  * or whose slot has no ready worker, goes to the next ready worker in turn (a session of a worker that
  * is gone gets `Session ID unknown` once and starts anew there). With `'ip'` it reads nothing and picks
- * by a hash of the client's address. Nothing of this runs when `sticky` is off.
+ * by a hash of the client's address. A worker that dies before taking a connection handed to it gives
+ * it back, and it goes to the worker picked the same way among the others. Nothing of this runs when
+ * `sticky` is off.
  */
 export class StickyListener {
   private readonly server: Server;
@@ -74,7 +81,7 @@ export class StickyListener {
   private readonly accept = (connection: Socket): void => {
     // A client gone before it is handed on must not throw in the primary.
     connection.on('error', () => connection.destroy());
-    if (this.mode === 'ip') return this.route(connection, Buffer.alloc(0), this.byAddress(connection.remoteAddress));
+    if (this.mode === 'ip') return this.targets.hand(connection, Buffer.alloc(0), byAddress(connection.remoteAddress));
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => refuse(connection, 408, 'Request Timeout'), REQUEST_LINE_TIMEOUT_MS);
@@ -96,7 +103,7 @@ export class StickyListener {
       stopReading(connection);
       const line = head.subarray(0, end).toString('latin1');
       if (!REQUEST_LINE.test(line)) return refuse(connection, 400, 'Bad Request');
-      this.route(connection, head, this.bySession(line));
+      this.targets.hand(connection, head, this.bySession(line));
     };
     const finish = (): void => {
       clearTimeout(timer);
@@ -107,21 +114,16 @@ export class StickyListener {
     connection.resume();
   };
 
-  private route(connection: Socket, head: Buffer, target: StickyWorker | undefined): void {
-    if (!target || !this.targets.handConnection(target.id, connection, head)) refuse(connection, 503, 'Service Unavailable');
-  }
-
   /** The ready worker of the slot named in the session id, else the next one in turn. */
-  private bySession(requestLine: string): StickyWorker | undefined {
-    const ready = this.targets.ready();
+  private bySession(requestLine: string): StickyChoice {
     const slot = sessionSlot(requestLine);
-    return (slot === undefined ? undefined : ready.find((w) => w.slot === slot)) ?? ready[this.turn++ % ready.length];
+    return (ready) => (slot === undefined ? undefined : ready.find((w) => w.slot === slot)) ?? ready[this.turn++ % ready.length];
   }
+}
 
-  private byAddress(address: string | undefined): StickyWorker | undefined {
-    const ready = this.targets.ready();
-    return ready.length === 0 ? undefined : ready[addressHash(address ?? '') % ready.length];
-  }
+function byAddress(address: string | undefined): StickyChoice {
+  const hash = addressHash(address ?? '');
+  return (ready) => (ready.length === 0 ? undefined : ready[hash % ready.length]);
 }
 
 /** The slot a session id in the request line's query names (`sid=<slot>.<random>`), if any. */

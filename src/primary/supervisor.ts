@@ -135,7 +135,16 @@ export class Supervisor {
       },
       link?.lease && { lease: link.lease, timing: options.leadership },
     );
-    this.watch = new WorkerWatch(options, this.table, { router: this.router, replacements: this.replacements, measureMemory }, logger);
+    this.watch = new WorkerWatch(
+      options,
+      this.table,
+      {
+        replacements: this.replacements,
+        measureMemory,
+        listening: ({ identity }, { address, port }) => this.emit({ type: 'listening', ...identity, address, port, at: Date.now() }),
+      },
+      logger,
+    );
   }
 
   /** Forks the workers; resolves with the primary's exit code once the cluster has stopped. */
@@ -308,6 +317,8 @@ export class Supervisor {
       handlers: (topics) => void (member().topics = new Set(topics)),
       message: (message) => this.router.route(member(), message),
       handedConnection: (port, connection) => this.router.handToSuccessor(member(), port, connection),
+      listen: (request) => this.watch.listen(member(), request),
+      accepted: (id, accepted) => this.watch.answered(member(), id, accepted),
       dropped: (reason, detail) => this.notices.drop(member().identity, reason, detail),
       congestion: (congested) => this.onCongestion(member(), congested),
       failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),
@@ -362,6 +373,7 @@ export class Supervisor {
     const slot = this.table.slotOf(member);
     const wasReplacement = this.table.remove(member);
     this.router.workerGone(member);
+    this.watch.workerGone(member);
     const retired = this.table.forgetIfEmpty(slot);
 
     const { expected, reason } = process.exit(code);

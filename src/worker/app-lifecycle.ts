@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
+import { isBareHandle, type BareHandle } from '../channel/connection-handle.js';
 import { NestFactory, type IEntryNestModule } from '@nestjs/core';
 import { ClusterError, ClusterArgumentError } from '../cluster.errors.js';
 import { ClusterService } from '../cluster.service.js';
@@ -14,6 +15,7 @@ import { drainHttp } from './drain/http.drain.js';
 import { InFlightWork } from './drain/in-flight-work.js';
 import { portOf } from './drain/transport-server.js';
 import { drainTransports, type HandOff } from './drain/transport.drain.js';
+import type { ListeningThroughPrimary } from './listen-through-primary.js';
 import { serveConnection } from './sticky-connection.js';
 
 /** A started app, and what its drain needs. */
@@ -84,18 +86,31 @@ export async function closeApp({ app, work }: StartedApp, logger: Logger, deadli
 }
 
 /**
- * Serves a connection another worker handed off (rolling restart) on this app's TCP transport
- * listening on `port`; closes it if there is none (its client reconnects on its next send). With
- * `head`, a connection of the primary's sticky listener: served on the app's HTTP server.
+ * Serves a connection handed to this worker; `false` if nothing here can (the caller closes it, or
+ * the primary hands it to another worker). A bare handle: a connection the primary accepted on `port`
+ * for this worker's server listening there through it (`distribution: 'primary'`). With `head`, a
+ * connection of the primary's sticky listener: served on the app's HTTP server. Otherwise one another
+ * worker handed off (rolling restart), for this app's TCP transport listening on `port` (its client
+ * reconnects on its next send if it is closed).
  */
-export function serveHandedConnection(started: StartedApp | undefined, port: number, connection: Socket, head?: Buffer): void {
+export function serveHandedConnection(
+  started: StartedApp | undefined,
+  listening: ListeningThroughPrimary | undefined,
+  port: number,
+  connection: Socket | BareHandle,
+  head?: Buffer,
+): boolean {
+  if (isBareHandle(connection)) return listening?.serve(port, connection) ?? false;
   if (head !== undefined) {
     const http = started && anatomyOf(started.app).http;
-    return http ? serveConnection(http, connection, head) : void connection.destroy();
+    if (!http) return false;
+    serveConnection(http, connection, head);
+    return true;
   }
   const transport = started && anatomyOf(started.app).transports.find((t) => portOf(t) === port);
-  if (typeof transport?.bindHandler !== 'function') return void connection.destroy();
+  if (typeof transport?.bindHandler !== 'function') return false;
   transport.bindHandler(connection);
+  return true;
 }
 
 /** HTTP and transports get most of the shutdown time; the rest is left for Nest's shutdown hooks. */

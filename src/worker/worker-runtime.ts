@@ -13,6 +13,7 @@ import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } fr
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { serveHandedConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
+import { ListeningThroughPrimary } from './listen-through-primary.js';
 
 /**
  * Terminal signals reach the whole process group (Ctrl-C reaches the primary and every worker at
@@ -53,9 +54,12 @@ export class WorkerRuntime {
     const channel = (this.channel = new ChannelToPrimary({ serialization, ...messaging }));
     const lane = await loadMessageLane(this.options, this.self, this.logger);
     this.transport = new IpcWorkerTransport(this.self, serialization, messaging, channel, lane);
+    // Before the app exists: its servers listen through the primary from their first listen on.
+    const listening = this.options.distribution === 'primary' ? new ListeningThroughPrimary((request) => channel.listen(request)) : undefined;
+    listening?.install();
     channel.open({
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
-      handedConnection: (port, connection, head) => serveHandedConnection(this.started, port, connection, head),
+      handedConnection: (port, connection, head) => serveHandedConnection(this.started, listening, port, connection, head),
     });
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
     // The primary heard the signal too and leads the stop (it may keep the workers serving for
