@@ -140,7 +140,11 @@ export class UserCluster {
   private exit: Exit | undefined;
   private readonly waiters = new Set<() => void>();
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    /** The primary's control socket, for the `nestjs-cluster` command. */
+    readonly controlSocket: string,
+  ) {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.lines.push(line);
@@ -158,9 +162,15 @@ export class UserCluster {
     });
   }
 
+  /**
+   * Starts `node dist/main.js` in `cwd`. Its control socket is one of its own (by port): the same
+   * project runs on two Node versions at once.
+   */
   static start(node: string, cwd: string, port: number): UserCluster {
-    const child = spawn(node, ['dist/main.js'], { cwd, env: childEnv({ PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    return new UserCluster(child);
+    const controlSocket = join(cwd, `control-${port}.sock`);
+    const env = childEnv({ PORT: String(port), CLUSTER_CONTROL_SOCKET: controlSocket });
+    const child = spawn(node, ['dist/main.js'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    return new UserCluster(child, controlSocket);
   }
 
   get pid(): number {

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { freePort, get, groupMembers, until, type HttpAnswer } from '../helpers/cluster-process.js';
-import { mustSucceed, nodeBinary, stopRunningCommands, UserCluster, type PrimaryEvent } from './harness.js';
+import { mustSucceed, nodeBinary, runCommand, stopRunningCommands, UserCluster, type PrimaryEvent } from './harness.js';
 import { COMBINATIONS, projectFiles, type Combination, type CombinationKey } from './projects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -182,9 +182,16 @@ async function health200(port: number): Promise<HttpAnswer> {
   }
 }
 
-/** The pids in the `{ tick }` lines the leader's `@Interval` job wrote so far. */
+/**
+ * The pids in the `{ tick }` lines the leader's `@Interval` job wrote so far. The primary relays a
+ * worker's JSON line as JSON with the worker's `slot` added, so the line is parsed, not matched.
+ */
 function tickPids(app: UserCluster): number[] {
-  return app.lines.flatMap((line) => (line.startsWith('{"tick":') ? [(JSON.parse(line) as { tick: number }).tick] : []));
+  return app.lines.flatMap((line) => {
+    if (!line.startsWith('{') || !line.includes('"tick"')) return [];
+    const { tick } = JSON.parse(line) as { tick?: unknown };
+    return typeof tick === 'number' ? [tick] : [];
+  });
 }
 
 /** Websocket clients until two different workers answer `whoami`: one socket per worker pid. */
@@ -245,6 +252,15 @@ async function runClustered(dir: string, node: string): Promise<UserCluster> {
     expect(first.has(tickPids(app)[0]!)).toBe(true);
     // nestjs-cluster/socket.io
     await broadcastCrossesWorkers(port, first);
+    // the package's `nestjs-cluster` command, as installed, on the same Node
+    const command = await runCommand(node, [join('node_modules', '.bin', 'nestjs-cluster'), 'status', '--json', '--socket', app.controlSocket], {
+      cwd: dir,
+      timeoutMs: 20_000,
+    });
+    expect({ code: command.code, output: command.code === 0 ? '' : command.output }).toEqual({ code: 0, output: '' });
+    const status = JSON.parse(command.stdout) as { pid: number; processes: Array<{ pid: number }> };
+    expect(status.pid).toBe(app.pid);
+    expect(new Set(status.processes.map((worker) => worker.pid))).toEqual(first);
 
     app.signal('SIGHUP');
     const rolled = await app.waitForEvent(
