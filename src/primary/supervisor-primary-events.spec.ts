@@ -62,6 +62,18 @@ describe('Supervisor: onPrimaryEvent', () => {
     expect(heard.filter((e) => e.type === 'stopped')).toHaveLength(1);
   });
 
+  it('ends with stopped even when node:cluster reports a worker disconnect after the last exit', async () => {
+    const { cluster, supervisor, heard } = start();
+    await tick(50);
+    const workers = cluster.alive(0).concat(cluster.alive(1));
+    supervisor.shutdown('SIGTERM');
+    await tick(20);
+    expect(heard.at(-1)).toMatchObject({ type: 'stopped' });
+    for (const worker of workers) worker.emit('disconnect');
+    expect(heard.at(-1)).toMatchObject({ type: 'stopped' });
+    expect(heard.filter((e) => e.type === 'stopped')).toHaveLength(1);
+  });
+
   it('ends with stopped and exit code 70 after a crash loop', async () => {
     const { heard, exitCode } = start({ restart: { maxRestarts: 3, windowMs: 60_000 } }, { exitAfterMs: 10, exitCode: 1 });
     await tick(10);

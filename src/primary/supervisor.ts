@@ -60,6 +60,8 @@ export class Supervisor {
   private crashLoopReached = false;
   private exitCode: number = EXIT_CODES.clean;
   private clusterReady = false;
+  /** `stopped` was said: it is the last event (node:cluster may report a worker's disconnect after its exit). */
+  private stopped = false;
   private linkClosed: Promise<void> | undefined;
   private readonly replacements: RollingReplacement;
   private readonly leadership: LeaderAppointment;
@@ -428,6 +430,7 @@ export class Supervisor {
     this.logger.log(`cluster stopped (exit code ${this.exitCode})`);
     const code = this.exitCode;
     // To the hook alone: no worker is left to hear it, and the other nodes see this one leave.
+    this.stopped = true;
     this.notify({ type: 'stopped', node: this.options.nodeId, code, at: Date.now() });
     // The workers' last lines (a crash's stack trace) may still be on their way through the pipes.
     void Promise.all([this.linkClosed, this.logs?.settled(LOGS_SETTLE_MS)]).then(() => this.finish(code));
@@ -447,6 +450,7 @@ export class Supervisor {
 
   /** An event of this node (if any): to every worker here, to the other nodes, and to `onPrimaryEvent`. */
   private emit(event?: ClusterEvent): void {
+    if (this.stopped) return;
     this.broadcast(event);
     if (!event) return;
     this.link?.announce(event);
