@@ -25,8 +25,11 @@ export default {
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.*/dist/'],
   testTimeout: 60_000,
-  // The e2e suites spend most of their time waiting on forked processes (boots, timers, drains): two
-  // at once keep a 2-core machine busy. Each cluster and redis-server takes a free port of its own.
-  maxWorkers: 2,
+  // The e2e suites spend most of their time waiting on forked processes (drains, heartbeats, timers):
+  // one suite at a time keeps well under half a core busy on average (user + system time of a run of
+  // schedule, hardening, leadership-nodes and control with --maxWorkers=1: 67 s of CPU in 272 s), so
+  // three at once still leave a 2-core machine room for the boots. Each cluster and server takes a
+  // free port of its own.
+  maxWorkers: 3,
   testSequencer: '<rootDir>/jest.sequencer.js',
 };

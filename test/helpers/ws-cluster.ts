@@ -6,13 +6,13 @@ import { connectClient, inParallel, upgraded, whoami } from './socket-clients.js
 const WS_APP = fileURLToPath(new URL('../fixtures/dist/ws-app.js', import.meta.url));
 export const WS_WORKERS = 4;
 
-/** A 4-worker cluster of the socket.io fixture with sticky sessions on (`sid` unless `env` says otherwise), ready to serve. */
-export async function startWsCluster(env: Record<string, string> = {}): Promise<{ app: ClusterProcess; port: number }> {
+/** A cluster of the socket.io fixture (4 workers) with sticky sessions on (`sid` unless `env` says otherwise), ready to serve. */
+export async function startWsCluster(env: Record<string, string> = {}, workers = WS_WORKERS): Promise<{ app: ClusterProcess; port: number }> {
   const port = await freePort();
-  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(WS_WORKERS), ...env }, WS_APP);
+  const app = ClusterProcess.start({ PORT: String(port), CLUSTER_WORKERS: String(workers), ...env }, WS_APP);
   // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
   try {
-    await app.waitForReady(WS_WORKERS);
+    await app.waitForReady(workers);
     await app.waitForLine(/the primary listens on port/);
   } catch (error) {
     app.killGroup();
