@@ -76,7 +76,10 @@ describe.each([REDIS, NATS])('two nodes on one $name', (broker) => {
 
   beforeAll(async () => {
     redis = await broker.start();
-    [a, b] = await Promise.all([startNode('node-a', redis, {}, broker), startNode('node-b', redis, { FIXTURE_EXTRA_TOPIC: 'only.on.b' }, broker)]);
+    [a, b] = await Promise.all([
+      startNode('node-a', redis, { FIXTURE_GREET_READY: '1' }, broker),
+      startNode('node-b', redis, { FIXTURE_EXTRA_TOPIC: 'only.on.b' }, broker),
+    ]);
     await Promise.all([seesAll(a, ['node-a', 'node-b']), seesAll(b, ['node-a', 'node-b'])]);
   });
 
@@ -157,6 +160,22 @@ describe.each([REDIS, NATS])('two nodes on one $name', (broker) => {
     const empty = await a.control(0, `/request?topic=whoami&to=7&node=node-b&timeoutMs=30000`);
     expect(empty.error).toMatchObject({ name: 'WorkerUnavailableError' });
     expect(empty.ms).toBeLessThan(5_000);
+  });
+
+  it('a worker that hears a worker of the other node is ready lists it ready in workers() and reaches it at once', async () => {
+    // Node-a's workers ask each worker of another node the moment its `ready` reaches their events$.
+    const [victim] = ((await b.control(0, '/workers')) as Array<{ node: string; slot: number; pid: number }>).filter(
+      (w) => w.node === 'node-b' && w.slot === 1,
+    );
+    process.kill(victim!.pid, 'SIGKILL');
+    const replacement = new RegExp(`GREETED \\{"observer":\\d+,"node":"node-b","slot":1,"pid":(?!${victim!.pid},)`);
+    const greetings = (await a.app.waitForLines(replacement, 2)).map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+    expect(greetings.map((g) => g.observer).sort()).toEqual([0, 1]);
+    for (const greeting of greetings) {
+      // Listed ready when its `ready` event arrived, not a heartbeat later; so reached at once.
+      expect(greeting).toMatchObject({ listed: 'ready', reply: { slot: 1, pid: greeting.pid } });
+    }
+    await seesAll(a, ['node-a', 'node-b']);
   });
 });
 

@@ -10,6 +10,22 @@ import { linkDown, noWorkerAt } from './node-routing.js';
 /** How long a process that booted waits for its lane before it says ready anyway (Redis may be down). */
 export const LANE_WAIT_MS = 1_000;
 
+/** The transport of a process that may have a lane of its own to the workers of other nodes (a worker, a linked standalone node). */
+export interface LanedTransport {
+  /** The routing of its traffic with other nodes' workers on its lane; none without a lane. */
+  readonly direct: DirectRouting | undefined;
+}
+
+/**
+ * What a runtime waits for before it starts the app: what the app sends while it starts can reach
+ * other nodes, and once they hear this process is ready, what they write to it on its lane is heard.
+ * Resolves once the lane of `transport` is up, or after `timeoutMs` (see `DirectRouting.whenUp`); at
+ * once without a lane.
+ */
+export async function laneUp(transport: LanedTransport | undefined, timeoutMs = LANE_WAIT_MS): Promise<void> {
+  await transport?.direct?.whenUp(timeoutMs);
+}
+
 /** A request of this process to a worker of another node, waiting for its reply. */
 interface Asked {
   readonly target: WorkerIdentity;

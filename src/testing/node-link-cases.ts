@@ -192,6 +192,34 @@ export const MEMBERSHIP_CASES: readonly NodeLinkCase[] = [
     },
   },
   {
+    name: "an announced event comes with the announcer's workers after it: when changed(event) hears it, workers() and serves() show them",
+    nodes: 2,
+    async run(c) {
+      await meet(c);
+      const [a, b] = c.nodes as [LinkedNode, LinkedNode];
+      const [first, second] = b.local.workerList as [WorkerInfo, WorkerInfo];
+      const seen: string[] = [];
+      a.local.onChanged = (event) => {
+        if (event?.type !== 'ready' || event.node !== b.node) return;
+        const listed = a.link.workers().find((w) => w.node === b.node && w.slot === 1);
+        seen.push(`${listed?.state ?? 'not listed'}, serves() ${a.link.serves({ node: b.node, slot: 1 })}`);
+      };
+      // Slot 1 of b gets ready between two heartbeats, and b tells the others at once.
+      b.local.workerList = [first, { ...second, state: 'ready', readyAt: Date.now() }];
+      const { node, id, slot, pid } = second;
+      b.link.announce({ type: 'ready', node, id, slot, pid, bootMs: 12, at: Date.now() });
+      await eventually(
+        () => seen.length > 0,
+        DELIVERY_MS,
+        () => `${a.node}: changed() was not told of the event ${b.node} announced`,
+      );
+      expect(
+        seen[0] === 'ready, serves() true',
+        `${a.node}: when changed() heard that slot 1 of ${b.node} is ready, the link listed it ${seen[0]}: an event must come with the membership after it, not a heartbeat later`,
+      );
+    },
+  },
+  {
     name: "handlersOf(topic) follows the other nodes' topics()",
     nodes: 3,
     async run(c) {

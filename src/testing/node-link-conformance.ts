@@ -141,6 +141,8 @@ export class RecordingNode implements LocalNode {
   readonly messages: Array<{ readonly from: string; readonly message: MessageEnvelope }> = [];
   readonly events: Array<ClusterEvent | undefined> = [];
   readonly departed: string[] = [];
+  /** Called first in `changed`, to read the link's view at that moment. */
+  onChanged: ((event?: ClusterEvent) => void) | undefined;
 
   constructor(
     readonly node: string,
@@ -168,6 +170,7 @@ export class RecordingNode implements LocalNode {
   }
 
   changed(event?: ClusterEvent): void {
+    this.onChanged?.(event);
     this.events.push(event);
   }
 

@@ -12,7 +12,7 @@ import type { MessageLimits } from './cluster-transport.interface.js';
 import { LocalTransport } from './local.transport.js';
 import type { NodeLink } from './node-link.interface.js';
 import type { MessageLane } from './message-lane.interface.js';
-import { DirectRouting } from '../nodes/direct-routing.js';
+import { DirectRouting, type LanedTransport } from '../nodes/direct-routing.js';
 
 /**
  * A standalone process (`enabled: false`, one pod = one process) that is a node of a cluster of
@@ -20,13 +20,13 @@ import { DirectRouting } from '../nodes/direct-routing.js';
  * lane, when the link has lanes). What is for this process loops back as in `LocalTransport`; the rest
  * goes over the lane or the link.
  */
-export class LinkedLocalTransport extends LocalTransport {
+export class LinkedLocalTransport extends LocalTransport implements LanedTransport {
   private local: readonly WorkerInfo[];
   /** Requests of this process waiting on another node: they fail when it leaves. */
   private readonly waiting = new WaitingRequests<{ readonly node: string; readonly request: MessageEnvelope; readonly forgetAt: number }>();
   /** This process leads only while its node holds the lease the nodes share. */
   private readonly leadership: LeaderAppointment;
-  private readonly direct: DirectRouting | undefined;
+  readonly direct: DirectRouting | undefined;
 
   constructor(
     self: WorkerIdentity,
@@ -69,11 +69,6 @@ export class LinkedLocalTransport extends LocalTransport {
       changed: (event) => this.onNodesChange(event),
       gone: (node) => this.gone(node),
     });
-  }
-
-  /** Resolves once the lane to other nodes is up, or after `timeoutMs` (see `DirectRouting.whenUp`); at once without one. */
-  async laneUp(timeoutMs: number): Promise<void> {
-    await this.direct?.whenUp(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,9 @@ import type { MessageEnvelope } from '../messaging/envelope.js';
  * - `changed` hears every change of that membership: `node-joined`, `node-left` (`bye` or `expired`),
  *   the events other nodes `announce`, a `transport` event (`node`: this node) each time the link
  *   goes `up` or `down` (leadership waits for `up` before it takes the lease), and no event for a
- *   change seen in a heartbeat.
+ *   change seen in a heartbeat. An announced event comes with the announcing node's workers as they
+ *   are after it: when `changed(event)` hears a worker `ready` (or gone), `workers()` and `serves()`
+ *   already say so, not a heartbeat later.
  * - Messages: delivery at most once, in order from one sender to one receiver (`publish` and `sendTo`
  *   mixed). What arrives is checked with `readMessage` and must come from a worker of the sending node;
  *   a node not heard yet is not a member, and what it sends is dropped.

@@ -11,7 +11,7 @@ import type { MessageLane } from '../transports/message-lane.interface.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import { closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
-import { LANE_WAIT_MS } from '../nodes/direct-routing.js';
+import { laneUp } from '../nodes/direct-routing.js';
 
 /**
  * Runs the app in this one process (`enabled: false`): no fork, the same graceful shutdown as a
@@ -57,8 +57,7 @@ export class StandaloneRuntime {
     this.linked?.start();
     this.publish('starting');
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => void this.shutdown(signal));
-    // Before the app: what it sends while it starts can reach other nodes' workers.
-    await this.linked?.laneUp(LANE_WAIT_MS);
+    await laneUp(this.linked);
     try {
       this.started = await startApp(module, this.options, this.transport);
     } catch (error) {

@@ -8,7 +8,7 @@ import { everyWorkerJobs } from '../schedule/every-worker-jobs.js';
 import { ChannelToPrimary, type ReadyNotes } from '../channel/channel-to-primary.js';
 import { IpcWorkerTransport } from '../transports/ipc/ipc-worker.transport.js';
 import { loadMessageLane } from '../transports/node-link.loader.js';
-import { LANE_WAIT_MS } from '../nodes/direct-routing.js';
+import { laneUp } from '../nodes/direct-routing.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
@@ -73,9 +73,7 @@ export class WorkerRuntime {
     // Before the app exists: Nest creates its socket.io servers while it initializes.
     const sessionIds = this.options.sticky === 'sid' ? await nameSessionsAfterSlot(this.self.slot) : undefined;
     let notes: ReadyNotes;
-    // Before the app: what it sends while it starts can reach other nodes, and once they hear this
-    // worker is ready, what they write to it on its lane is heard.
-    await this.transport.laneUp(LANE_WAIT_MS);
+    await laneUp(this.transport);
     try {
       this.started = await startApp(module, this.options, this.transport);
       notes = await this.startupNotes(this.started.app, sessionIds);

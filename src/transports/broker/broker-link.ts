@@ -106,7 +106,12 @@ export class BrokerLink<Wire extends BrokerWire = BrokerWire> implements NodeLin
     return this.wire.write(this.channel.node(node), { t: 'msg', node: this.options.node, m: message });
   }
 
+  /**
+   * The event goes after a heartbeat, in the same broker message: the other nodes list this node's
+   * workers as they are after it (a worker ready, one gone) when they hear it, not a heartbeat later.
+   */
   announce(event: ClusterEvent): void {
+    if (this.up && this.local) this.wire.write(this.channel.all, this.heartbeatOf(this.local));
     this.wire.write(this.channel.all, { t: 'ev', node: this.options.node, e: event });
   }
 
@@ -166,10 +171,13 @@ export class BrokerLink<Wire extends BrokerWire = BrokerWire> implements NodeLin
 
   private beat(): void {
     if (!this.up || !this.local) return;
-    // Called on the node, not detached: a LocalNode may be a class whose methods use `this`.
-    const local = this.local;
-    this.wire.write(this.channel.all, { t: 'hb', node: this.options.node, workers: local.workers(), topics: local.topics(), leader: local.leader() });
+    this.wire.write(this.channel.all, this.heartbeatOf(this.local));
     this.wire.probe();
+  }
+
+  private heartbeatOf(local: LocalNode): Frame {
+    // Called on the node, not detached: a LocalNode may be a class whose methods use `this`.
+    return { t: 'hb', node: this.options.node, workers: local.workers(), topics: local.topics(), leader: local.leader() };
   }
 
   /** Nodes gone silent leave; not while the link is down (nobody can be heard then). */

@@ -8,7 +8,7 @@ import type { Serialization } from '../../messaging/payload-codec.js';
 import type { MessageLimits } from '../cluster-transport.interface.js';
 import { MembershipTransport } from '../membership.transport.js';
 import type { MessageLane } from '../message-lane.interface.js';
-import { DirectRouting } from '../../nodes/direct-routing.js';
+import { DirectRouting, type LanedTransport } from '../../nodes/direct-routing.js';
 
 const WARN_EVERY_MS = 5_000;
 
@@ -18,10 +18,10 @@ const WARN_EVERY_MS = 5_000;
  * With a lane to other nodes, publishes and the messages addressed to workers of other nodes go on the
  * lane as well (`DirectRouting`): no primary on their way.
  */
-export class IpcWorkerTransport extends MembershipTransport {
+export class IpcWorkerTransport extends MembershipTransport implements LanedTransport {
   readonly role = 'worker' as const;
   private readonly warnings: ThrottledReport<string>;
-  private readonly direct: DirectRouting | undefined;
+  readonly direct: DirectRouting | undefined;
 
   constructor(
     self: WorkerIdentity,
@@ -48,11 +48,6 @@ export class IpcWorkerTransport extends MembershipTransport {
         (message) => this.messages.next(message),
       );
     this.direct?.start();
-  }
-
-  /** Resolves once the lane to other nodes is up, or after `timeoutMs` (see `DirectRouting.whenUp`); at once without one. */
-  async laneUp(timeoutMs: number): Promise<void> {
-    await this.direct?.whenUp(timeoutMs);
   }
 
   /** Closes the lane, once what this worker wrote on it went out. */
