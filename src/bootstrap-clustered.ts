@@ -18,7 +18,8 @@ import { WorkerRuntime } from './worker/worker-runtime.js';
  *
  * - in the primary it forks one worker per slot and supervises them (restart with backoff, crash-loop
  *   cap, graceful shutdown on SIGTERM/SIGINT) and never creates the Nest app; the returned promise
- *   resolves to `undefined` and the process exits with the cluster's exit code once it stops;
+ *   never settles: once the cluster stops, the primary calls `process.exit` with the cluster's exit
+ *   code, so code after the `await` runs in workers (and standalone) only;
  * - in a worker it creates the app (`createApp`), runs `configure`, then `listen`, tells the primary it
  *   is ready, and resolves to the app;
  * - with `enabled: false` it does the worker's part in this one process (role `standalone`).

@@ -16,7 +16,7 @@ import { availableCpus } from './primary/available-cpus.js';
 
 export { CLUSTER_ENV } from './options/option-schema.js';
 
-/** Defaults of every setting, in the shape of the options (the README's table shows them). */
+/** Defaults of every setting, in the shape of the options (docs/configuration.md shows them). */
 export const CLUSTER_DEFAULTS = defaultsOf(OPTION_SCHEMA);
 
 /**

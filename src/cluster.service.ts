@@ -150,7 +150,7 @@ export class ClusterService implements OnApplicationShutdown {
   }
 
   /**
-   * Starts a zero-downtime rolling restart of the whole cluster (as SIGHUP to the primary does):
+   * Starts a zero-downtime rolling restart of this node's workers (as SIGHUP to its primary does):
    * one slot at a time, the replacement first. Progress arrives on `events$` as `rolling-restart`
    * (`start`, `step`, `done`, or `aborted` with the reason). A request while one runs joins it if
    * that one has yet to reach every worker; otherwise every worker is replaced again right after it.

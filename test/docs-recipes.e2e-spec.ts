@@ -9,7 +9,9 @@
  *
  * Then the recipe files compile against the built package with no cast (`tsc -p
  * test/recipes/tsconfig.json` into test/recipes/dist/, as `npm run build:test` does; incremental, so
- * after a build:test it only checks), and every main.ts under test/recipes/ starts as a user would
+ * after a build:test it only checks). A recipe folder with a package.json of its own is a project of
+ * that module system (quick-start/ is CommonJS, as `nest new` makes it): the package.json is copied
+ * beside its build. Every main.ts under test/recipes/ starts as a user would
  * start it: `node` on its build, with CLUSTER_WORKERS=2 and a free port of 127.0.0.1, in its own
  * process group. Each waits for the primary's `cluster ready` line and for answers from the
  * recipe's app (HTTP, a `ClientProxy`, socket.io clients), then SIGTERMs the primary and expects exit
@@ -19,9 +21,9 @@ import { ClientProxyFactory, Transport, type ClientProxy, type ClientOptions } f
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, timeout } from 'rxjs';
 import type { Socket } from 'socket.io-client';
@@ -92,7 +94,7 @@ function docsWithBlocks(): DocBlock[] {
 function recipeFiles(dir = RECIPES): RecipeFile[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'dist' ? [] : recipeFiles(path);
+    if (entry.isDirectory()) return entry.name === 'dist' || entry.name === 'node_modules' ? [] : recipeFiles(path);
     return entry.name.endsWith('.ts') ? [{ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }] : [];
   });
 }
@@ -170,6 +172,9 @@ async function builtMain(main: string): Promise<string> {
   if (code !== 0) throw new Error(`the recipes do not compile (tsc exit code ${code}):\n${output}`);
   const script = join(RECIPES_DIST, main.replace(/\.ts$/, '.js'));
   if (!existsSync(script)) throw new Error(`${script} is missing after tsc -p test/recipes/tsconfig.json`);
+  // A project of its own module system: node reads the nearest package.json to tell CommonJS from ESM.
+  const ownPackage = join(RECIPES, dirname(main), 'package.json');
+  if (existsSync(ownPackage)) copyFileSync(ownPackage, join(RECIPES_DIST, dirname(main), 'package.json'));
   return script;
 }
 
@@ -290,13 +295,13 @@ describe('the docs and the recipe files', () => {
   });
 
   it('reports a block that drifted from its recipe file: the doc, its first line and the file to update', () => {
-    const block = blocks.find((b) => b.doc === 'README.md' && b.firstLine === '// main.ts')!;
-    expect(locate(block, files)).toBe('test/recipes/use/main.ts');
+    const block = blocks.find((b) => b.doc === 'README.md' && b.firstLine === '// src/main.ts')!;
+    expect(locate(block, files)).toBe('test/recipes/quick-start/main.ts');
     const drifted = { ...block, text: block.text.replace('bootstrapClustered(AppModule)', 'bootstrapClustered(AppModule, { port: 3001 })') };
     expect(locate(drifted, files)).toBeUndefined();
     expect(driftMessage(drifted, files)).toBe(
-      `README.md:${block.line}: the ts block that begins "// main.ts" is in no file under test/recipes/. ` +
-        'Its closest copy is test/recipes/use/main.ts: update the block or that file so that the file holds the block as written (whitespace aside).',
+      `README.md:${block.line}: the ts block that begins "// src/main.ts" is in no file under test/recipes/. ` +
+        'Its closest copy is test/recipes/quick-start/main.ts: update the block or that file so that the file holds the block as written (whitespace aside).',
     );
   });
 });
@@ -325,19 +330,24 @@ describe('the recipe files', () => {
     it.concurrent(`${main} ${name}`, async () => runRecipe(main, typeof env === 'function' ? await env() : env, check, afterStop), TEST_TIMEOUT_MS);
   };
 
-  starts('use/main.ts', "(README Use): Nest answers; the Watcher reports a worker's crash", {}, async ({ app, port }) => {
-    // The recipe has no route: Nest's own 404 is the app's answer.
-    const answer = await get(port, '/');
-    expect(answer).toMatchObject({ status: 404, body: { statusCode: 404, message: 'Cannot GET /' } });
-    const victim = Number(/worker 1 ready in \d+ ms \(pid (\d+)\)/.exec(await app.waitForLine(/worker 1 ready in/))![1]);
-    process.kill(victim, 'SIGKILL');
-    await app.waitForLine(/^worker 1 exited: crashed$/); // the Watcher of worker 0
-    await app.waitForLines(/worker 1 ready in/, 2); // the replacement, before the SIGTERM
-  });
+  starts(
+    'use/main.ts',
+    "(docs/app-kinds.md main.ts, docs/messages.md Watcher): Nest answers; the Watcher reports a worker's crash",
+    {},
+    async ({ app, port }) => {
+      // The recipe has no route: Nest's own 404 is the app's answer.
+      const answer = await get(port, '/');
+      expect(answer).toMatchObject({ status: 404, body: { statusCode: 404, message: 'Cannot GET /' } });
+      const victim = Number(/worker 1 ready in \d+ ms \(pid (\d+)\)/.exec(await app.waitForLine(/worker 1 ready in/))![1]);
+      process.kill(victim, 'SIGKILL');
+      await app.waitForLine(/^worker 1 exited: crashed$/); // the Watcher of worker 0
+      await app.waitForLines(/worker 1 ready in/, 2); // the replacement, before the SIGTERM
+    },
+  );
 
   starts(
     'config/main.ts',
-    '(README clusterConfig): the app reads the explicit shutdown.timeoutMs over the env',
+    '(docs/configuration.md clusterConfig): the app reads the explicit shutdown.timeoutMs over the env',
     { CLUSTER_SHUTDOWN_TIMEOUT_MS: '9999' },
     async ({ port }) => {
       for (let i = 0; i < 2; i += 1) expect(await get(port, '/settings')).toMatchObject({ status: 200, body: { shutdownTimeoutMs: 4321 } });
@@ -351,23 +361,28 @@ describe('the recipe files', () => {
       expect(pids()).toContain((body as Who).pid);
     }
   };
-  starts('app-kinds/fastify.main.ts', '(README, HTTP on Fastify): both workers answer', {}, whoamiOverHttp);
+  starts('app-kinds/fastify.main.ts', '(docs/app-kinds.md, HTTP on Fastify): both workers answer', {}, whoamiOverHttp);
   starts(
     'app-kinds/fastify.main.ts',
-    '(README, HTTP on Fastify) with CLUSTER_STICKY=sid: both workers answer through the primary',
+    '(docs/app-kinds.md, HTTP on Fastify) with CLUSTER_STICKY=sid: both workers answer through the primary',
     { CLUSTER_STICKY: 'sid' },
     whoamiOverHttp,
   );
 
-  starts('app-kinds/tcp-microservice.main.ts', '(README, TCP microservice): both workers reply through ClientProxy', {}, async ({ port, pids }) => {
-    const answers = await askUntilBothWorkers({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, 'whoami', 6);
-    for (const { pid } of answers) expect(pids()).toContain(pid);
-  });
+  starts(
+    'app-kinds/tcp-microservice.main.ts',
+    '(docs/app-kinds.md, TCP microservice): both workers reply through ClientProxy',
+    {},
+    async ({ port, pids }) => {
+      const answers = await askUntilBothWorkers({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, 'whoami', 6);
+      for (const { pid } of answers) expect(pids()).toContain(pid);
+    },
+  );
 
   const natsPattern = `recipes.whoami.${randomUUID()}`; // its own subject on the shared NATS server
   starts(
     'app-kinds/nats-microservice.main.ts',
-    '(README, NATS microservice): both workers of the queue group reply',
+    '(docs/app-kinds.md, NATS microservice): both workers of the queue group reply',
     { WHOAMI_PATTERN: natsPattern },
     async ({ pids }) => {
       const answers = await askUntilBothWorkers({ transport: Transport.NATS, options: { servers: [NATS_URL] } }, natsPattern, 1);
@@ -377,7 +392,7 @@ describe('the recipe files', () => {
 
   starts(
     'app-kinds/hybrid.main.ts',
-    '(README, hybrid app): HTTP and the connected TCP microservice answer',
+    '(docs/app-kinds.md, hybrid app): HTTP and the connected TCP microservice answer',
     async () => ({ TCP_PORT: String(await freePort()) }),
     async (started) => {
       await whoamiOverHttp(started);
@@ -391,13 +406,13 @@ describe('the recipe files', () => {
     },
   );
 
-  starts('app-kinds/context.main.ts', '(README, application context): both workers get ready and drain', {}, async ({ app }) => {
+  starts('app-kinds/context.main.ts', '(docs/app-kinds.md, application context): both workers get ready and drain', {}, async ({ app }) => {
     expect(app.lines.filter((l) => /worker \d ready in \d+ ms/.test(l))).toHaveLength(2);
   });
 
   starts(
     'primary-events/main.ts',
-    "(README Primary events): the primary's decisions as JSON lines: forks, readies, cluster-ready, then the drain",
+    "(docs/supervision.md Primary events): the primary's decisions as JSON lines: forks, readies, cluster-ready, then the drain",
     {},
     async ({ app, port, pids }) => {
       const decided = () =>
@@ -417,20 +432,26 @@ describe('the recipe files', () => {
     (app) => expect(app.lines).toContain('the primary exits with code 0'),
   );
 
-  starts('health/main.ts', '(README Health): /health, /health/ready and /health/workers are up', {}, async ({ port }) => {
-    expect(await get(port, '/health')).toMatchObject({
-      status: 200,
-      body: { status: 'ok', info: { cluster: { status: 'up', alive: 2, expected: 2 } } },
-    });
-    expect(await get(port, '/health/ready')).toMatchObject({ status: 200, body: { info: { traffic: { status: 'up' } } } });
-    const workers = await get(port, '/health/workers');
-    expect(workers).toMatchObject({ status: 200, body: { info: { workers: { status: 'up', expected: 2 } } } });
-    expect(Object.keys(workers.body.info.workers.workers)).toEqual(['0', '1']);
-  });
+  starts(
+    'quick-start/main.ts',
+    "(README Quick start, CommonJS): the starter's route, /health, /health/ready and /health/workers",
+    {},
+    async ({ port }) => {
+      expect(await get(port, '/')).toMatchObject({ status: 200, body: 'Hello World!' });
+      expect(await get(port, '/health')).toMatchObject({
+        status: 200,
+        body: { status: 'ok', info: { cluster: { status: 'up', alive: 2, expected: 2 } } },
+      });
+      expect(await get(port, '/health/ready')).toMatchObject({ status: 200, body: { info: { traffic: { status: 'up' } } } });
+      const workers = await get(port, '/health/workers');
+      expect(workers).toMatchObject({ status: 200, body: { info: { workers: { status: 'up', expected: 2 } } } });
+      expect(Object.keys(workers.body.info.workers.workers)).toEqual(['0', '1']);
+    },
+  );
 
   starts(
     'providers/main.ts',
-    '(README Messages and Leadership, docs/schedule.md): messages and decorated handlers across workers; the cron job and @LeaderOnly on the leader only',
+    '(docs/messages.md, docs/leadership.md): messages and decorated handlers across workers; the cron job and @LeaderOnly on the leader only',
     // Each worker says whether it leads, and its SearchIndex its first leader, while it boots: every boot shown.
     { CLUSTER_BOOT_LOGS: 'all' },
     async ({ app, port }) => {
@@ -475,7 +496,7 @@ describe('the recipe files', () => {
     expect(scrape.body).toMatch(/^nestjs_cluster_scrape_up\{slot="1"\} 1$/m);
     return scrape.body as string;
   };
-  starts('metrics/main.ts', '(docs/metrics.md, README Metrics): /metrics shows every worker and the recipe counter', {}, async (started) => {
+  starts('metrics/main.ts', '(docs/metrics.md): /metrics shows every worker and the recipe counter', {}, async (started) => {
     const body = await scrapesBothWorkers(started);
     expect(body).toMatch(/^# TYPE orders_total counter$/m);
     expect(body).toMatch(/^process_cpu_user_seconds_total\{slot="1"\} /m);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `nestjs-cluster`: ask a running cluster's primary, through its control socket, what it is doing, and
- * tell it to reload or stop. See the README's "Operating it from a shell" for verbs and exit codes.
+ * tell it to reload or stop. See docs/cli.md for verbs and exit codes.
  */
 import { parseArgs } from 'node:util';
 import { controlPaths } from '../control/control-paths.js';

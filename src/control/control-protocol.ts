@@ -37,7 +37,7 @@ export function scaleTarget(argument: string, current: number): number {
   return argument.startsWith('+') || argument.startsWith('-') ? current + n : n;
 }
 
-/** Why a request failed; the command's exit code follows from it (see the README). */
+/** Why a request failed; the command's exit code follows from it (see docs/cli.md). */
 export type ControlErrorCode = 'bad-request' | 'bad-token' | 'no-such-slot' | 'aborted' | 'stopping' | 'unavailable';
 
 export type ControlReply<T = unknown> =

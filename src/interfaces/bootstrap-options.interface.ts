@@ -81,7 +81,8 @@ export interface ClusterRestartOptions {
   /**
    * Memory guard: a worker whose resident memory exceeds this many MB is replaced the rolling way
    * (replacement first, then the old one drains), never killed mid-request. 0 turns it off.
-   * Env `CLUSTER_MAX_MEMORY_MB`.
+   * Linux only: the primary reads `/proc/<pid>/status`; where there is none (macOS, Windows) it reads
+   * nothing, replaces no worker and says nothing. Env `CLUSTER_MAX_MEMORY_MB`.
    * @default 0
    */
   maxMemoryMb?: number;
@@ -151,8 +152,9 @@ export interface ClusterMessagingOptions {
 }
 
 /**
- * Options of `bootstrapClustered`. Every scalar option can also come from the environment; an explicit
- * option wins over the environment, which wins over the default.
+ * Options of `bootstrapClustered`. Every setting can also come from its environment variable (named on
+ * each); the hooks (`createApp`, `configure`, `listen`, `onPrimaryEvent`) cannot. An explicit option
+ * wins over the environment, which wins over the default. docs/configuration.md lists them all.
  */
 export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplication> {
   /**
@@ -260,7 +262,8 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
   readyTimeoutMs?: number;
   /**
    * How messages between workers are serialized: `'json'` (plain data, fastest) or `'advanced'`
-   * (also Map, Set, Date, Buffer, BigInt, typed arrays; about 2.5x slower per message). Applies to the
+   * (also Map, Set, Date, Buffer, BigInt, typed arrays; slower per message: docs/messages.md has the
+   * measurement and its command). Applies to the
    * IPC channel, so the application's own `process.send` messages follow it too.
    * Env `CLUSTER_SERIALIZATION`.
    * @default 'json'

@@ -128,7 +128,7 @@ export interface ClusterReadyEvent extends ClusterEventBase {
 
 /**
  * The drain is over: no worker of this node is left, and its primary exits with `code` (see the exit
- * codes in the README). The primary's last event, seen by `onPrimaryEvent` only: no worker is left to
+ * codes in docs/supervision.md). The primary's last event, seen by `onPrimaryEvent` only: no worker is left to
  * hear it, and the other nodes learn of it as `node-left`.
  */
 export interface StoppedEvent extends ClusterEventBase {

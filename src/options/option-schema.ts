@@ -57,14 +57,14 @@ export const CLUSTER_ENV = {
   leaderRetryMs: 'CLUSTER_LEADER_RETRY_MS',
 } as const;
 
-/** One setting of `bootstrapClustered`: its variable, what it accepts, its default and its line in the README. */
+/** One setting of `bootstrapClustered`: its variable, what it accepts, its default and its line in docs/configuration.md. */
 export interface Setting<T> {
   readonly env: string;
   readonly parse: Parser<T>;
   readonly fallback: T;
-  /** The README's default column, where the value itself does not say it. */
+  /** The default column of docs/configuration.md, where the value itself does not say it. */
   readonly shown?: string;
-  /** The README's meaning column. */
+  /** The meaning column of docs/configuration.md. */
   readonly doc: string;
 }
 
@@ -75,7 +75,7 @@ function setting<T>(env: string, parse: Parser<T>, fallback: T, doc: string, sho
 /**
  * Every setting of `bootstrapClustered`, in the shape of its options (a group is an object of
  * settings): the one table that gives the parsing and its errors, the defaults, `clusterConfig`, and
- * the README's options table (a test compares them). Resolution follows this order.
+ * the options table of docs/configuration.md (a test compares them). Resolution follows this order.
  */
 export const OPTION_SCHEMA = {
   workers: setting<number | 'auto'>(
@@ -94,27 +94,27 @@ export const OPTION_SCHEMA = {
     CLUSTER_ENV.nodeId,
     parseNodeId,
     undefined,
-    "this node's name (see [Nodes and addresses](#nodes-and-addresses)), e.g. the pod's name",
+    "this node's name (see [Nodes and addresses](nodes.md#nodes-and-addresses)), e.g. the pod's name",
     '`<hostname>-<pid>-<random>`, new at each start',
   ),
   redisUrl: setting<string | undefined>(
     CLUSTER_ENV.redisUrl,
     parseRedisUrl,
     undefined,
-    'the nodes sharing it form one cluster (see [Several hosts](#several-hosts)); needs `ioredis` installed',
+    'the nodes sharing it form one cluster (see [Over Redis](nodes.md#over-redis)); needs `ioredis` installed',
   ),
   natsUrl: setting<string | undefined>(
     CLUSTER_ENV.natsUrl,
     parseNatsUrl,
     undefined,
-    'the nodes sharing this NATS server form one cluster, instead of Redis (see [Several hosts](#several-hosts)); needs `@nats-io/transport-node` installed; not with `redisUrl`',
+    'the nodes sharing this NATS server form one cluster, instead of Redis (see [Over NATS](nodes.md#over-nats)); needs `@nats-io/transport-node` installed; not with `redisUrl`',
   ),
   name: setting(CLUSTER_ENV.name, parseNodeId, 'default', "the cluster's name: services sharing one Redis are separate clusters by name"),
   control: setting<string | undefined>(
     CLUSTER_ENV.control,
     parseControl,
     undefined,
-    "the primary's control socket for the `nestjs-cluster` command (see [Operating it](#operating-it-from-a-shell)); `'off'` for none",
+    "the primary's control socket for the `nestjs-cluster` command (see [the command](cli.md)); `'off'` for none",
     '`$XDG_RUNTIME_DIR/nestjs-cluster/<name>.sock`, else `<tmp>/nestjs-cluster-<uid>/<name>.sock`',
   ),
   port: setting(
@@ -140,13 +140,13 @@ export const OPTION_SCHEMA = {
     CLUSTER_ENV.serialization,
     parseSerialization,
     'json',
-    "how messages between workers are serialized (see [Messages](#messages-between-workers)); applies to the IPC channel, so the app's own `process.send` follows it too",
+    "how messages between workers are serialized (see [Serialization](messages.md#serialization)); applies to the IPC channel, so the app's own `process.send` follows it too",
   ),
   unresponsiveMs: setting(
     CLUSTER_ENV.unresponsiveMs,
     parseUnresponsiveMs,
     10_000,
-    'a ready worker whose event loop gives no sign of life this long is replaced, then killed (see [Hung workers](#hung-workers))',
+    'a ready worker whose event loop gives no sign of life this long is replaced, then killed (see [Hung workers](supervision.md#hung-workers))',
   ),
   messaging: {
     maxMessageBytes: setting(
@@ -160,7 +160,7 @@ export const OPTION_SCHEMA = {
       CLUSTER_ENV.maxQueueBytes,
       integer(65_536, 16 * GIB),
       67_108_864,
-      'how far one worker may fall behind on its messages before messages to it are dropped (see [Delivery](#delivery-and-back-pressure)); at least `maxMessageBytes`',
+      'how far one worker may fall behind on its messages before messages to it are dropped (see [Delivery](messages.md#delivery-and-back-pressure)); at least `maxMessageBytes`',
       '`67108864` (64 MiB)',
     ),
     maxPendingRequests: setting(
@@ -176,7 +176,7 @@ export const OPTION_SCHEMA = {
       CLUSTER_ENV.shutdownDelayMs,
       integer(0, 600_000),
       0,
-      "on SIGTERM/SIGINT, readiness (`isAcceptingTraffic`) goes down at once and the workers keep serving this long before the drain begins, so a load balancer (Kubernetes' endpoints) stops sending first; the primary's deadline is `delayMs + timeoutMs` (see [Stopping in Kubernetes](#stopping-in-kubernetes))",
+      "on SIGTERM/SIGINT, readiness (`isAcceptingTraffic`) goes down at once and the workers keep serving this long before the drain begins, so a load balancer (Kubernetes' endpoints) stops sending first; the primary's deadline is `delayMs + timeoutMs` (see [Stopping behind a load balancer](supervision.md#stopping-behind-a-load-balancer))",
     ),
   },
   restart: {
@@ -195,21 +195,21 @@ export const OPTION_SCHEMA = {
       CLUSTER_ENV.maxMemoryMb,
       integer(0, 1_048_576),
       0,
-      'memory guard: a worker above this resident memory is replaced the rolling way, never killed mid-request (Linux: read from `/proc`)',
+      'memory guard: a worker above this resident memory is replaced the rolling way, never killed mid-request. Linux only (read from `/proc/<pid>/status`): elsewhere nothing can be read, so no worker is ever replaced, and nothing says so (see [Memory guard](supervision.md#memory-guard))',
       '`0` (off)',
     ),
     memoryCheckIntervalMs: setting(
       CLUSTER_ENV.memoryCheckIntervalMs,
       milliseconds(10),
       5_000,
-      "how often the primary samples each worker's memory (from `/proc`, Linux)",
+      "how often the primary samples each worker's memory for `restart.maxMemoryMb` (Linux only)",
     ),
   },
   logs: setting(
     CLUSTER_ENV.logs,
     oneOf('tagged', 'inherit'),
     'tagged',
-    "`'tagged'`: the workers' stdout and stderr go through the primary, whole lines each tagged with the slot (`[w3] ` before a line, a `slot` field in a JSON line; see [Logs](#logs)); `'inherit'`: workers write straight to the primary's stdout and stderr, untagged",
+    "`'tagged'`: the workers' stdout and stderr go through the primary, whole lines each tagged with the slot (`[w3] ` before a line, a `slot` field in a JSON line; see [Logs](supervision.md#logs)); `'inherit'`: workers write straight to the primary's stdout and stderr, untagged",
   ),
   bootLogs: setting(
     CLUSTER_ENV.bootLogs,
@@ -221,26 +221,26 @@ export const OPTION_SCHEMA = {
     CLUSTER_ENV.sticky,
     parseSticky,
     false,
-    "`'sid'`: the primary owns the port and hands each connection to the worker of its socket.io session (every socket.io server of a worker names its sessions after the slot); `'ip'`: by a hash of the client's address; `false`: workers listen, node:cluster deals connections (see [WebSockets](#websockets)). Workers never listen in sticky mode: a `listen` hook is refused (exit 78), set `host` instead",
+    "`'sid'`: the primary owns the port and hands each connection to the worker of its socket.io session (every socket.io server of a worker names its sessions after the slot); `'ip'`: by a hash of the client's address; `false`: workers listen, node:cluster deals connections (see [WebSockets](websockets.md)). Workers never listen in sticky mode: a `listen` hook is refused (exit 78), set `host` instead",
   ),
   distribution: setting<ConnectionDistribution>(
     CLUSTER_ENV.distribution,
     parseDistribution,
     'primary',
-    "who deals the connections of the workers' servers (HTTP, Fastify, TCP microservice): `'primary'` listens on their port and hands each connection to the next ready worker, giving one that a killed worker never took to another (see [Connection distribution](#connection-distribution)); `'node'`: node:cluster's own round robin, where such a connection hangs until its client gives up",
+    "who deals the connections of the workers' servers (HTTP, Fastify, TCP microservice): `'primary'` listens on their port and hands each connection to the next ready worker, giving one that a killed worker never took to another (see [Connection distribution](supervision.md#connection-distribution)); `'node'`: node:cluster's own round robin, where such a connection hangs until its client gives up",
   ),
   perWorkerJobs: setting(
     CLUSTER_ENV.perWorkerJobs,
     parseBoolean,
     false,
-    '`true` when the app means to run its `@nestjs/schedule` jobs on every worker; otherwise, with jobs registered, more than one worker and no `ClusterScheduleModule`, the primary warns once at boot, naming the jobs (see [Leadership](#leadership-and-cron))',
+    '`true` when the app means to run its `@nestjs/schedule` jobs on every worker; otherwise, with jobs registered, more than one worker and no `ClusterScheduleModule`, the primary warns once at boot, naming the jobs (see [Scheduled jobs](leadership.md#scheduled-jobs-on-the-leader-only))',
   ),
   leadership: {
     ttlMs: setting(
       CLUSTER_ENV.leaderTtlMs,
       milliseconds(100),
       9_000,
-      'life of the leadership lease in Redis (several nodes only; see [Leadership](#leadership-and-cron))',
+      'life of the leadership lease in Redis (several nodes only; see [Several nodes](leadership.md#several-nodes))',
     ),
     renewMs: setting(CLUSTER_ENV.leaderRenewMs, milliseconds(10), 3_000, 'the holder renews the lease this often; at most half of `ttlMs`'),
     retryMs: setting(CLUSTER_ENV.leaderRetryMs, milliseconds(10), 1_000, 'nodes without the lease try to take it this often; at most `renewMs`'),
@@ -252,14 +252,14 @@ export const OPTION_HOOKS = [
   {
     name: 'createApp',
     shown: '`(m) => NestFactory.create(m)`',
-    doc: '`(module, { port }) => app`: creates the app in a worker (Fastify adapter, a microservice, a context; see [Every kind of app](#microservices-hybrid-apps-and-application-contexts)); its type is what `configure`, `listen` and the result see',
+    doc: '`(module, { port }) => app`: creates the app in a worker (Fastify adapter, a microservice, a context; see [App kinds](app-kinds.md)); its type is what `configure`, `listen` and the result see',
   },
   { name: 'configure', shown: '', doc: '`(app) => ...` before listening: global pipes, prefixes, CORS, `connectMicroservice`' },
   { name: 'listen', shown: 'by kind, see below', doc: 'starts accepting work; the worker is `ready` when it resolves. Not with `sticky`' },
   {
     name: 'onPrimaryEvent',
     shown: '',
-    doc: '`(event) => ...` in the primary, synchronously, for each event of this node it decides: fork, ready, `cluster-ready`, exit, restarts, crash loop, shutdown, rolling restart steps, leader, and last `stopped` with the exit code (see [Primary events](#primary-events)); one that throws is logged once',
+    doc: '`(event) => ...` in the primary, synchronously, for each event of this node it decides: fork, ready, `cluster-ready`, exit, restarts, crash loop, shutdown, rolling restart steps, leader, and last `stopped` with the exit code (see [Primary events](supervision.md#primary-events)); one that throws is logged once',
   },
 ] as const;
 
@@ -288,7 +288,7 @@ export function defaultsOf<S extends SettingGroup>(group: S): Resolved<S> {
 }
 
 /**
- * The README's options table, one row a setting then a hook: option, env, default, allowed, meaning
+ * The options table of docs/configuration.md, one row a setting then a hook: option, env, default, allowed, meaning
  * (markdown cells, unpadded).
  */
 export function optionTableRows(): string[][] {

@@ -1,5 +1,5 @@
 /**
- * The module the README's recipes for every kind of app boot (their blocks leave it out): it says
+ * The module docs/app-kinds.md's recipes for every kind of app boot (their blocks leave it out): it says
  * which worker answers, over HTTP (GET /whoami) and as a message pattern (WHOAMI_PATTERN, default
  * `whoami`: a test sharing a NATS server names its own subject).
  */

@@ -1,4 +1,4 @@
-/** Boots the README's clusterConfig module with an explicit option, which its controller must show. */
+/** Boots docs/configuration.md's clusterConfig module with an explicit option, which its controller must show. */
 import { bootstrapClustered } from 'nestjs-cluster';
 import { AppModule } from './app.module.js';
 

@@ -1,7 +1,7 @@
 /**
- * The provider recipes of the README and docs/ in one app: docs/schedule.md's module (which holds the
- * README's `@Cron` recipe) as a user's module, and the providers that the docs show on their own
- * (messages, decorated handlers, leadership, a run-time interval) added beside it. The routes drive
+ * The provider recipes of docs/ in one app: docs/leadership.md's `@Cron` module as a user's module,
+ * and the providers that the docs show on their own (messages, decorated handlers, leadership, a
+ * run-time interval) added beside it. The routes drive
  * them and name the worker that answered:
  * - `GET /invalidate/:key` publishes, `GET /invalidate/:key/on/:slot` sends to one slot;
  * - `GET /size/:slot` asks one slot, `GET /total` asks every worker, `GET /sessions` asks every

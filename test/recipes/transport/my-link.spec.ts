@@ -15,7 +15,7 @@ nodeLinkConformance('MyLink', {
   },
 });
 
-// The README's NodeLink recipe is a test file of the reader's own link: it is compiled, not run.
+// docs/transports.md's NodeLink recipe is a test file of the reader's own link: it is compiled, not run.
 // `startMyBroker` and `MyLink` are the reader's; declared here with the shape the recipe relies on.
 declare function startMyBroker(): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }>;
 declare const MyLink: new (options: { url: string; cluster: string; node: string }) => import('nestjs-cluster/transport').NodeLink;

@@ -9,7 +9,7 @@ transportConformance('MyTransport', {
   },
 });
 
-// The README's conformance recipe is a test file of the reader's own transport: it is compiled, not
+// docs/transports.md's conformance recipe is a test file of the reader's own transport: it is compiled, not
 // run. `startMyCluster` is the reader's; declared here with the shape the recipe relies on.
 declare function startMyCluster(members: number): Promise<{
   transports: import('nestjs-cluster').ClusterTransport[];

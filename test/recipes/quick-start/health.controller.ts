@@ -1,7 +1,7 @@
-import { Controller, Get, Module } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { ClusterModule } from 'nestjs-cluster';
-import { ClusterHealthIndicator, ClusterHealthModule } from 'nestjs-cluster/health';
+// src/health.controller.ts
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { ClusterHealthIndicator } from 'nestjs-cluster/health';
 
 @Controller('health')
 export class HealthController {
@@ -10,27 +10,21 @@ export class HealthController {
     private readonly cluster: ClusterHealthIndicator,
   ) {}
 
-  @Get()
+  @Get() // liveness: every slot has a ready worker, no crash loop
   @HealthCheck()
   live() {
     return this.health.check([() => this.cluster.isHealthy('cluster')]);
   }
 
-  @Get('ready')
+  @Get('ready') // readiness: down as soon as this worker or its node begins to stop
   @HealthCheck()
   ready() {
     return this.health.check([() => this.cluster.isAcceptingTraffic('traffic')]);
   }
 
-  @Get('workers')
+  @Get('workers') // every worker's vitals, asked over IPC
   @HealthCheck()
   workers() {
     return this.health.check([() => this.cluster.checkWorkers('workers', { timeoutMs: 1000 })]);
   }
 }
-
-@Module({
-  imports: [ClusterModule.forRoot({ isGlobal: true }), TerminusModule, ClusterHealthModule],
-  controllers: [HealthController],
-})
-export class AppModule {}
