@@ -45,6 +45,7 @@ function expectRejected(fn: () => unknown, setting: string, value: unknown, allo
 
 const WHOLE_PORT = 'a whole number from 0 to 65535';
 const WORKERS = 'a whole number from 1 to 4096, or "auto"';
+const STANDBY = 'a whole number from 0 to 64';
 const BOOLEAN = 'true or false (also 1/0, yes/no, on/off)';
 const SERIALIZATION = '"json" or "advanced"';
 const UNRESPONSIVE = '0 (off) or a whole number from 3000 to 2147483647';
@@ -59,6 +60,7 @@ describe('resolveClusterOptions defaults', () => {
     expect(resolved).toEqual({
       workersSetting: 'auto',
       workers: 6,
+      standby: 0,
       enabled: true,
       nodeId: freshNodeId(),
       redisUrl: undefined,
@@ -124,6 +126,7 @@ describe('resolveClusterOptions environment', () => {
   it('names the documented variables', () => {
     expect(CLUSTER_ENV).toEqual({
       workers: 'CLUSTER_WORKERS',
+      standby: 'CLUSTER_STANDBY',
       enabled: 'CLUSTER_ENABLED',
       nodeId: 'CLUSTER_NODE_ID',
       redisUrl: 'CLUSTER_REDIS_URL',
@@ -356,6 +359,10 @@ describe('resolveClusterOptions invalid environment values', () => {
     ['CLUSTER_WORKERS', 'many', WORKERS],
     ['CLUSTER_WORKERS', '1e3', WORKERS],
     ['CLUSTER_WORKERS', '0x10', WORKERS],
+    ['CLUSTER_STANDBY', '-1', STANDBY],
+    ['CLUSTER_STANDBY', '65', STANDBY],
+    ['CLUSTER_STANDBY', '1.5', STANDBY],
+    ['CLUSTER_STANDBY', 'one', STANDBY],
     ['CLUSTER_ENABLED', 'maybe', BOOLEAN],
     ['CLUSTER_ENABLED', '2', BOOLEAN],
     ['CLUSTER_ENABLED', 'y', BOOLEAN],
@@ -412,6 +419,9 @@ describe('resolveClusterOptions invalid options', () => {
     ['options.workers', { workers: 5000 }, 5000, WORKERS],
     ['options.workers', { workers: '4' as unknown as number }, '4', WORKERS], // strings only from the env
     ['options.workers', { workers: Number.NaN }, Number.NaN, WORKERS],
+    ['options.standby', { standby: -1 }, -1, STANDBY],
+    ['options.standby', { standby: 100 }, 100, STANDBY],
+    ['options.standby', { standby: '1' as unknown as number }, '1', STANDBY],
     ['options.enabled', { enabled: 'true' as unknown as boolean }, 'true', BOOLEAN],
     ['options.enabled', { enabled: 1 as unknown as boolean }, 1, BOOLEAN],
     ['options.port', { port: -1 }, -1, WHOLE_PORT],

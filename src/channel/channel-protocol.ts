@@ -7,6 +7,7 @@
  * - `hello`: the worker's transport listens; the primary answers with a `lifecycle` snapshot.
  * - `ready`: the app's `listen` resolved; `data`, if any, holds what the primary reports once for the
  *   whole cluster (`ReadyNotes`).
+ * - `standby`: a warm standby's app is created and initialized, its listen held back until `promote`.
  * - `handlers`: the request topics this worker handles (replaces the previous list).
  * - `restart`: start a rolling restart.
  * - `heartbeat`: the worker's event loop runs (a timer, every `HEARTBEAT_INTERVAL_MS`).
@@ -24,6 +25,8 @@
  * Primary -> worker:
  * - `lifecycle`: an event (if any) and the membership snapshot after it.
  * - `shutdown`: drain and exit; `handOff`: a replacement is ready to take the open connections.
+ * - `promote`: the standby takes `slot` (`data`): it serves as that slot from now on, listens, then
+ *   says `ready`.
  * - `handoff`: a connection to serve from now on, on the TCP transport listening on `port`; or, with
  *   `head` (the bytes the primary already read from it, base64, possibly none), a connection of the
  *   sticky listener on `port`, for the app's HTTP server. With an `id`, the primary keeps its own copy
@@ -73,7 +76,7 @@ const MAX_JOB_NAME = 512;
 
 /** A control message from a worker, checked. */
 export type WorkerControl =
-  | { readonly kind: 'hello' | 'restart' | 'heartbeat' | 'released' }
+  | { readonly kind: 'hello' | 'restart' | 'heartbeat' | 'released' | 'standby' }
   | { readonly kind: 'ready'; readonly notes: ReadyNotes }
   | { readonly kind: 'handlers'; readonly topics: readonly string[] }
   | { readonly kind: 'credit'; readonly bytes: number }
@@ -106,6 +109,7 @@ export interface HandoffData {
 /** A control message from the primary, checked. */
 export type PrimaryControl =
   | { readonly kind: 'shutdown'; readonly handOff: boolean }
+  | { readonly kind: 'promote'; readonly slot: number }
   | { readonly kind: 'lifecycle'; readonly data: LifecycleData }
   | ({ readonly kind: 'handoff' } & HandoffData)
   | { readonly kind: 'listening'; readonly reply: ListenReply };
@@ -114,6 +118,8 @@ export const controlEnvelope = {
   hello: () => envelope('hello'),
   ready: (notes?: ReadyNotes) => envelope('ready', notes && { data: notes }),
   restart: () => envelope('restart'),
+  standby: () => envelope('standby'),
+  promote: (slot: number) => envelope('promote', { data: slot }),
   heartbeat: () => envelope('heartbeat'),
   released: () => envelope('released'),
   handlers: (topics: readonly string[]) => envelope('handlers', { data: topics }),
@@ -223,6 +229,7 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
     case 'restart':
     case 'heartbeat':
     case 'released':
+    case 'standby':
       return { kind };
     case 'handlers': {
       const topics = raw.data;
@@ -255,6 +262,11 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
   const { kind } = raw;
   if (isMessageKind(kind)) return readMessage(raw, limits);
   if (kind === 'shutdown') return { kind, handOff: (raw.data as Unchecked | undefined)?.handOff === true };
+  if (kind === 'promote') {
+    const slot = raw.data;
+    if (!Number.isInteger(slot) || (slot as number) < 0) return `promote: slot ${show(slot)} is not a whole number`;
+    return { kind, slot: slot as number };
+  }
   if (kind === 'handoff') return readHandoff(raw, true);
   if (kind === 'listening') return readListening(raw);
   if (kind !== 'lifecycle') return `kind ${show(kind)} is not one the primary sends`;

@@ -36,6 +36,8 @@ export interface WorkerDirectives {
    * (it was closed, or is the primary's to hand elsewhere when it asked for an answer).
    */
   handedConnection(port: number, connection: Socket | BareHandle, head?: Buffer): boolean;
+  /** This warm standby takes `slot`: it listens, then says `ready`. */
+  promote(slot: number): void;
 }
 
 /** What the primary sends for the worker's transport, checked. None of these may throw. */
@@ -49,7 +51,7 @@ export interface ClusterTraffic {
 }
 
 /** Until the worker opens its end, connections are closed and the rest ignored. */
-const NO_DIRECTIVES: WorkerDirectives = { shutdown: () => undefined, handedConnection: () => false };
+const NO_DIRECTIVES: WorkerDirectives = { shutdown: () => undefined, handedConnection: () => false, promote: () => undefined };
 const NO_TRAFFIC: ClusterTraffic = { lifecycle: () => undefined, message: () => undefined, dropped: () => undefined };
 
 /**
@@ -101,6 +103,11 @@ export class ChannelToPrimary {
   /** The app's `listen` resolved: the primary may count this worker as serving. */
   ready(notes?: ReadyNotes): void {
     this.outbox.push(controlEnvelope.ready(notes));
+  }
+
+  /** This warm standby's app is initialized, its listen held back: it waits for a slot (`promote`). */
+  standby(): void {
+    this.outbox.push(controlEnvelope.standby());
   }
 
   requestRollingRestart(): void {
@@ -165,6 +172,7 @@ export class ChannelToPrimary {
         const read = readFromPrimary(item, this.wire);
         if (typeof read === 'string') this.traffic.dropped('malformed', read);
         else if (read.kind === 'shutdown') this.directives.shutdown(read.handOff);
+        else if (read.kind === 'promote') this.directives.promote(read.slot);
         else if (read.kind === 'lifecycle') this.traffic.lifecycle(read.data);
         else if (read.kind === 'handoff') this.takeConnection(read.port, handle, read.head, read.id);
         else if (read.kind === 'listening') this.answerListen(read.reply);

@@ -24,6 +24,8 @@ export interface WorkerSays {
   hello(): void;
   /** Its app is ready; `notes`: what it found while starting, for the primary to report once. */
   ready(notes: ReadyNotes): void;
+  /** A warm standby's app is initialized: it waits for a slot. */
+  standby(): void;
   /** It asks for a rolling restart. */
   restart(): void;
   /** Told it no longer leads, it has stopped acting as leader. */
@@ -102,6 +104,11 @@ export class ChannelToWorker {
     this.outbox.pushControl(controlEnvelope.shutdown(handOff));
   }
 
+  /** A standby takes `slot`: it listens, then says `ready`. */
+  promote(slot: number): void {
+    this.outbox.pushControl(controlEnvelope.promote(slot));
+  }
+
   /**
    * Queues a cluster message in order. `false`, dropping it, when the queue is full and the message is
    * `droppable` (only the one answer each routed request gets may be queued regardless).
@@ -175,6 +182,8 @@ export class ChannelToWorker {
           return this.says.hello();
         case 'ready':
           return this.says.ready(read.notes);
+        case 'standby':
+          return this.says.standby();
         case 'restart':
           return this.says.restart();
         case 'released':

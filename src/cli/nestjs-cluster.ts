@@ -157,7 +157,7 @@ function statusTable(status: ControlStatus): string {
   const rows = [
     ['SLOT', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'RSS', 'CPU', 'LEADER', 'CONGESTED'],
     ...status.processes.map((p: ControlWorker) => [
-      String(p.slot),
+      p.slot < 0 ? '-' : String(p.slot),
       String(p.pid),
       p.state,
       duration(p.uptimeMs),

@@ -69,6 +69,7 @@ describe('clusterConfig', () => {
     expect(config.get('cluster')).toEqual({
       workersSetting: 'auto',
       workers: availableCpus().cpus,
+      standby: 0,
       enabled: true,
       nodeId: freshNodeId(),
       redisUrl: undefined,

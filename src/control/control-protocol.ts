@@ -45,6 +45,7 @@ export type ControlReply<T = unknown> =
 
 /** One worker, as `status` and `describe` show it. */
 export interface ControlWorker {
+  /** -1 for a warm standby (state `standby`), listed by `status` after the workers. */
   readonly slot: number;
   readonly id: number;
   readonly pid: number;

@@ -18,7 +18,8 @@ const TICKS_PER_SECOND = 100;
 export function supervisorControl(supervisor: Supervisor, options: ResolvedClusterOptions, startedAt = Date.now()): ControlTarget {
   return {
     async status() {
-      const workers = supervisor.snapshot().filter((w) => w.node === options.nodeId);
+      // The warm standbys after the workers: slot -1, state `standby` (`starting` while they boot).
+      const workers = [...supervisor.snapshot().filter((w) => w.node === options.nodeId), ...supervisor.standbyInfos()];
       const cpu = await cpuPercents(workers.map((w) => w.pid));
       const state = supervisor.state();
       const now = Date.now();

@@ -164,6 +164,14 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   workers?: number | 'auto';
   /**
+   * Warm standbys: this many extra workers boot and initialize the app but take no connections and no
+   * cluster messages, never lead and are not in `workers()`. When a worker exits unexpectedly, a standby
+   * takes its slot at once (it only has to listen; no restart backoff, no Nest boot) and a new standby
+   * boots in the background. Each costs one worker's memory. From 0 to 64. Env `CLUSTER_STANDBY`.
+   * @default 0
+   */
+  standby?: number;
+  /**
    * `false` runs the app in this process without forking (development, debugging); `ClusterService`
    * still works with role `standalone`. Env `CLUSTER_ENABLED`.
    * @default true
@@ -349,6 +357,8 @@ export interface ResolvedClusterOptions {
   workersSetting: number | 'auto';
   /** The number of workers the primary forks. */
   workers: number;
+  /** Warm standbys the primary keeps booted besides the workers. */
+  standby: number;
   enabled: boolean;
   nodeId: string;
   redisUrl: string | undefined;

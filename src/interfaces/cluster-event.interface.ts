@@ -10,7 +10,10 @@ export interface WorkerAddress {
    * `CLUSTER_NODE_ID`, else a fresh `hostname-pid-random` each time the node starts.
    */
   readonly node: string;
-  /** Stable position 0..N-1 on its node, inherited by the replacement of a worker (env `CLUSTER_WORKER_SLOT`). */
+  /**
+   * Stable position 0..N-1 on its node, inherited by the replacement of a worker (env `CLUSTER_WORKER_SLOT`).
+   * `-1` for a warm standby (`standby` option) until it takes a slot, and in the events of its life until then.
+   */
   readonly slot: number;
 }
 
@@ -41,8 +44,19 @@ export interface WorkerListeningEvent extends WorkerEventBase {
 /** The worker's `listen` resolved: it serves traffic. */
 export interface WorkerReadyEvent extends WorkerEventBase {
   readonly type: 'ready';
-  /** Milliseconds from fork to ready. */
+  /** Milliseconds from fork to ready; for a warm standby that took the slot, from its promotion to ready. */
   readonly bootMs: number;
+}
+/**
+ * A warm standby (`standby` option). `ready`: it has booted (its app created and initialized) and
+ * waits in no slot (`slot` -1; `bootMs` from fork). `promoted`: it takes the slot of a worker that
+ * exited unexpectedly (`slot` is that slot); its `ready` event follows once it listens.
+ */
+export interface WorkerStandbyEvent extends WorkerEventBase {
+  readonly type: 'standby';
+  readonly phase: 'ready' | 'promoted';
+  /** For `ready`: milliseconds from fork. */
+  readonly bootMs?: number;
 }
 export interface WorkerDisconnectEvent extends WorkerEventBase {
   readonly type: 'disconnect';
@@ -195,6 +209,7 @@ export type ClusterEvent =
   | WorkerOnlineEvent
   | WorkerListeningEvent
   | WorkerReadyEvent
+  | WorkerStandbyEvent
   | WorkerDisconnectEvent
   | WorkerExitEvent
   | RestartScheduledEvent

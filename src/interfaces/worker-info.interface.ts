@@ -4,9 +4,11 @@ import type { DropReason, WorkerIdentity } from './cluster-event.interface.js';
 /**
  * Where a worker is in its life:
  * `starting` (forked, booting Nest), `ready` (its `listen` resolved), `draining` (asked to stop,
- * finishing in-flight work), `unresponsive` (its event loop stopped answering; being replaced).
+ * finishing in-flight work), `unresponsive` (its event loop stopped answering; being replaced),
+ * `standby` (a warm standby, booted and waiting to take the slot of a worker that dies: listed by the
+ * control socket only, never in `workers()`).
  */
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'unresponsive';
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'unresponsive' | 'standby';
 
 /** The cluster as a whole, as the primary sees it. */
 export interface ClusterState {

@@ -66,6 +66,9 @@ export const parseWorkers = parser<number | 'auto'>(`a whole number from 1 to ${
   return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
 });
 
+/** The most warm standbys one node keeps: each is a whole worker's memory. */
+export const MAX_STANDBY = 64;
+
 /** Below three heartbeats, one late timer in a busy but healthy worker would look like a hang. */
 const MIN_UNRESPONSIVE_MS = 3 * HEARTBEAT_INTERVAL_MS;
 

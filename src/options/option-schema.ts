@@ -1,6 +1,7 @@
 import type { ConnectionDistribution } from '../interfaces/bootstrap-options.interface.js';
 import {
   integer,
+  MAX_STANDBY,
   milliseconds,
   number,
   oneOf,
@@ -23,6 +24,7 @@ const GIB = 1_073_741_824;
 /** Environment variables of the settings, by a short name of each. */
 export const CLUSTER_ENV = {
   workers: 'CLUSTER_WORKERS',
+  standby: 'CLUSTER_STANDBY',
   enabled: 'CLUSTER_ENABLED',
   nodeId: 'CLUSTER_NODE_ID',
   redisUrl: 'CLUSTER_REDIS_URL',
@@ -83,6 +85,12 @@ export const OPTION_SCHEMA = {
     parseWorkers,
     'auto',
     "the CPUs this process may really use for `'auto'` (affinity mask and cgroup v1/v2 CPU quota, rounded up, at least 1), not the host's core count",
+  ),
+  standby: setting(
+    CLUSTER_ENV.standby,
+    integer(0, MAX_STANDBY),
+    0,
+    "warm standbys: extra workers booted and initialized that take no connections, no messages and no leadership, and are not in `workers()`; when a worker dies unexpectedly one takes its slot at once and another boots behind it. Each costs one worker's memory (see [Warm standby](#warm-standby))",
   ),
   enabled: setting(
     CLUSTER_ENV.enabled,

@@ -19,19 +19,21 @@ export class CrashRestarts {
       fork(slot: Slot): void;
       crashLoop(exits: number): void;
       emit(event: ClusterEvent): void;
+      /** A warm standby takes the empty slot at once: `false` when none is ready. */
+      takeOver(slot: Slot): boolean;
     },
     private readonly logger: Logger,
   ) {
     this.crashes = new CrashWindow(restart);
   }
 
-  /** Counts an unexpected exit; restarts the slot after its backoff if `fork` (no replacement is on its way). */
+  /**
+   * Counts an unexpected exit; if `fork` (no replacement is on its way), a ready standby takes the slot,
+   * or else the slot is restarted after its backoff.
+   */
   exited(slot: Slot, exited: WorkerProcess, fork: boolean): void {
+    if (!this.counted() || !fork || this.hooks.takeOver(slot)) return;
     const now = Date.now();
-    const recent = this.crashes.record(now);
-    if (this.crashes.isCrashLoop(recent)) return this.hooks.crashLoop(recent);
-    if (!fork) return;
-
     const stayedUp = exited.readyAt !== null && now - exited.readyAt >= this.restart.resetAfterMs;
     slot.failures = stayedUp ? 1 : slot.failures + 1;
     const delayMs = backoffDelay(slot.failures, this.restart);
@@ -42,5 +44,13 @@ export class CrashRestarts {
       slot.restarts += 1;
       this.hooks.fork(slot);
     }, delayMs);
+  }
+
+  /** Counts an unexpected exit; `false` when it makes a crash loop (the cluster stops). */
+  counted(now = Date.now()): boolean {
+    const recent = this.crashes.record(now);
+    if (!this.crashes.isCrashLoop(recent)) return true;
+    this.hooks.crashLoop(recent);
+    return false;
   }
 }

@@ -39,7 +39,8 @@ export class FakeWorker extends EventEmitter {
   constructor(
     readonly id: number,
     pid: number,
-    readonly slot: number,
+    /** -1 for a warm standby, until it is promoted. */
+    public slot: number,
     private readonly behaviour: FakeBehaviour,
     /** What the primary wrote to any worker, in order. */
     private readonly log: ClusterEnvelope[],
@@ -57,10 +58,11 @@ export class FakeWorker extends EventEmitter {
     if (behaviour.exitAfterMs !== undefined) setTimeout(() => this.exit(behaviour.exitCode ?? 1), behaviour.exitAfterMs);
   }
 
-  /** The worker's transport listens, then its app is ready. */
+  /** The worker's transport listens, then its app is ready (a standby's waits for its slot). */
   boot(): void {
     this.hello();
-    this.ready();
+    if (this.slot === -1) this.write(controlEnvelope.standby());
+    else this.ready();
   }
 
   hello(): void {
@@ -107,6 +109,11 @@ export class FakeWorker extends EventEmitter {
       this.log.push(item);
       if (item.kind === 'shutdown' && this.behaviour.drainMs !== undefined) {
         setTimeout(() => this.exit(0), this.behaviour.drainMs);
+      }
+      // A standby takes its slot: it listens at once.
+      if (item.kind === 'promote') {
+        this.slot = item.data as number;
+        process.nextTick(() => this.ready());
       }
     }
     callback?.(null);

@@ -54,9 +54,12 @@ export class LineSplitter {
   }
 }
 
-/** The tag before a line of the worker in `slot`: `[w3] `. Part of the documented output format. */
+/**
+ * The tag before a line of the worker in `slot`: `[w3] `, or `[standby] ` for a warm standby (slot -1)
+ * until it takes a slot. Part of the documented output format.
+ */
 export function slotTag(slot: number): string {
-  return `[w${slot}] `;
+  return slot < 0 ? '[standby] ' : `[w${slot}] `;
 }
 
 /**

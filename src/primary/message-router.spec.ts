@@ -72,6 +72,7 @@ function cluster(size: number, limits: Partial<Limits> = {}, says: Partial<Worke
     const channel: ChannelToWorker = new ChannelToWorker(worker, who, settings, {
       hello: () => hellos.push(who.id),
       ready: () => undefined,
+      standby: () => undefined,
       restart: () => undefined,
       released: () => undefined,
       handlers: (topics) => void (member.topics = new Set(topics)),
@@ -84,7 +85,7 @@ function cluster(size: number, limits: Partial<Limits> = {}, says: Partial<Worke
       failed: (error) => failures.push(error),
       ...says,
     });
-    const member: Member = { identity: who, process, channel, topics: new Set(), pending: 0, lastSeen: Date.now() };
+    const member: Member = { identity: who, process, channel, topics: new Set(), pending: 0, lastSeen: Date.now(), standby: false };
     table.add(member, false);
     return member;
   };

@@ -14,7 +14,15 @@ export interface Member {
   topics: ReadonlySet<string>;
   /** Requests it sent that wait for a reply. */
   pending: number;
+  /**
+   * A warm standby (`standby` option): booted but in no slot, its identity's slot `-1`. It takes no
+   * connections and no messages, never leads and is not in `workers()`, until it takes a slot.
+   */
+  standby: boolean;
 }
+
+/** The slot of a standby worker, until it takes one. */
+export const NO_SLOT = -1;
 
 /** A stable position 0..N-1 that outlives the processes filling it. */
 export interface Slot {
@@ -40,6 +48,8 @@ export class SlotTable {
   /** Slots a scale-down took out, until their workers have exited. */
   private readonly retiring = new Map<number, Slot>();
   private readonly byId = new Map<number, Member>();
+  /** Warm standbys, oldest first: live workers (in `members()`) that serve no slot. */
+  private readonly pool: Member[] = [];
 
   constructor(size: number) {
     this.active = Array.from({ length: size }, (_, slot) => ({ slot, restarts: 0, failures: 0 }));
@@ -113,8 +123,40 @@ export class SlotTable {
     this.byId.set(member.identity.id, member);
   }
 
+  /** A worker forked as a warm standby. */
+  addStandby(member: Member): void {
+    member.standby = true;
+    this.pool.push(member);
+    this.byId.set(member.identity.id, member);
+  }
+
+  /** The standbys, oldest first (booting ones too). */
+  get standbys(): readonly Member[] {
+    return this.pool;
+  }
+
+  /**
+   * The oldest standby that has booted takes `slot`, which has no worker: from now on it is the slot's
+   * current worker and presents the slot everywhere its identity is read (the identity object is shared
+   * by its process, its channel and its logs). `undefined` when no standby is ready.
+   */
+  promote(slot: Slot): Member | undefined {
+    const index = this.pool.findIndex((m) => m.process.state === 'standby');
+    if (index === -1 || slot.current || this.active[slot.slot] !== slot) return undefined;
+    const [member] = this.pool.splice(index, 1) as [Member];
+    (member.identity as { slot: number }).slot = slot.slot;
+    member.standby = false;
+    slot.current = member;
+    return member;
+  }
+
   /** The worker exited: out of the table. `true` if it was its slot's replacement. */
   remove(member: Member): boolean {
+    if (member.standby) {
+      this.pool.splice(this.pool.indexOf(member), 1);
+      this.byId.delete(member.identity.id);
+      return false;
+    }
     const slot = this.slotOf(member);
     this.byId.delete(member.identity.id);
     if (slot.current === member) slot.current = undefined;
@@ -123,9 +165,9 @@ export class SlotTable {
     return true;
   }
 
-  /** Messages may go to it: its channel listens and it answers (not found unresponsive). */
+  /** Messages may go to it: it serves a slot, its channel listens and it answers (not found unresponsive). */
   static reachable(member: Member): boolean {
-    return member.channel.listening && member.process.state !== 'unresponsive';
+    return !member.standby && member.channel.listening && member.process.state !== 'unresponsive';
   }
 
   /** The worker now serving `slot`, when it can take messages. */
@@ -149,10 +191,16 @@ export class SlotTable {
     return this.slots.every((s) => s.current?.process.state === 'ready');
   }
 
-  /** How `workers()` shows this node: live workers by slot, then age. */
+  /** How `workers()` shows this node: live workers by slot, then age; standbys are not in it. */
   infos(): WorkerInfo[] {
     return [...this.byId.values()]
+      .filter((m) => !m.standby)
       .sort((a, b) => a.identity.slot - b.identity.slot || a.identity.id - b.identity.id)
       .map((m) => m.process.info(this.slotOf(m).restarts, m.channel.congested));
+  }
+
+  /** The standbys as the control socket lists them (slot `-1`, state `starting` while they boot, then `standby`). */
+  standbyInfos(): WorkerInfo[] {
+    return this.pool.map((m) => m.process.info(0, m.channel.congested));
   }
 }

@@ -17,7 +17,8 @@ import { guardPrimaryEventHook } from './primary-event-hook.js';
 import { PrimaryNotices } from './primary-notices.js';
 import { CrashRestarts } from './crash-restarts.js';
 import { RollingReplacement } from './rolling-replacement.js';
-import { SlotTable, type Member, type Slot } from './slot-table.js';
+import { NO_SLOT, SlotTable, type Member, type Slot } from './slot-table.js';
+import { StandbyPool } from './standby-pool.js';
 import { WorkerLogs, type WorkerLogLine } from './worker-logs.js';
 import { WorkerWatch } from './worker-watch.js';
 import { spawnWorker } from './worker-spawn.js';
@@ -64,6 +65,7 @@ export class Supervisor {
   private stopped = false;
   private linkClosed: Promise<void> | undefined;
   private readonly replacements: RollingReplacement;
+  private readonly standbys: StandbyPool;
   private readonly leadership: LeaderAppointment;
   /** Who else hears this node's events (the control socket), besides the user's hook. */
   private readonly observers = new Set<(event: ClusterEvent) => void>();
@@ -100,7 +102,25 @@ export class Supervisor {
     this.logs = options.logs === 'tagged' ? new WorkerLogs({ bootLogs: options.bootLogs }) : undefined;
     this.crashRestarts = new CrashRestarts(
       options.restart,
-      { fork: (slot) => this.fork(slot), crashLoop: (exits) => this.crashLoop(exits), emit: (event) => this.emit(event) },
+      {
+        fork: (slot) => this.fork(slot),
+        crashLoop: (exits) => this.crashLoop(exits),
+        emit: (event) => this.emit(event),
+        takeOver: (slot) => this.standbys.takeOver(slot),
+      },
+      logger,
+    );
+    this.standbys = new StandbyPool(
+      options.standby,
+      {
+        table: this.table,
+        closing: () => this.closing,
+        fork: () => this.fork(undefined),
+        countExit: () => this.crashRestarts.counted(),
+        promoted: (member) => this.onPromoted(member),
+        emit: (event) => this.emit(event),
+      },
+      options.restart,
       logger,
     );
     this.replacements = new RollingReplacement(
@@ -158,6 +178,7 @@ export class Supervisor {
     // Tagged logs: the workers' stdout and stderr are pipes the primary reads; stdin stays shared.
     this.cluster.setupPrimary({ serialization: this.options.serialization, ...(this.logs && { stdio: ['inherit', 'pipe', 'pipe', 'ipc'] }) });
     for (const slot of this.table.slots) this.fork(slot);
+    this.standbys.fill();
     this.link?.start({
       workers: () => this.table.infos(),
       topics: () => this.router.topics(),
@@ -188,9 +209,19 @@ export class Supervisor {
     };
   }
 
-  /** A rolling restart of `only` these slots (all by default); see `RollingReplacement.restart`. */
+  /**
+   * A rolling restart of `only` these slots (all by default); see `RollingReplacement.restart`. One of
+   * every slot (a deploy) renews the standbys too: those booted before it run the old code.
+   */
   restartWorkers(reason: string, only?: readonly number[]): Promise<void> {
-    return this.replacements.restart(reason, only);
+    const restarted = this.replacements.restart(reason, only);
+    if (only === undefined) this.standbys.renew();
+    return restarted;
+  }
+
+  /** The warm standbys, as the control socket lists them (slot -1). */
+  standbyInfos(): WorkerInfo[] {
+    return this.table.standbyInfos();
   }
 
   /** The last `count` lines the workers of `slot` (of every slot, unset) wrote, oldest first; none with `logs: 'inherit'`. */
@@ -236,6 +267,7 @@ export class Supervisor {
     if (step === 'force') this.forceKill(`${reason} again`);
     if (step !== 'started') return;
     this.replacements.clear();
+    this.standbys.clear();
     for (const slot of this.table.slots) clearTimeout(slot.restartTimer);
     const { delayMs } = this.options.shutdown;
     if (delayMs > 0 && (TERMINAL_SIGNALS as readonly string[]).includes(reason)) {
@@ -292,15 +324,18 @@ export class Supervisor {
     return { from, to: this.table.slots.length };
   }
 
-  private fork(slot: Slot, { replacement = false } = {}): Member {
+  /** Forks a worker into `slot` (to serve it, or to replace its current one), or a warm standby (no slot). */
+  private fork(slot: Slot | undefined, { replacement = false } = {}): Member {
     const hooks = { hear: (self: () => Member) => this.hear(self), emit: (event: ClusterEvent) => this.emit(event), exited: this.onExit.bind(this) };
-    const member = spawnWorker(this.cluster, this.options.nodeId, slot.slot, this.channelLimits, hooks, this.logs && WorkerLogs.forkEnv());
+    const index = slot?.slot ?? NO_SLOT;
+    const member = spawnWorker(this.cluster, this.options.nodeId, index, this.channelLimits, hooks, this.logs && WorkerLogs.forkEnv());
     const { stdout, stderr } = member.process.worker.process;
     this.logs?.attach(member.identity, stdout, stderr);
     member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
-    this.table.add(member, replacement);
+    if (slot) this.table.add(member, replacement);
+    else this.table.addStandby(member);
     const { id, pid } = member.identity;
-    this.logger.log(`worker ${slot.slot} forked (id ${id}, pid ${pid})${replacement ? ' as a replacement' : ''}`);
+    this.logger.log(`${slot ? `worker ${index}` : 'standby'} forked (id ${id}, pid ${pid})${replacement ? ' as a replacement' : ''}`);
     this.emit({ type: 'fork', ...member.identity, at: Date.now() });
     return member;
   }
@@ -314,6 +349,7 @@ export class Supervisor {
     return {
       hello: () => this.onHello(member()),
       ready: (notes) => this.onReady(member(), notes),
+      standby: () => this.onStandby(member()),
       restart: () => void this.restartWorkers(`requested by worker ${member().identity.slot}`),
       released: () => this.leadership.released(member().identity.id),
       handlers: (topics) => void (member().topics = new Set(topics)),
@@ -347,8 +383,9 @@ export class Supervisor {
     const at = Date.now();
     if (!process.ready(at)) return;
     this.notices.everyWorkerJobs(notes.everyWorkerJobs);
-    const bootMs = at - process.startedAt;
-    this.logger.log(`worker ${identity.slot} ready in ${bootMs} ms (pid ${identity.pid})`);
+    const bootMs = at - (process.promotedAt ?? process.startedAt);
+    const was = process.promotedAt === null ? '' : ' after its promotion from standby';
+    this.logger.log(`worker ${identity.slot} ready in ${bootMs} ms${was} (pid ${identity.pid})`);
     this.emit({ type: 'ready', ...identity, bootMs, at });
     this.leadership.update();
     this.watch.workerReady(() => {
@@ -362,9 +399,23 @@ export class Supervisor {
     }
   }
 
+  /** A warm standby booted: it waits for a slot. */
+  private onStandby(member: Member): void {
+    if (!member.standby) return;
+    clearTimeout(member.process.readyTimer);
+    this.standbys.standingBy(member);
+  }
+
+  /** A standby took a slot: it has `readyTimeoutMs` to listen, and its output is tagged with the slot. */
+  private onPromoted(member: Member): void {
+    member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
+    this.logs?.promoted(member.identity);
+  }
+
   private onReadyTimeout({ process, identity }: Member): void {
     if (this.closing || !process.readyTimedOut()) return;
-    this.logger.error(`worker ${identity.slot} not ready after ${this.options.readyTimeoutMs} ms (readyTimeoutMs); killing pid ${identity.pid}`);
+    const who = identity.slot === NO_SLOT ? 'standby' : `worker ${identity.slot}`;
+    this.logger.error(`${who} not ready after ${this.options.readyTimeoutMs} ms (readyTimeoutMs); killing pid ${identity.pid}`);
     process.worker.process.kill('SIGKILL');
   }
 
@@ -372,6 +423,7 @@ export class Supervisor {
     const { process, identity } = member;
     clearTimeout(process.readyTimer);
     member.channel.close();
+    if (member.standby) return this.onStandbyExit(member, code, signal);
     const slot = this.table.slotOf(member);
     const wasReplacement = this.table.remove(member);
     this.router.workerGone(member);
@@ -396,6 +448,25 @@ export class Supervisor {
     if (expected || wasReplacement || retired) return;
     // An unresponsive worker's replacement is already on its way, or serving.
     this.crashRestarts.exited(slot, process, !slot.replacement && !slot.current);
+  }
+
+  /** A standby exited, in no slot: nothing to restart, but its place in the pool is filled again. */
+  private onStandbyExit(member: Member, code: number | null, signal: string | null): void {
+    const { process, identity } = member;
+    this.table.remove(member);
+    this.router.workerGone(member);
+    this.watch.workerGone(member);
+    const { expected, reason } = process.exit(code);
+    this.logs?.exited(identity, !expected);
+    const line = `standby ${signal ? `killed by ${signal}` : `exited with code ${code}`} (pid ${identity.pid}, ${reason})`;
+    if (expected) this.logger.log(line);
+    else this.logger.error(line);
+    this.emit({ type: 'exit', ...identity, code, signal, expected, reason, at: Date.now() });
+    if (this.closing) {
+      if (code !== 0) this.exitCode = Math.max(this.exitCode, EXIT_CODES.workersKilled);
+      return this.finishIfDone();
+    }
+    this.standbys.exited(expected);
   }
 
   private crashLoop(exits: number): void {

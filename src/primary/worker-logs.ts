@@ -132,8 +132,8 @@ export class WorkerLogs {
   private readonly rings = new Map<number, LineRing>();
   private readonly followers = new Set<(line: WorkerLogLine) => void>();
   private readonly reading = new Set<Promise<void>>();
-  /** The stdout relay of each live worker, by node:cluster id, until it exited. */
-  private readonly relays = new Map<number, StreamRelay>();
+  /** The relays of each live worker (stdout first), by node:cluster id, until it exited. */
+  private readonly relays = new Map<number, StreamRelay[]>();
   private firstAttached = false;
   private readonly keepLines: number;
   private readonly holdLines: number;
@@ -174,9 +174,15 @@ export class WorkerLogs {
     const ring = this.ring(identity.slot);
     const tag = slotTag(identity.slot);
     const out = new StreamRelay(identity, 'stdout', ring, this.sinks.stdout, tag, holdBoot ? this.holdLines : 0, this.maxLine);
+    const err = new StreamRelay(identity, 'stderr', ring, this.sinks.stderr, tag, 0, this.maxLine);
     if (stdout) this.follow(stdout, out);
-    if (stderr) this.follow(stderr, new StreamRelay(identity, 'stderr', ring, this.sinks.stderr, tag, 0, this.maxLine));
-    this.relays.set(identity.id, out);
+    if (stderr) this.follow(stderr, err);
+    this.relays.set(identity.id, [out, err]);
+  }
+
+  /** A warm standby took a slot: its next lines are the slot's, tagged with it. */
+  promoted(identity: WorkerIdentity): void {
+    for (const relay of this.relays.get(identity.id) ?? []) relay.moveTo(this.ring(identity.slot), slotTag(identity.slot));
   }
 
   /**
@@ -184,7 +190,7 @@ export class WorkerLogs {
    * failed start, a ready timeout), and are dropped if it was asked to stop while it booted.
    */
   exited(identity: WorkerIdentity, failed: boolean): void {
-    this.relays.get(identity.id)?.exited(failed);
+    for (const relay of this.relays.get(identity.id) ?? []) relay.exited(failed);
     this.relays.delete(identity.id);
   }
 
@@ -260,9 +266,9 @@ class StreamRelay {
   constructor(
     private readonly identity: WorkerIdentity,
     private readonly stream: 'stdout' | 'stderr',
-    private readonly ring: LineRing,
+    private ring: LineRing,
     private readonly sink: { write(text: string): unknown },
-    private readonly tag: string,
+    private tag: string,
     private readonly holdLines: number,
     maxLine: number,
   ) {
@@ -285,6 +291,12 @@ class StreamRelay {
     this.ended = true;
     this.write(this.splitter.end());
     this.settleHeld();
+  }
+
+  /** Its worker took a slot (a warm standby): lines from now on go to the slot's ring, with its tag. */
+  moveTo(ring: LineRing, tag: string): void {
+    this.ring = ring;
+    this.tag = tag;
   }
 
   exited(failed: boolean): void {

@@ -26,8 +26,9 @@ export interface ExitOutcome {
  *
  * ```
  * starting --ready()--> ready --stop()--> draining --exit()--> exited
- *     |                   '--unresponsive()--> unresponsive --exit()-->
- *     '--readyTimedOut() / stop() / exit()-->
+ *  |  ^                   '--unresponsive()--> unresponsive --exit()-->
+ *  |  '--promote()-- standby <--standingBy()--' (a warm standby: booted, in no slot)
+ *  '--readyTimedOut() / stop() / exit()-->
  * ```
  * Each transition answers whether it applied, so a late or repeated signal (a `ready` after the
  * ready timeout fired, a second shutdown) changes nothing.
@@ -38,6 +39,7 @@ export class WorkerProcess {
   private exitedAlready = false;
   readonly startedAt = Date.now();
   private readiedAt: number | null = null;
+  private promotedAtMs: number | null = null;
   /** When it last wrote anything on its channel (a heartbeat at least every second). */
   lastSeen = Date.now();
   /** The primary's `readyTimeoutMs` timer for it. */
@@ -77,6 +79,29 @@ export class WorkerProcess {
     this.readiedAt = now;
     this.resolveStarted(true);
     return true;
+  }
+
+  /** A warm standby has booted and waits for a slot. `false` unless it was starting. */
+  standingBy(): boolean {
+    if (this.current !== 'starting' || this.exitedAlready) return false;
+    this.current = 'standby';
+    return true;
+  }
+
+  /**
+   * The standby takes a slot: it starts listening, and is `ready` as any worker once it does. `false`
+   * unless it was standing by.
+   */
+  promote(now = Date.now()): boolean {
+    if (this.current !== 'standby' || this.exitedAlready) return false;
+    this.current = 'starting';
+    this.promotedAtMs = now;
+    return true;
+  }
+
+  /** When it took its slot, for a worker that was a standby. */
+  get promotedAt(): number | null {
+    return this.promotedAtMs;
   }
 
   /** Not ready within `readyTimeoutMs`: it is about to be killed. `false` unless it was starting. */

@@ -16,8 +16,10 @@ export interface SpawnHooks {
 }
 
 /**
- * Forks one worker for `slot` of node `nodeId` and opens its channel. The node's name goes with the
- * slot (env): every worker of this node speaks as the same node. `env` adds to the worker's environment.
+ * Forks one worker for `slot` of node `nodeId` and opens its channel (slot -1: a warm standby, which
+ * takes a slot later). The node's name goes with the slot (env): every worker of this node speaks as
+ * the same node. Its identity is one object shared by the process, the channel and the member, so that
+ * a standby's slot, once assigned, shows everywhere. `env` adds to the worker's environment.
  */
 export function spawnWorker(
   cluster: Cluster,
@@ -42,6 +44,7 @@ export function spawnWorker(
     channel,
     topics: new Set(),
     pending: 0,
+    standby: false,
     get lastSeen() {
       return channel.lastSeen;
     },

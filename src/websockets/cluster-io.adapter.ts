@@ -39,8 +39,8 @@ export class ClusterIoAdapter extends IoAdapter {
     // socket.io types its option as its in-memory adapter's class; any subclass of it will do.
     const adapter = createClusterAdapter(this.cluster) as unknown as ServerOptions['adapter'];
     const server = super.createIOServer(port, { ...options, adapter } as ServerOptions);
-    const { slot } = this.cluster.self;
-    server.engine.generateId = () => slotSessionId(slot);
+    // Read at each new session: a warm standby creates its servers before it has a slot.
+    server.engine.generateId = () => slotSessionId(this.cluster.self.slot);
     // Transport close, not a server-side disconnect: the clients reconnect on their own.
     this.cluster.draining$.subscribe(() => {
       try {

@@ -19,7 +19,7 @@ describe('slot-carrying session ids in sticky "sid" mode', () => {
     const app = await Test.createTestingModule({ providers: [ChatGateway] }).compile();
     expect(gatewaysWithoutSlotIds(app, undefined)).toEqual(['ChatGateway']);
 
-    const named = await nameSessionsAfterSlot(3);
+    const named = await nameSessionsAfterSlot(() => 3);
     expect(named).toEqual({ servers: 0 });
     expect(gatewaysWithoutSlotIds(app, named)).toEqual(['ChatGateway']);
     const server = new OwnIoAdapter().createIOServer(0);

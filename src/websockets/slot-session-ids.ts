@@ -28,10 +28,11 @@ export interface SlotSessionIds {
  * Nest creates its socket.io servers in `IoAdapter.createIOServer`, whichever adapter the app uses
  * (the default, `ClusterIoAdapter`, or its own subclass for broadcasts, such as a Redis adapter):
  * wrapping that one method gives every one of them slot-carrying ids with no change to the app.
+ * `slot` is read at each new session: a warm standby creates its servers before it has a slot.
  * Resolves with the count of servers named so far, or `undefined` where `@nestjs/platform-socket.io`
  * cannot be loaded.
  */
-export async function nameSessionsAfterSlot(slot: number): Promise<SlotSessionIds | undefined> {
+export async function nameSessionsAfterSlot(slot: () => number): Promise<SlotSessionIds | undefined> {
   let IoAdapter: IoAdapterModule['IoAdapter'];
   try {
     ({ IoAdapter } = (await import('@nestjs/platform-socket.io')) as unknown as IoAdapterModule);
@@ -43,7 +44,7 @@ export async function nameSessionsAfterSlot(slot: number): Promise<SlotSessionId
   IoAdapter.prototype.createIOServer = function (this: unknown, port, options) {
     const server = create.call(this, port, options);
     if (server.engine) {
-      server.engine.generateId = () => slotSessionId(slot);
+      server.engine.generateId = () => slotSessionId(slot());
       named.servers += 1;
     }
     return server;

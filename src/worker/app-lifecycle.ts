@@ -30,6 +30,13 @@ export interface StartedApp {
  * `withProcessTransport`), which `ClusterModule` takes.
  */
 export async function startApp(module: IEntryNestModule, options: ResolvedClusterOptions, transport: ClusterTransport): Promise<StartedApp> {
+  const started = await createApp(module, options, transport);
+  await listenApp(started, options);
+  return started;
+}
+
+/** The first part of `startApp`: creates and configures the app, which takes no work yet. */
+export async function createApp(module: IEntryNestModule, options: ResolvedClusterOptions, transport: ClusterTransport): Promise<StartedApp> {
   const { port } = options;
   const entry = withProcessTransport(module, transport);
   // abortOnError: false lets a failing boot reach our handler (log, exit 1) instead of Nest's own exit.
@@ -41,9 +48,24 @@ export async function startApp(module: IEntryNestModule, options: ResolvedCluste
   // Before listening, so that no message goes uncounted (a hybrid app has its microservices by now).
   const work = new InFlightWork();
   for (const transport of anatomyOf(app).transports) work.track(transport);
+  return { app, work };
+}
+
+/**
+ * A warm standby goes as far as it can without taking work: the app is initialized (modules, providers,
+ * `onModuleInit` and `onApplicationBootstrap` hooks, routes and gateways registered), and only its
+ * listen waits. An application context's init is its start (a queue consumer begins to consume in its
+ * hooks): it waits too.
+ */
+export async function initStandby({ app }: StartedApp): Promise<void> {
+  if (anatomyOf(app).kind !== 'context') await app.init();
+}
+
+/** The last part of `startApp`: the app starts taking work (the `listen` hook, or the default of its kind). */
+export async function listenApp({ app }: StartedApp, options: ResolvedClusterOptions): Promise<void> {
+  const { port } = options;
   if (options.listen) await options.listen(app, port);
   else await listenByKind(app, { port, host: options.host, sticky: options.sticky !== false });
-  return { app, work };
 }
 
 /**

@@ -12,7 +12,7 @@ import { laneUp } from '../nodes/direct-routing.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
-import { serveHandedConnection, closeApp, drainDeadline, startApp, type StartedApp } from './app-lifecycle.js';
+import { serveHandedConnection, closeApp, createApp, drainDeadline, initStandby, listenApp, type StartedApp } from './app-lifecycle.js';
 import { ListeningThroughPrimary } from './listen-through-primary.js';
 
 /**
@@ -22,13 +22,23 @@ import { ListeningThroughPrimary } from './listen-through-primary.js';
  */
 const OWN_SIGNAL_GRACE_MS = 1_000;
 
+/** The slot a warm standby is forked with (env), until it takes one. */
+const STANDBY_SLOT = -1;
+
 /**
  * Runs inside a forked worker: creates the app, tells the primary once `listen` resolved, and drains
- * when the primary says so.
+ * when the primary says so. A warm standby (forked with slot -1) creates and initializes its app, says
+ * so, and holds back its listen until the primary gives it a slot (`promote`).
  */
 export class WorkerRuntime {
-  private readonly logger: Logger;
+  private logger: Logger;
   private started: StartedApp | undefined;
+  /** Creating the app, or making it listen: a drain asked meanwhile waits for the step to end. */
+  private booting = true;
+  /** Resolves `start` once a standby serves. */
+  private onPromoted: (() => void) | undefined;
+  /** The socket.io servers given slot-carrying session ids (`sticky: 'sid'`). */
+  private sessionIds: SlotSessionIds | undefined;
   /** Control from and to the primary; the transport carries the cluster's messages over it. */
   private channel: ChannelToPrimary | undefined;
   private transport: IpcWorkerTransport | undefined;
@@ -41,18 +51,27 @@ export class WorkerRuntime {
     private readonly self: WorkerIdentity,
     private readonly options: ResolvedClusterOptions,
   ) {
-    this.logger = new Logger(`ClusterWorker#${self.slot}`);
+    this.logger = new Logger(`ClusterWorker#${self.slot === STANDBY_SLOT ? 'standby' : self.slot}`);
   }
 
-  /** Who this worker is: the node and slot the primary gave it (env), node:cluster's id, its pid. */
+  /**
+   * Who this worker is: the node and slot the primary gave it (env), node:cluster's id, its pid. A
+   * standby's slot is -1 until it takes one; the object is then updated in place, so that whatever holds
+   * it (the transport, `ClusterService.self`, the socket.io session ids) presents the real slot.
+   */
   static identity(options: ResolvedClusterOptions): WorkerIdentity {
     return { node: options.nodeId, id: cluster.worker?.id ?? 0, slot: Number(process.env[WORKER_SLOT_ENV]), pid: process.pid };
+  }
+
+  private get standingBy(): boolean {
+    return this.self.slot === STANDBY_SLOT;
   }
 
   async start(module: IEntryNestModule): Promise<ClusteredApp> {
     const { serialization, messaging } = this.options;
     const channel = (this.channel = new ChannelToPrimary({ serialization, ...messaging }));
-    const lane = await loadMessageLane(this.options, this.self, this.logger);
+    // A standby joins the lane once it has a slot: its address there names the slot.
+    const lane = this.standingBy ? undefined : await loadMessageLane(this.options, this.self, this.logger);
     this.transport = new IpcWorkerTransport(this.self, serialization, messaging, channel, lane);
     // Before the app exists: its servers listen through the primary from their first listen on.
     const listening = this.options.distribution === 'primary' ? new ListeningThroughPrimary((request) => channel.listen(request)) : undefined;
@@ -60,6 +79,7 @@ export class WorkerRuntime {
     channel.open({
       shutdown: (handOff) => void this.drain('asked by the primary', handOff),
       handedConnection: (port, connection, head) => serveHandedConnection(this.started, listening, port, connection, head),
+      promote: (slot) => void this.promote(slot),
     });
     for (const signal of TERMINAL_SIGNALS) this.stopping.listen(signal, () => this.onTerminalSignal(signal));
     // The primary heard the signal too and leads the stop (it may keep the workers serving for
@@ -70,27 +90,72 @@ export class WorkerRuntime {
     // SIGHUP means "rolling restart" to the primary; its default action would kill the worker.
     this.stopping.listen('SIGHUP', () => undefined);
 
-    // Before the app exists: Nest creates its socket.io servers while it initializes.
-    const sessionIds = this.options.sticky === 'sid' ? await nameSessionsAfterSlot(this.self.slot) : undefined;
-    let notes: ReadyNotes;
+    // Before the app exists: Nest creates its socket.io servers while it initializes. The slot is read
+    // at each new session, so a standby's sessions carry the slot it took.
+    if (this.options.sticky === 'sid') this.sessionIds = await nameSessionsAfterSlot(() => this.self.slot);
+    // Before the app: what it sends while it starts can reach other nodes, and once they hear this
+    // worker is ready, what they write to it on its lane is heard.
     await laneUp(this.transport);
     try {
-      this.started = await startApp(module, this.options, this.transport);
-      notes = await this.startupNotes(this.started.app, sessionIds);
+      this.started = await createApp(module, this.options, this.transport);
+      if (this.standingBy) await initStandby(this.started);
     } catch (error) {
-      this.logger.error(`failed to start: ${describeError(error)}`);
-      process.exit(EXIT_CODES.startFailed);
+      this.failedToStart(error);
     }
-    if (this.stopping.closing) {
-      // Asked to stop while booting: nothing was served yet, close what the boot opened.
-      await this.exitAfterClose();
+    // Asked to stop while booting: nothing was served yet, close what the boot opened.
+    if (this.stopping.closing) await this.exitAfterClose();
+    // The primary reads this worker's output and its channel apart: the mark tells it, in the output
+    // itself, which lines came before the worker was ready (its boot log).
+    if (process.env[WORKER_LOGS_ENV] === 'tagged') process.stdout.write(`${WORKER_READY_MARK}\n`);
+    if (this.standingBy) {
+      this.booting = false;
+      this.channel!.standby();
+      // `bootstrapClustered` resolves once this worker serves, as any worker's does.
+      await new Promise<void>((resolve) => (this.onPromoted = resolve));
     } else {
-      // The primary reads this worker's output and its channel apart: the mark tells it, in the
-      // output itself, which lines came before the worker was ready (its boot log).
-      if (process.env[WORKER_LOGS_ENV] === 'tagged') process.stdout.write(`${WORKER_READY_MARK}\n`);
-      channel.ready(notes);
+      await this.serve();
     }
-    return this.started.app;
+    return this.started!.app;
+  }
+
+  /** The app listens, then the primary hears this worker is ready. */
+  private async serve(): Promise<void> {
+    let notes: ReadyNotes;
+    try {
+      await listenApp(this.started!, this.options);
+      notes = await this.startupNotes(this.started!.app);
+    } catch (error) {
+      this.failedToStart(error);
+    }
+    // Asked to stop while it started listening.
+    if (this.stopping.closing) await this.exitAfterClose();
+    this.booting = false;
+    this.channel!.ready(notes);
+  }
+
+  /**
+   * This standby takes `slot`: its identity says the slot from now on (the transport, `ClusterService`,
+   * the logger, `CLUSTER_WORKER_SLOT`), it joins the lane to other nodes if there is one, listens, and
+   * is ready as any worker.
+   */
+  private async promote(slot: number): Promise<void> {
+    if (!this.standingBy || this.stopping.closing || !this.onPromoted) return;
+    this.booting = true;
+    (this.self as { slot: number }).slot = slot;
+    process.env[WORKER_SLOT_ENV] = String(slot);
+    this.logger = new Logger(`ClusterWorker#${slot}`);
+    const lane = await loadMessageLane(this.options, this.self, this.logger);
+    if (lane) {
+      this.transport!.useLane(lane);
+      await laneUp(this.transport);
+    }
+    await this.serve();
+    this.onPromoted();
+  }
+
+  private failedToStart(error: unknown): never {
+    this.logger.error(`failed to start: ${describeError(error)}`);
+    process.exit(EXIT_CODES.startFailed);
   }
 
   /**
@@ -98,9 +163,9 @@ export class WorkerRuntime {
    * (gateways whose sessions the sticky listener cannot route), or noted for the primary to say once
    * for the whole cluster (jobs that will run on every worker).
    */
-  private async startupNotes(app: ClusteredApp, sessionIds: SlotSessionIds | undefined): Promise<ReadyNotes> {
+  private async startupNotes(app: ClusteredApp): Promise<ReadyNotes> {
     if (this.options.sticky === 'sid') {
-      const unrouted = gatewaysWithoutSlotIds(app, sessionIds);
+      const unrouted = gatewaysWithoutSlotIds(app, this.sessionIds);
       if (unrouted.length > 0) {
         this.logger.warn(
           `sticky "sid": the sessions of ${unrouted.join(', ')} do not carry this worker's slot (no socket.io server made by ` +
@@ -132,12 +197,12 @@ export class WorkerRuntime {
     this.transport?.beginDraining();
     clearTimeout(this.ownSignalTimer);
     this.logger.log(`draining (${reason})`);
-    // Still booting: start() notices the flag once the app exists.
-    if (!this.started) return;
+    // Still booting: start() (or the promotion) notices the flag once the step ends.
+    if (this.booting) return;
     await this.exitAfterClose();
   }
 
-  private async exitAfterClose(): Promise<void> {
+  private async exitAfterClose(): Promise<never> {
     const handOff = this.handOff ? this.channel!.handConnection.bind(this.channel) : undefined;
     const { clean } = this.started ? await closeApp(this.started, this.logger, drainDeadline(this.options), handOff) : { clean: true };
     // Replies of the drain written on the lane leave before the process does.

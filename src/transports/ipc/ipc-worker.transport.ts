@@ -21,7 +21,7 @@ const WARN_EVERY_MS = 5_000;
 export class IpcWorkerTransport extends MembershipTransport implements LanedTransport {
   readonly role = 'worker' as const;
   private readonly warnings: ThrottledReport<string>;
-  readonly direct: DirectRouting | undefined;
+  private routing: DirectRouting | undefined;
 
   constructor(
     self: WorkerIdentity,
@@ -29,25 +29,35 @@ export class IpcWorkerTransport extends MembershipTransport implements LanedTran
     limits: MessageLimits,
     private readonly channel: ChannelToPrimary,
     lane?: MessageLane,
-    logger = new Logger(`ClusterWorker#${self.slot}`),
   ) {
     super(self, serialization, limits);
-    this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.warn(`dropped ${count} message(s) on arrival: ${sample}`));
+    // Named when it speaks: a standby takes its slot after this is built.
+    this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) =>
+      Logger.warn(`dropped ${count} message(s) on arrival: ${sample}`, `ClusterWorker#${this.self.slot}`),
+    );
     const traffic: ClusterTraffic = {
       lifecycle: (data) => this.applyLifecycle(data),
       message: (message) => this.messages.next(message),
       dropped: (reason, detail) => this.warnings.note(reason, detail),
     };
     channel.attach(traffic);
-    this.direct =
-      lane &&
-      new DirectRouting(
-        self,
-        lane,
-        () => this.view.workers(),
-        (message) => this.messages.next(message),
-      );
-    this.direct?.start();
+    if (lane) this.useLane(lane);
+  }
+
+  /** Set once the lane is joined (a standby joins once it has its slot). */
+  get direct(): DirectRouting | undefined {
+    return this.routing;
+  }
+
+  /** Joins the lane to other nodes: at once, or for a standby once it has its slot (the lane's address names it). */
+  useLane(lane: MessageLane): void {
+    this.routing = new DirectRouting(
+      this.self,
+      lane,
+      () => this.view.workers(),
+      (message) => this.messages.next(message),
+    );
+    this.routing.start();
   }
 
   /** Closes the lane, once what this worker wrote on it went out. */
