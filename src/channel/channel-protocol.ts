@@ -7,7 +7,9 @@
  * - `hello`: the worker's transport listens; the primary answers with a `lifecycle` snapshot.
  * - `ready`: the app's `listen` resolved; `data`, if any, holds what the primary reports once for the
  *   whole cluster (`ReadyNotes`).
- * - `standby`: a warm standby's app is created and initialized, its listen held back until `promote`.
+ * - `standby`: a warm standby's app is created and initialized; `data.listening`: it listened too, on
+ *   ports the primary owns (which deals it nothing until it takes a slot), else its listen waits for
+ *   `promote`.
  * - `handlers`: the request topics this worker handles (replaces the previous list).
  * - `restart`: start a rolling restart.
  * - `heartbeat`: the worker's event loop runs (a timer, every `HEARTBEAT_INTERVAL_MS`).
@@ -25,8 +27,8 @@
  * Primary -> worker:
  * - `lifecycle`: an event (if any) and the membership snapshot after it.
  * - `shutdown`: drain and exit; `handOff`: a replacement is ready to take the open connections.
- * - `promote`: the standby takes `slot` (`data`): it serves as that slot from now on, listens, then
- *   says `ready`.
+ * - `promote`: the standby takes `slot` (`data`): it serves as that slot from now on; one that did not
+ *   listen yet listens, then says `ready`.
  * - `handoff`: a connection to serve from now on, on the TCP transport listening on `port`; or, with
  *   `head` (the bytes the primary already read from it, base64, possibly none), a connection of the
  *   sticky listener on `port`, for the app's HTTP server. With an `id`, the primary keeps its own copy
@@ -76,7 +78,8 @@ const MAX_JOB_NAME = 512;
 
 /** A control message from a worker, checked. */
 export type WorkerControl =
-  | { readonly kind: 'hello' | 'restart' | 'heartbeat' | 'released' | 'standby' }
+  | { readonly kind: 'hello' | 'restart' | 'heartbeat' | 'released' }
+  | { readonly kind: 'standby'; readonly listening: boolean }
   | { readonly kind: 'ready'; readonly notes: ReadyNotes }
   | { readonly kind: 'handlers'; readonly topics: readonly string[] }
   | { readonly kind: 'credit'; readonly bytes: number }
@@ -118,7 +121,7 @@ export const controlEnvelope = {
   hello: () => envelope('hello'),
   ready: (notes?: ReadyNotes) => envelope('ready', notes && { data: notes }),
   restart: () => envelope('restart'),
-  standby: () => envelope('standby'),
+  standby: (listening: boolean) => envelope('standby', { data: { listening } }),
   promote: (slot: number) => envelope('promote', { data: slot }),
   heartbeat: () => envelope('heartbeat'),
   released: () => envelope('released'),
@@ -229,8 +232,9 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
     case 'restart':
     case 'heartbeat':
     case 'released':
-    case 'standby':
       return { kind };
+    case 'standby':
+      return { kind, listening: (raw.data as Unchecked | undefined)?.listening === true };
     case 'handlers': {
       const topics = raw.data;
       if (!Array.isArray(topics) || topics.length > MAX_HANDLED_TOPICS || !topics.every(isTopic)) {

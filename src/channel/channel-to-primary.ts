@@ -105,9 +105,12 @@ export class ChannelToPrimary {
     this.outbox.push(controlEnvelope.ready(notes));
   }
 
-  /** This warm standby's app is initialized, its listen held back: it waits for a slot (`promote`). */
-  standby(): void {
-    this.outbox.push(controlEnvelope.standby());
+  /**
+   * This warm standby's app is initialized: it waits for a slot (`promote`). `listening`: it listens
+   * too, on ports the primary owns; else its listen waits for the promotion.
+   */
+  standby(listening: boolean): void {
+    this.outbox.push(controlEnvelope.standby(listening));
   }
 
   requestRollingRestart(): void {

@@ -24,8 +24,8 @@ export interface WorkerSays {
   hello(): void;
   /** Its app is ready; `notes`: what it found while starting, for the primary to report once. */
   ready(notes: ReadyNotes): void;
-  /** A warm standby's app is initialized: it waits for a slot. */
-  standby(): void;
+  /** A warm standby's app is initialized (`listening`: and listens, on ports the primary owns): it waits for a slot. */
+  standby(listening: boolean): void;
   /** It asks for a rolling restart. */
   restart(): void;
   /** Told it no longer leads, it has stopped acting as leader. */
@@ -104,9 +104,12 @@ export class ChannelToWorker {
     this.outbox.pushControl(controlEnvelope.shutdown(handOff));
   }
 
-  /** A standby takes `slot`: it listens, then says `ready`. */
+  /**
+   * A standby takes `slot`. Written at once, ahead of anything queued: a standby that listens already
+   * may be handed a connection right after, and must know its slot before it serves one.
+   */
   promote(slot: number): void {
-    this.outbox.pushControl(controlEnvelope.promote(slot));
+    this.write(controlEnvelope.promote(slot));
   }
 
   /**
@@ -183,7 +186,7 @@ export class ChannelToWorker {
         case 'ready':
           return this.says.ready(read.notes);
         case 'standby':
-          return this.says.standby();
+          return this.says.standby(read.listening);
         case 'restart':
           return this.says.restart();
         case 'released':

@@ -13,6 +13,8 @@ import { Supervisor } from './supervisor.js';
 export interface FakeBehaviour {
   /** From fork to `hello` + `ready`. */
   bootMs?: number;
+  /** A standby listens ahead (on ports the primary owns): promoted, it serves without saying `ready`. */
+  standbyListens?: boolean;
   /** From a `shutdown` to its exit (code 0). */
   drainMs?: number;
   /** A heartbeat this often while it runs (the worker's own timer). */
@@ -61,7 +63,7 @@ export class FakeWorker extends EventEmitter {
   /** The worker's transport listens, then its app is ready (a standby's waits for its slot). */
   boot(): void {
     this.hello();
-    if (this.slot === -1) this.write(controlEnvelope.standby());
+    if (this.slot === -1) this.write(controlEnvelope.standby(this.behaviour.standbyListens ?? false));
     else this.ready();
   }
 
@@ -110,10 +112,10 @@ export class FakeWorker extends EventEmitter {
       if (item.kind === 'shutdown' && this.behaviour.drainMs !== undefined) {
         setTimeout(() => this.exit(0), this.behaviour.drainMs);
       }
-      // A standby takes its slot: it listens at once.
+      // A standby takes its slot: it listens at once (or did already).
       if (item.kind === 'promote') {
         this.slot = item.data as number;
-        process.nextTick(() => this.ready());
+        if (!this.behaviour.standbyListens) process.nextTick(() => this.ready());
       }
     }
     callback?.(null);

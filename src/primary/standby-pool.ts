@@ -4,6 +4,13 @@ import type { ClusterEvent } from '../interfaces/cluster-event.interface.js';
 import { backoffDelay } from './restart-policy.js';
 import type { Member, Slot, SlotTable } from './slot-table.js';
 
+/**
+ * How long after a promoted standby is ready the next one is forked: a Nest boot takes a core for a
+ * second or more, which the promoted worker needs for its first requests (its code still cold) while
+ * the cluster is one worker short.
+ */
+export const REFILL_DELAY_MS = 1_000;
+
 /** What the warm standbys need of the Supervisor. */
 export interface StandbyHost {
   readonly table: SlotTable;
@@ -13,7 +20,7 @@ export interface StandbyHost {
   fork(): Member;
   /** Counts an unexpected exit towards the crash loop; `false` when it made one (the cluster stops). */
   countExit(): boolean;
-  /** The standby now starts in its slot: what the primary does for any starting worker (ready timer, logs). */
+  /** The standby now serves its slot: ready at once if it listens already, else it starts as any worker (ready timer). */
   promoted(member: Member): void;
   emit(event: ClusterEvent): void;
 }
@@ -21,7 +28,7 @@ export interface StandbyHost {
 /**
  * Warm standbys (`standby` option): workers that booted and initialized the app but hold back their
  * listen, kept in the slot table outside any slot. When a worker exits unexpectedly its slot takes a
- * ready standby at once (no backoff, no boot: it only listens), and a new standby boots once it is ready. The
+ * ready standby at once (no backoff, no boot: at most it listens), and a new standby boots a moment later. The
  * exit still counts towards the crash loop. A standby that fails is forked again after a backoff of its
  * own, so that an app that cannot boot does not fork in a tight loop.
  */
@@ -44,9 +51,9 @@ export class StandbyPool {
     while (standing() < this.size) this.host.fork();
   }
 
-  /** A standby has booted: failures start over, and a slot waiting for its restart takes it now. */
-  standingBy(member: Member): void {
-    if (this.host.closing() || !member.process.standingBy()) return;
+  /** A standby has booted (and listens, on ports the primary owns): failures start over, and a slot waiting for its restart takes it now. */
+  standingBy(member: Member, listening: boolean): void {
+    if (this.host.closing() || !member.process.standingBy(listening)) return;
     this.failures = 0;
     const at = Date.now();
     const bootMs = at - member.process.startedAt;
@@ -66,13 +73,23 @@ export class StandbyPool {
     if (!member) return false;
     member.process.promote();
     slot.restarts += 1;
-    this.host.promoted(member);
+    // It hears its slot before anything else: one that listens may be handed a connection right after.
     member.channel.promote(slot.slot);
     this.logger.log(`worker ${slot.slot}: the standby (pid ${member.identity.pid}) takes the slot`);
     this.host.emit({ type: 'standby', phase: 'promoted', ...member.identity, at: Date.now() });
-    // The next standby's fork and boot would compete with the promoted one's first steps for the CPU.
-    void member.process.started.then(() => this.fill());
+    this.host.promoted(member);
+    // The next standby's boot would compete with the promoted one's first requests for the CPU.
+    void member.process.started.then(() => this.fillLater());
     return true;
+  }
+
+  /** `fill` after `REFILL_DELAY_MS`, unless a refill is already waiting. */
+  private fillLater(delayMs = REFILL_DELAY_MS): void {
+    if (this.refillTimer) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.fill();
+    }, delayMs);
   }
 
   /** A standby exited. Unasked, it counts towards the crash loop and another is forked after a backoff. */
@@ -82,10 +99,8 @@ export class StandbyPool {
     const delayMs = backoffDelay(this.failures, this.restart);
     this.logger.warn(`a standby failed; another boots in ${delayMs} ms (attempt ${this.failures})`);
     clearTimeout(this.refillTimer);
-    this.refillTimer = setTimeout(() => {
-      this.refillTimer = undefined;
-      this.fill();
-    }, delayMs);
+    this.refillTimer = undefined;
+    this.fillLater(delayMs);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { EXIT_CODES } from '../cluster.constants.js';
 import { controlEnvelope } from '../channel/channel-protocol.js';
 import { messageEnvelope } from '../messaging/envelope.js';
+import { REFILL_DELAY_MS } from './standby-pool.js';
 import { startSupervisor, useFakeClock, type FakeCluster, type FakeWorker } from './fake-cluster.spec-helper.js';
 
 /** Jest's object on native ESM (no injected global there). */
@@ -42,7 +43,9 @@ describe('Supervisor: warm standby', () => {
       expect.objectContaining({ slot: 0, pid: standby.process.pid, state: 'ready', restarts: 1 }),
       expect.objectContaining({ slot: 1 }),
     ]);
-    // Its successor was forked once it served, and boots behind it.
+    // Its successor is forked a moment after it serves (the promoted worker has the CPU first).
+    expect(standbys(cluster)).toHaveLength(0);
+    await tick(REFILL_DELAY_MS);
     const next = standbys(cluster);
     expect(next).toHaveLength(1);
     expect(next[0]).not.toBe(standby);
@@ -55,12 +58,28 @@ describe('Supervisor: warm standby', () => {
     ).toEqual([standby.process.pid, next[0]!.process.pid]);
   });
 
+  it('counts a standby that listens already, on ports the primary owns, ready as soon as it takes the slot', async () => {
+    const { cluster, supervisor } = startSupervisor({ standby: 1 }, { behaviour: { bootMs: 50, drainMs: 20, standbyListens: true } });
+    await tick(50);
+    const standby = standbys(cluster)[0]!;
+    const readyBefore = standby.received.length;
+    cluster.alive(1)[0]!.exit(null, 'SIGKILL');
+    // Ready with the exit, before the standby said anything: the promotion is the first thing it hears.
+    expect(supervisor.snapshot()).toEqual([
+      expect.objectContaining({ slot: 0 }),
+      expect.objectContaining({ slot: 1, pid: standby.process.pid, state: 'ready' }),
+    ]);
+    expect(standby.received[readyBefore]).toEqual(expect.objectContaining({ kind: 'promote', data: 1 }));
+    await tick(0);
+    expect(cluster.eventsOf('ready').at(-1)).toEqual(expect.objectContaining({ slot: 1, pid: standby.process.pid, bootMs: 0 }));
+  });
+
   it('counts the exit towards the crash loop all the same', async () => {
     const { cluster, exitCode } = startSupervisor({ standby: 1, restart: { maxRestarts: 3, windowMs: 60_000 } });
     await tick(50);
     for (let crash = 0; crash < 3; crash++) {
       cluster.alive(crash % 2)[0]!.exit(1);
-      await tick(50); // the standby took the slot; its successor booted
+      await tick(REFILL_DELAY_MS + 50); // the standby took the slot; its successor booted
     }
     await tick(1_000);
     expect(exitCode()).toBe(EXIT_CODES.crashLoop);
@@ -75,7 +94,7 @@ describe('Supervisor: warm standby', () => {
     );
     await tick(50);
     cluster.alive(0)[0]!.exit(1);
-    await tick(0); // the standby took slot 0; its successor is forked once it is ready
+    await tick(REFILL_DELAY_MS); // the standby took slot 0; its successor is forked a moment later
     const second = standbys(cluster)[0]!;
     cluster.alive(1)[0]!.exit(1); // before the next standby has booted
     await tick(0);

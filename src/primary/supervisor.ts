@@ -349,7 +349,7 @@ export class Supervisor {
     return {
       hello: () => this.onHello(member()),
       ready: (notes) => this.onReady(member(), notes),
-      standby: () => this.onStandby(member()),
+      standby: (listening) => this.onStandby(member(), listening),
       restart: () => void this.restartWorkers(`requested by worker ${member().identity.slot}`),
       released: () => this.leadership.released(member().identity.id),
       handlers: (topics) => void (member().topics = new Set(topics)),
@@ -400,16 +400,20 @@ export class Supervisor {
   }
 
   /** A warm standby booted: it waits for a slot. */
-  private onStandby(member: Member): void {
+  private onStandby(member: Member, listening: boolean): void {
     if (!member.standby) return;
     clearTimeout(member.process.readyTimer);
-    this.standbys.standingBy(member);
+    this.standbys.standingBy(member, listening);
   }
 
-  /** A standby took a slot: it has `readyTimeoutMs` to listen, and its output is tagged with the slot. */
+  /**
+   * A standby took a slot; its output is tagged with the slot from now on. One that listens already
+   * (on ports the primary owns) is ready at once; the other has `readyTimeoutMs` to listen.
+   */
   private onPromoted(member: Member): void {
-    member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
     this.logs?.promoted(member.identity);
+    if (member.process.listening) return this.onReady(member);
+    member.process.readyTimer = setTimeout(() => this.onReadyTimeout(member), this.options.readyTimeoutMs);
   }
 
   private onReadyTimeout({ process, identity }: Member): void {

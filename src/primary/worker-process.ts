@@ -40,6 +40,7 @@ export class WorkerProcess {
   readonly startedAt = Date.now();
   private readiedAt: number | null = null;
   private promotedAtMs: number | null = null;
+  private listensAhead = false;
   /** When it last wrote anything on its channel (a heartbeat at least every second). */
   lastSeen = Date.now();
   /** The primary's `readyTimeoutMs` timer for it. */
@@ -81,11 +82,20 @@ export class WorkerProcess {
     return true;
   }
 
-  /** A warm standby has booted and waits for a slot. `false` unless it was starting. */
-  standingBy(): boolean {
+  /**
+   * A warm standby has booted and waits for a slot; `listening`: it listens already, on ports the
+   * primary owns. `false` unless it was starting.
+   */
+  standingBy(listening: boolean): boolean {
     if (this.current !== 'starting' || this.exitedAlready) return false;
     this.current = 'standby';
+    this.listensAhead = listening;
     return true;
+  }
+
+  /** A standby that listened before it had a slot: once promoted, it is ready at once. */
+  get listening(): boolean {
+    return this.listensAhead;
   }
 
   /**

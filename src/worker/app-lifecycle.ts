@@ -13,7 +13,7 @@ import type { ClusteredApp, ResolvedClusterOptions } from '../interfaces/bootstr
 import { anatomyOf, listenByKind } from './app-anatomy.js';
 import { drainHttp } from './drain/http.drain.js';
 import { InFlightWork } from './drain/in-flight-work.js';
-import { portOf } from './drain/transport-server.js';
+import { isTcpTransport, portOf } from './drain/transport-server.js';
 import { drainTransports, type HandOff } from './drain/transport.drain.js';
 import type { ListeningThroughPrimary } from './listen-through-primary.js';
 import { serveConnection } from './sticky-connection.js';
@@ -52,13 +52,34 @@ export async function createApp(module: IEntryNestModule, options: ResolvedClust
 }
 
 /**
- * A warm standby goes as far as it can without taking work: the app is initialized (modules, providers,
- * `onModuleInit` and `onApplicationBootstrap` hooks, routes and gateways registered), and only its
- * listen waits. An application context's init is its start (a queue consumer begins to consume in its
- * hooks): it waits too.
+ * How far a warm standby goes before it has a slot, short of taking work. `'listen'`: all the way, when
+ * the primary deals every connection of what the default listen starts, and deals a standby none: the
+ * HTTP server in sticky mode or with `distribution: 'primary'`, and TCP transports with
+ * `distribution: 'primary'`. Otherwise `'init'`: the app is initialized (modules, providers,
+ * `onModuleInit` and `onApplicationBootstrap` hooks, routes and gateways) and only its listen waits,
+ * since that would take work (a broker transport consumes, node:cluster deals connections to any
+ * listening worker, a `listen` hook may start anything). An application context's init is its start
+ * (a queue consumer begins to consume in its hooks): `'create'`, it waits too.
  */
-export async function initStandby({ app }: StartedApp): Promise<void> {
-  if (anatomyOf(app).kind !== 'context') await app.init();
+export function standbyReach({ app }: StartedApp, options: ResolvedClusterOptions): 'create' | 'init' | 'listen' {
+  const { kind, transports } = anatomyOf(app);
+  if (kind === 'context') return 'create';
+  if (options.listen) return 'init';
+  const primaryDeals = options.distribution === 'primary';
+  if (kind !== 'microservice' && !primaryDeals && options.sticky === false) return 'init';
+  return transports.every((t) => isTcpTransport(t) && primaryDeals) ? 'listen' : 'init';
+}
+
+/** A warm standby goes as far as `standbyReach` says; `true` if it listens. */
+export async function prepareStandby(started: StartedApp, options: ResolvedClusterOptions): Promise<boolean> {
+  const reach = standbyReach(started, options);
+  if (reach === 'create') return false;
+  if (reach === 'listen') {
+    await listenApp(started, options);
+    return true;
+  }
+  await started.app.init();
+  return false;
 }
 
 /** The last part of `startApp`: the app starts taking work (the `listen` hook, or the default of its kind). */

@@ -12,7 +12,7 @@ import { laneUp } from '../nodes/direct-routing.js';
 import { gatewaysWithoutSlotIds, nameSessionsAfterSlot, type SlotSessionIds } from '../websockets/slot-session-ids.js';
 import { describeError } from '../common/describe-error.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
-import { serveHandedConnection, closeApp, createApp, drainDeadline, initStandby, listenApp, type StartedApp } from './app-lifecycle.js';
+import { serveHandedConnection, closeApp, createApp, drainDeadline, listenApp, prepareStandby, type StartedApp } from './app-lifecycle.js';
 import { ListeningThroughPrimary } from './listen-through-primary.js';
 
 /**
@@ -37,6 +37,8 @@ export class WorkerRuntime {
   private booting = true;
   /** Resolves `start` once a standby serves. */
   private onPromoted: (() => void) | undefined;
+  /** A standby that listens already, on ports the primary owns: promoted, it serves at once. */
+  private listeningAhead = false;
   /** The socket.io servers given slot-carrying session ids (`sticky: 'sid'`). */
   private sessionIds: SlotSessionIds | undefined;
   /** Control from and to the primary; the transport carries the cluster's messages over it. */
@@ -98,7 +100,7 @@ export class WorkerRuntime {
     await laneUp(this.transport);
     try {
       this.started = await createApp(module, this.options, this.transport);
-      if (this.standingBy) await initStandby(this.started);
+      if (this.standingBy) this.listeningAhead = await prepareStandby(this.started, this.options);
     } catch (error) {
       this.failedToStart(error);
     }
@@ -109,7 +111,7 @@ export class WorkerRuntime {
     if (process.env[WORKER_LOGS_ENV] === 'tagged') process.stdout.write(`${WORKER_READY_MARK}\n`);
     if (this.standingBy) {
       this.booting = false;
-      this.channel!.standby();
+      this.channel!.standby(this.listeningAhead);
       // `bootstrapClustered` resolves once this worker serves, as any worker's does.
       await new Promise<void>((resolve) => (this.onPromoted = resolve));
     } else {
@@ -135,21 +137,22 @@ export class WorkerRuntime {
 
   /**
    * This standby takes `slot`: its identity says the slot from now on (the transport, `ClusterService`,
-   * the logger, `CLUSTER_WORKER_SLOT`), it joins the lane to other nodes if there is one, listens, and
-   * is ready as any worker.
+   * the logger, `CLUSTER_WORKER_SLOT`), before anything else, as a standby that listens already may be
+   * handed a connection right after; it joins the lane to other nodes if there is one; one that did not
+   * listen yet listens and says it is ready, as any worker.
    */
   private async promote(slot: number): Promise<void> {
     if (!this.standingBy || this.stopping.closing || !this.onPromoted) return;
-    this.booting = true;
     (this.self as { slot: number }).slot = slot;
     process.env[WORKER_SLOT_ENV] = String(slot);
     this.logger = new Logger(`ClusterWorker#${slot}`);
+    this.booting = !this.listeningAhead;
     const lane = await loadMessageLane(this.options, this.self, this.logger);
-    if (lane) {
-      this.transport!.useLane(lane);
+    if (lane) this.transport!.useLane(lane);
+    if (!this.listeningAhead) {
       await laneUp(this.transport);
+      await this.serve();
     }
-    await this.serve();
     this.onPromoted();
   }
 

@@ -32,6 +32,11 @@ export function portOf(transport: TransportServer): number | undefined {
   return typeof address === 'object' && address !== null ? address.port : undefined;
 }
 
+/** Nest's TCP transport (or one built on it), listening or not. */
+export function isTcpTransport(transport: TransportServer): boolean {
+  return transport.openSockets instanceof Set && typeof transport.bindHandler === 'function';
+}
+
 /** The TCP server behind a TCP transport, if this is one. */
 export function netServerOf(transport: TransportServer): NetServer | undefined {
   if (transport.openSockets === undefined || typeof transport.unwrap !== 'function') return undefined;
