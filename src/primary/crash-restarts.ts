@@ -47,7 +47,7 @@ export class CrashRestarts {
   }
 
   /** Counts an unexpected exit; `false` when it makes a crash loop (the cluster stops). */
-  counted(now = Date.now()): boolean {
+  private counted(now = Date.now()): boolean {
     const recent = this.crashes.record(now);
     if (!this.crashes.isCrashLoop(recent)) return true;
     this.hooks.crashLoop(recent);

@@ -18,8 +18,6 @@ export interface StandbyHost {
   closing(): boolean;
   /** Forks a worker as a standby (in no slot). */
   fork(): Member;
-  /** Counts an unexpected exit towards the crash loop; `false` when it made one (the cluster stops). */
-  countExit(): boolean;
   /** The standby now serves its slot: ready at once if it listens already, else it starts as any worker (ready timer). */
   promoted(member: Member): void;
   emit(event: ClusterEvent): void;
@@ -28,9 +26,10 @@ export interface StandbyHost {
 /**
  * Warm standbys (`standby` option): workers that booted and initialized the app but hold back their
  * listen, kept in the slot table outside any slot. When a worker exits unexpectedly its slot takes a
- * ready standby at once (no backoff, no boot: at most it listens), and a new standby boots a moment later. The
- * exit still counts towards the crash loop. A standby that fails is forked again after a backoff of its
- * own, so that an app that cannot boot does not fork in a tight loop.
+ * ready standby at once (no backoff, no boot: at most it listens), and a new standby boots a moment
+ * later; the worker's exit still counts towards the crash loop. A standby that fails serves nobody: its
+ * exit does not count towards the crash loop (the workers still serve), and another is forked after a
+ * backoff of the standbys' own, so that an app that cannot boot does not fork in a tight loop.
  */
 export class StandbyPool {
   /** Standbys that failed in a row, for the backoff; reset when one boots. */
@@ -92,9 +91,9 @@ export class StandbyPool {
     }, delayMs);
   }
 
-  /** A standby exited. Unasked, it counts towards the crash loop and another is forked after a backoff. */
+  /** A standby exited. Unasked, another is forked after a backoff. */
   exited(expected: boolean): void {
-    if (expected || this.host.closing() || !this.host.countExit()) return;
+    if (expected || this.host.closing()) return;
     this.failures += 1;
     const delayMs = backoffDelay(this.failures, this.restart);
     this.logger.warn(`a standby failed; another boots in ${delayMs} ms (attempt ${this.failures})`);

@@ -116,7 +116,6 @@ export class Supervisor {
         table: this.table,
         closing: () => this.closing,
         fork: () => this.fork(undefined),
-        countExit: () => this.crashRestarts.counted(),
         promoted: (member) => this.onPromoted(member),
         emit: (event) => this.emit(event),
       },
