@@ -2,13 +2,17 @@
  * Availability during a rolling restart: every worker is replaced while autocannon keeps GET / busy,
  * and every request that did not get a 2xx answer (connection errors, timeouts, non-2xx) counts as
  * failed. The harness (`underLoad`) is shared; each side only says how it triggers the restart.
+ *
+ * Then the instant of a crash: a worker is SIGKILLed, and the clock runs until a new worker answers
+ * (for nestjs-cluster with `standby: 1`, the standby); a burst of new connections opened just after
+ * each kill counts those left hanging, neither answered nor reset within a second.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contenders, PM2_APP, pm2CliArgs, startContender, type Contender, type Running } from './lib/contenders.js';
 import { HOST } from './lib/host.js';
-import { getJson, waitForWorkers } from './lib/http.js';
+import { burst, getJson, waitForWorkers } from './lib/http.js';
 import type { LoadGenerator } from './lib/load.js';
 import { processGroupOf } from './lib/procfs.js';
 import { killGroup, runNode } from './lib/run-node.js';
@@ -22,8 +26,10 @@ export interface AvailabilityOptions {
   restartAtS: number;
   /** Load after the last replacement has answered, for requests that were queued on old workers. */
   settleS: number;
-  /** Whose crash recovery is timed (the full run: the snippet, nestjs-cluster and PM2). */
+  /** Whose crash recovery is timed: the snippet, nestjs-cluster, nestjs-cluster with a standby, PM2. */
   recoveryContenders: readonly RecoveryKey[];
+  /** SIGKILLs per contender and round, each once the cluster is whole again (and its standby back). */
+  kills: number;
   loader: LoadGenerator;
   log: (line: string) => void;
 }
@@ -41,12 +47,22 @@ export interface AvailabilityReport {
   markdown: string;
   pm2: AvailabilityRun[];
   library: AvailabilityRun[];
-  /** SIGKILL of a worker to the first answer of its replacement, per contender, ms. */
+  /** SIGKILL of a worker to the first answer of its replacement (S: of the standby), per contender, ms, one per kill. */
   recovery: Record<RecoveryKey, number[]>;
+  /** Connections of the burst after each SIGKILL that hung, per contender, one count per kill. */
+  hung: Record<RecoveryKey, number[]>;
 }
 
-export const RECOVERY_CONTENDERS = ['B', 'C', 'D'] as const;
+/** B, C and D as everywhere; S: nestjs-cluster (C) with one warm standby. */
+export const RECOVERY_CONTENDERS = ['B', 'C', 'S', 'D'] as const;
 export type RecoveryKey = (typeof RECOVERY_CONTENDERS)[number];
+
+/** New connections opened just after each SIGKILL, over `BURST_MS`; one without an answer or an error after `HANG_MS` hung. */
+const BURST = 10;
+const BURST_MS = 50;
+const HANG_MS = 1_000;
+/** How S tells a standby is ready (its `onPrimaryEvent`, bench/contenders/library.ts). */
+const STANDBY_READY = /^STANDBY_READY (\d+)$/;
 
 type Trigger = (running: Running) => Promise<void>;
 
@@ -105,30 +121,69 @@ async function libraryRollingRestart(options: AvailabilityOptions): Promise<Avai
 const RECOVERY_POLL_MS = 10;
 const RECOVERY_POLL_TIMEOUT_MS = 100;
 
-/** Crash recovery: SIGKILL one worker, then time until a new worker answers on the port. */
-async function recoveryMs(contender: Contender, options: AvailabilityOptions): Promise<number> {
-  const running = await startContender(contender, options.workers, { lifetimeMs: 60_000, readyTimeoutMs: 30_000 });
+/** What each recovery contender starts: S is C with `CLUSTER_STANDBY=1`. */
+function recoverySide(key: RecoveryKey, workers: number): { contender: Contender; name: string; standby: boolean } {
+  const all = contenders(workers);
+  if (key !== 'S') return { contender: all[key], name: all[key].name, standby: false };
+  return { contender: all.C, name: `${all.C.name}, \`standby: 1\``, standby: true };
+}
+
+/** The next standby S reports ready that is none of `known`; its pid. */
+async function standbyReady(running: Running, known: ReadonlySet<number>): Promise<number> {
+  const line = await running.group.line((l) => STANDBY_READY.test(l) && !known.has(Number(STANDBY_READY.exec(l)![1])), 60_000);
+  return Number(STANDBY_READY.exec(line)![1]);
+}
+
+/**
+ * Crash recovery, `kills` times on one contender: SIGKILL a serving worker, open a burst of new
+ * connections at once, and time until a worker that was not serving answers on the port; then wait
+ * until the cluster is whole again (S: and a new standby is ready) before the next kill.
+ */
+async function recoveryRuns(key: RecoveryKey, options: AvailabilityOptions): Promise<{ ms: number[]; hung: number[] }> {
+  const { contender, standby } = recoverySide(key, options.workers);
+  const env = standby ? { CLUSTER_STANDBY: '1' } : undefined;
+  const running = await startContender(contender, options.workers, { lifetimeMs: 120_000, readyTimeoutMs: 30_000, env });
+  const ms: number[] = [];
+  const hung: number[] = [];
   try {
-    const original = new Set(running.workerPids);
-    const killedAt = performance.now();
-    process.kill(running.workerPids[0]!, 'SIGKILL');
-    // Short per-request timeouts: a connection handed to the dying worker must not stall the clock.
-    while (performance.now() - killedAt < 30_000) {
-      const answer = await getJson<{ pid: number }>(running.port, '/', RECOVERY_POLL_TIMEOUT_MS).catch(() => null);
-      if (answer?.status === 200 && !original.has(answer.body.pid)) return performance.now() - killedAt;
-      await sleep(RECOVERY_POLL_MS);
+    const standbys = new Set<number>();
+    if (standby) standbys.add(await standbyReady(running, standbys));
+    let serving = running.workerPids;
+    const gone = new Set<number>();
+    for (let kill = 0; kill < options.kills; kill++) {
+      const known = new Set([...serving, ...gone]);
+      const victim = serving[kill % serving.length]!;
+      const killedAt = performance.now();
+      process.kill(victim, 'SIGKILL');
+      gone.add(victim);
+      const fates = burst(running.port, BURST, BURST_MS, HANG_MS);
+      ms.push(await firstNewAnswer(running, known, killedAt));
+      hung.push((await fates).filter((fate) => fate === 'hung').length);
+      serving = (await waitForWorkers(running.group, running.port, contender.workers, 60_000, gone)).workerPids;
+      if (standby && kill + 1 < options.kills) standbys.add(await standbyReady(running, standbys));
     }
-    throw new Error(`${contender.name}: no replacement answered within 30 s`);
+    return { ms, hung };
   } finally {
     await running.stop();
   }
 }
 
+/** Polls GET / on new connections until a process not in `known` answers; ms since `since`. */
+async function firstNewAnswer(running: Running, known: ReadonlySet<number>, since: number): Promise<number> {
+  // Short per-request timeouts: a connection handed to the dying worker must not stall the clock.
+  while (performance.now() - since < 30_000) {
+    const answer = await getJson<{ pid: number }>(running.port, '/', RECOVERY_POLL_TIMEOUT_MS).catch(() => null);
+    if (answer?.status === 200 && !known.has(answer.body.pid)) return performance.now() - since;
+    await sleep(RECOVERY_POLL_MS);
+  }
+  throw new Error(`${running.contender.name}: no new worker answered within 30 s`);
+}
+
 export async function benchAvailability(options: AvailabilityOptions): Promise<AvailabilityReport> {
   const pm2: AvailabilityRun[] = [];
   const library: AvailabilityRun[] = [];
-  const recovery: Record<RecoveryKey, number[]> = { B: [], C: [], D: [] };
-  const all = contenders(options.workers);
+  const recovery: Record<RecoveryKey, number[]> = { B: [], C: [], S: [], D: [] };
+  const hung: Record<RecoveryKey, number[]> = { B: [], C: [], S: [], D: [] };
   for (let round = 0; round < options.rounds; round++) {
     const sides = [
       async () => {
@@ -147,17 +202,24 @@ export async function benchAvailability(options: AvailabilityOptions): Promise<A
     const keys = options.recoveryContenders;
     const order = keys.map((_, i) => keys[(i + round) % keys.length]!);
     for (const key of order) {
-      const ms = await recoveryMs(all[key], options);
-      recovery[key].push(ms);
-      options.log(`  round ${round + 1}/${options.rounds} ${all[key].name}: SIGKILL to first answer of the replacement ${ms.toFixed(0)} ms`);
+      const runs = await recoveryRuns(key, options);
+      recovery[key].push(...runs.ms);
+      hung[key].push(...runs.hung);
+      const name = recoverySide(key, options.workers).name;
+      options.log(
+        `  round ${round + 1}/${options.rounds} ${name}: SIGKILL to first answer ${runs.ms.map((m) => m.toFixed(0)).join(', ')} ms; ` +
+          `hung ${runs.hung.join(', ')} of ${BURST}`,
+      );
     }
   }
-  return { pm2, library, recovery, markdown: availabilityMarkdown(options, pm2, library, recovery, all) };
+  return { pm2, library, recovery, hung, markdown: availabilityMarkdown(options, pm2, library, recovery, hung) };
 }
 
 export function availabilityComplete(report: AvailabilityReport, rounds: number, recoveryContenders: readonly RecoveryKey[]): boolean {
   const complete = (runs: AvailabilityRun[]) => runs.length === rounds && allFinite(runs.flatMap((r) => [r.failed, r.total, r.restartMs]));
-  const recovered = recoveryContenders.every((key) => report.recovery[key].length === rounds && allFinite(report.recovery[key]));
+  const recovered = recoveryContenders.every(
+    (key) => report.recovery[key].length > 0 && allFinite(report.recovery[key]) && report.hung[key].length === report.recovery[key].length,
+  );
   return complete(report.pm2) && complete(report.library) && recovered;
 }
 
@@ -166,13 +228,14 @@ function availabilityMarkdown(
   pm2: AvailabilityRun[],
   library: AvailabilityRun[],
   recovery: Record<RecoveryKey, number[]>,
-  all: Record<RecoveryKey, Contender>,
+  hung: Record<RecoveryKey, number[]>,
 ): string {
   const row = (name: string, runs: AvailabilityRun[]) =>
     `| ${name} | ${spread(runs.map((r) => r.failed))} | ${spread(
       runs.map((r) => (100 * r.failed) / r.total),
       2,
     )} | ${spread(runs.map((r) => r.restartMs))} |`;
+  const hungCell = (counts: number[]) => `${spread(counts)} (${counts.reduce((a, b) => a + b, 0)} of ${counts.length * BURST})`;
   return [
     `Rolling restart of the ${options.workers} workers under load: autocannon on GET /, ${options.connections} keep-alive connections, ` +
       `from ${options.restartAtS} s before the restart is triggered until ${options.settleS} s after every replacement has answered; ` +
@@ -184,11 +247,16 @@ function availabilityMarkdown(
     row('D. PM2 `pm2 reload` (default settings)', pm2),
     row('C. nestjs-cluster (SIGHUP)', library),
     '',
-    `Crash recovery: SIGKILL of one of the ${options.workers} workers, then GET / on a fresh connection every 10 ms until a new ` +
-      `worker answers (each try on a fresh connection, given ${RECOVERY_POLL_TIMEOUT_MS} ms); ${options.rounds} rounds, median [min-max].`,
+    `Crash: SIGKILL of one of the ${options.workers} workers, ${options.kills} time(s) per contender in each of ${options.rounds} round(s), ` +
+      'each once every slot answers again (and, with a standby, a new standby is ready). SIGKILL to first answer: GET / on a fresh ' +
+      `connection every ${RECOVERY_POLL_MS} ms (each given ${RECOVERY_POLL_TIMEOUT_MS} ms) until a worker that was not serving answers: ` +
+      `the replacement, or the standby. Hung: ${BURST} new connections opened in the ${BURST_MS} ms after each SIGKILL, each given ` +
+      `${HANG_MS / 1_000} s; one with neither an answer nor an error (reset, refusal) by then hung. Median [min-max] per SIGKILL, total in brackets.`,
     '',
-    '| contender | SIGKILL to first answer of the replacement, ms |',
-    '|---|---|',
-    ...options.recoveryContenders.map((key) => `| ${all[key].name} | ${spread(recovery[key])} |`),
+    '| contender | SIGKILL to first answer, ms | connections hung per SIGKILL |',
+    '|---|---|---|',
+    ...options.recoveryContenders.map(
+      (key) => `| ${key}. ${recoverySide(key, options.workers).name} | ${spread(recovery[key])} | ${hungCell(hung[key])} |`,
+    ),
   ].join('\n');
 }

@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { availabilityComplete, benchAvailability, RECOVERY_CONTENDERS, type RecoveryKey } from './availability.js';
+import { availabilityComplete, benchAvailability, RECOVERY_CONTENDERS } from './availability.js';
 import { benchMessaging, type MessagingReport } from './messaging/run.js';
 import type { MessagingResult } from './messaging/workload.js';
 import { benchNodes } from './nodes/run.js';
@@ -59,7 +59,7 @@ const settings = args.quick
       quiet: { maxShare: 1, maxTotalWaitS: 0 },
       messaging: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '20000', BENCH_PINGS: '500' } },
       nodes: { rounds: args.rounds ?? 1, env: { BENCH_BURST: '10000', BENCH_PINGS: '300', BENCH_WARMUP: '1000' } },
-      availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5, recoveryContenders: ['C'] as RecoveryKey[] },
+      availability: { rounds: 1, connections: 50, restartAtS: 0.5, settleS: 0.5, recoveryContenders: [...RECOVERY_CONTENDERS], kills: 2 },
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000, restartWindowMs: 20_000 },
       metrics: { rounds: args.rounds ?? 1, workerCounts: [2], warmup: 2, scrapes: 5 },
       websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
@@ -76,7 +76,7 @@ const settings = args.quick
       messaging: { rounds: args.rounds ?? 5, env: {} as Record<string, string> },
       // 10,000 round trips a round: a p99 of 2,000 is the 20th slowest, which one pause of the machine decides.
       nodes: { rounds: args.rounds ?? 5, env: { BENCH_BURST: '50000', BENCH_PINGS: '10000', BENCH_WARMUP: '5000' } as Record<string, string> },
-      availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1, recoveryContenders: [...RECOVERY_CONTENDERS] },
+      availability: { rounds: 3, connections: 50, restartAtS: 2, settleS: 1, recoveryContenders: [...RECOVERY_CONTENDERS], kills: 3 },
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000, restartWindowMs: 8_000 },
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
       websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
@@ -252,6 +252,8 @@ function summaryMarkdown(): string {
       `| failed requests during \`pm2 reload\` (no target) | ${failed.length ? `${median(failed)} [${Math.min(...failed)}-${Math.max(...failed)}]` : 'no figure'} | | |`,
       `| zero failed requests in a nestjs-cluster rolling restart | ${spreadOf(availability.library.map((r) => r.failed))} | ${availability.library.length > 0 && availability.library.every((r) => r.failed === 0) ? 'yes' : 'no'} | |`,
       `| SIGKILL of a worker to the replacement's first answer, ms (no target): snippet / nestjs-cluster / PM2 | ${(['B', 'C', 'D'] as const).map((k) => spreadOf(availability.recovery[k])).join(' / ')} | | |`,
+      `| SIGKILL of a worker to the standby's first answer, nestjs-cluster with \`standby: 1\`, < 150 ms | ${spreadOf(availability.recovery.S)} ms | ${availability.recovery.S.length > 0 && median(availability.recovery.S) < 150 ? 'yes' : 'no'} | ${availability.recovery.S.length > 0 && Math.min(...availability.recovery.S) < 150 !== Math.max(...availability.recovery.S) < 150 ? 'yes' : 'no'} |`,
+      `| connections hung per SIGKILL, nestjs-cluster (snippet / PM2: no target) | ${spreadOf(availability.hung.C)} (snippet ${spreadOf(availability.hung.B)}, PM2 ${spreadOf(availability.hung.D)}) | ${availability.hung.C.length > 0 && availability.hung.C.every((n) => n === 0) ? 'yes' : 'no'} | |`,
     );
   }
   return lines.join('\n');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGroup, type Group } from './group.js';
+import { startGroup, type ReadGroup } from './group.js';
 import { freePort, waitForWorkers } from './http.js';
 import { rssMb } from './procfs.js';
 
@@ -38,7 +38,7 @@ export function contenders(workers: number): Record<ContenderKey, Contender> {
 
 export interface Running {
   readonly contender: Contender;
-  readonly group: Group;
+  readonly group: ReadGroup;
   readonly port: number;
   readonly readyMs: number;
   readonly workerPids: number[];
@@ -53,13 +53,15 @@ export interface StartOptions {
   /** Hard cap on the contender's life, whatever the caller does. */
   lifetimeMs: number;
   readyTimeoutMs: number;
+  /** Added to its environment (C: `CLUSTER_STANDBY`, say). */
+  env?: Record<string, string>;
 }
 
 export async function startContender(contender: Contender, workers: number, options: StartOptions): Promise<Running> {
   const port = await freePort();
-  const env: Record<string, string> = { PORT: String(port), BENCH_WORKERS: String(workers) };
+  const env: Record<string, string> = { PORT: String(port), BENCH_WORKERS: String(workers), ...options.env };
   let pm2Home: string | undefined;
-  let group: Group;
+  let group: ReadGroup;
   switch (contender.key) {
     case 'A':
       group = startGroup(process.execPath, [script('app-process')], env, options.lifetimeMs);

@@ -17,13 +17,22 @@ export interface Group {
   stop(): Promise<void>;
 }
 
+/** A group whose output is read line by line. */
+export interface ReadGroup extends Group {
+  /**
+   * Resolves with the first line that `match` accepts, among the last lines it printed or those to come;
+   * rejects after `timeoutMs`, or once it exited.
+   */
+  line(match: (line: string) => boolean, timeoutMs: number): Promise<string>;
+}
+
 const KEPT_LINES = 200;
 
 /**
  * Starts a long-running command in its own process group. Bounded: after `lifetimeMs` the group is
  * SIGKILLed even if the caller never stops it.
  */
-export function startGroup(command: string, args: string[], env: Record<string, string>, lifetimeMs: number): Group {
+export function startGroup(command: string, args: string[], env: Record<string, string>, lifetimeMs: number): ReadGroup {
   const spawnedAt = performance.now();
   const child = spawn(command, args, {
     env: { ...process.env, NO_COLOR: '1', ...env },
@@ -33,10 +42,12 @@ export function startGroup(command: string, args: string[], env: Record<string, 
   const pid = child.pid!;
   trackGroup(pid);
   const lines: string[] = [];
+  const listeners = new Set<(line: string) => void>();
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       lines.push(line);
       if (lines.length > KEPT_LINES) lines.shift();
+      for (const listener of listeners) listener(line);
     });
   }
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -48,6 +59,32 @@ export function startGroup(command: string, args: string[], env: Record<string, 
     spawnedAt,
     exit: () => exited,
     tail: (n = 30) => lines.slice(-n).join('\n'),
+    line(match, timeoutMs) {
+      const printed = lines.find(match);
+      if (printed !== undefined) return Promise.resolve(printed);
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          clearInterval(watch);
+          listeners.delete(listener);
+        };
+        const listener = (line: string) => {
+          if (!match(line)) return;
+          done();
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no such line within ${timeoutMs} ms:\n${lines.slice(-30).join('\n')}`));
+        }, timeoutMs);
+        const watch = setInterval(() => {
+          if (exited === null) return;
+          done();
+          reject(new Error(`exited (${exited.code ?? exited.signal}) first:\n${lines.slice(-30).join('\n')}`));
+        }, 100);
+        listeners.add(listener);
+      });
+    },
     async stop() {
       clearTimeout(deadline);
       killGroup(pid);

@@ -39,6 +39,36 @@ export function getJson<T>(port: number, path: string, timeoutMs = 1_000): Promi
   });
 }
 
+/** What became of a request on a new connection: an answer, an error (reset, refused), or nothing within the deadline. */
+export type Fate = 'answered' | 'failed' | 'hung';
+
+/**
+ * `count` GET / on new connections, opened evenly over `overMs`; one that gets neither an answer nor an
+ * error (a reset, a refusal) within `hangMs` is `hung`, and is closed.
+ */
+export function burst(port: number, count: number, overMs: number, hangMs: number): Promise<Fate[]> {
+  const one = (): Promise<Fate> =>
+    new Promise((resolve) => {
+      let settled = false;
+      const settle = (fate: Fate) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (fate === 'hung') req.destroy();
+        resolve(fate);
+      };
+      const req = request({ host: HOST, port, path: '/', agent: false, headers: { connection: 'close' } }, (res) => {
+        res.resume();
+        res.on('end', () => settle(res.statusCode === 200 ? 'answered' : 'failed'));
+        res.on('error', () => settle('failed'));
+      });
+      const timer = setTimeout(() => settle('hung'), hangMs);
+      req.on('error', () => settle('failed'));
+      req.end();
+    });
+  return Promise.all(Array.from({ length: count }, (_, i) => sleep((i * overMs) / count).then(one)));
+}
+
 export interface Readiness {
   /** Spawn to the answer that completed the set of workers. */
   readyMs: number;
