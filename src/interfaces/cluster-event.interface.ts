@@ -54,6 +54,7 @@ export interface WorkerReadyEvent extends WorkerEventBase {
  */
 export interface WorkerStandbyEvent extends WorkerEventBase {
   readonly type: 'standby';
+  /** `ready`: booted, it waits in no slot; `promoted`: it takes the slot named by `slot`. */
   readonly phase: 'ready' | 'promoted';
   /** For `ready`: milliseconds from fork. */
   readonly bootMs?: number;
