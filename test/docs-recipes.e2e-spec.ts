@@ -433,6 +433,21 @@ describe('the recipe files', () => {
   );
 
   starts(
+    'standby/main.ts',
+    "(docs/supervision.md Warm standby): a SIGKILLed worker's slot is taken by the standby, which answers",
+    {},
+    async ({ app, port, pids }) => {
+      const standby = Number(/standby ready in \d+ ms \(pid (\d+)\)/.exec(await app.waitForLine(/standby ready in/, 30_000))![1]);
+      const [victim] = pids();
+      process.kill(victim!, 'SIGKILL');
+      await app.waitForLine(new RegExp(`the standby \\(pid ${standby}\\) takes the slot`), 10_000);
+      let answered: number | undefined;
+      for (let tries = 0; tries < 50 && answered !== standby; tries++) answered = (await get(port, '/whoami')).body.pid;
+      expect(answered).toBe(standby);
+    },
+  );
+
+  starts(
     'quick-start/main.ts',
     "(README Quick start, CommonJS): the starter's route, /health, /health/ready and /health/workers",
     {},

@@ -90,7 +90,7 @@ export const OPTION_SCHEMA = {
     CLUSTER_ENV.standby,
     integer(0, MAX_STANDBY),
     0,
-    "warm standbys: extra workers booted and initialized that take no connections, no messages and no leadership, and are not in `workers()`; when a worker dies unexpectedly one takes its slot at once and another boots behind it. Each costs one worker's memory (see [Warm standby](#warm-standby))",
+    "warm standbys: extra workers booted and initialized that take no connections, no messages and no leadership, and are not in `workers()`; when a worker dies unexpectedly one takes its slot at once and another boots behind it. Each costs one worker's memory (see [Warm standby](supervision.md#warm-standby))",
   ),
   enabled: setting(
     CLUSTER_ENV.enabled,
