@@ -116,6 +116,12 @@ describe('readFromWorker', () => {
     expect(fromWorker(controlEnvelope[kind]())).toEqual({ kind });
   });
 
+  it("reads a standby's word that it waits, listening or not", () => {
+    expect(fromWorker(controlEnvelope.standby(true))).toEqual({ kind: 'standby', listening: true });
+    expect(fromWorker(controlEnvelope.standby(false))).toEqual({ kind: 'standby', listening: false });
+    expect(fromWorker(envelope('standby'))).toEqual({ kind: 'standby', listening: false });
+  });
+
   it('reads ready, with or without the jobs that will run on every worker', () => {
     expect(fromWorker(controlEnvelope.ready())).toEqual({ kind: 'ready', notes: {} });
     expect(fromWorker(controlEnvelope.ready({}))).toEqual({ kind: 'ready', notes: {} });
@@ -199,6 +205,11 @@ describe('readFromPrimary', () => {
     expect(fromPrimary(controlEnvelope.lifecycle(lifecycle))).toEqual({ kind: 'lifecycle', data: lifecycle });
     const event = { type: 'fork', node: 'n1', id: 2, slot: 1, pid: 200, at: 3 } as const;
     expect(fromPrimary(controlEnvelope.lifecycle({ ...lifecycle, event }))).toMatchObject({ data: { event } });
+  });
+
+  it('reads the slot a standby takes, and rejects what is no slot', () => {
+    expect(fromPrimary(controlEnvelope.promote(3))).toEqual({ kind: 'promote', slot: 3 });
+    for (const data of [-1, 1.5, '2', undefined]) expect(fromPrimary(envelope('promote', { data }))).toEqual(expect.stringContaining('promote'));
   });
 
   it('reads the bytes a sticky handoff carries, none included, and rejects what is not base64 or too long', () => {
