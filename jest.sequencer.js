@@ -13,6 +13,7 @@ const SECONDS = {
   'app-kinds': 103,
   hardening: 98,
   'no-hang': 55,
+  standby: 70,
   standby: 58,
   'leadership-nodes': 76,
   'docs-recipes': 71,
