@@ -14,7 +14,6 @@ const SECONDS = {
   hardening: 98,
   'no-hang': 55,
   standby: 70,
-  standby: 58,
   'leadership-nodes': 76,
   'docs-recipes': 71,
   control: 70,
