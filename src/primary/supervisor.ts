@@ -9,7 +9,7 @@ import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.int
 import type { ClusterEvent, LeaderEvent } from '../interfaces/cluster-event.interface.js';
 import type { ClusterState, ScaleResult, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { LeaderAppointment, leaderChangeLine } from '../leadership/leader-appointment.js';
-import type { ChannelLimits, LifecycleData, ReadyNotes, WorkerSays } from '../channel/channel-to-worker.js';
+import type { ChannelLimits, LifecycleData, ReadyNotes, ScaleReply, ScaleRequest, WorkerSays } from '../channel/channel-to-worker.js';
 import { followNodes } from '../nodes/node-routing.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
 import { residentMemoryMb } from './memory-guard.js';
@@ -209,9 +209,10 @@ export class Supervisor {
    * worker (open connections handed to the others) and are gone once they exited. Changes run one after
    * the other, each from the count the one before left. Rejects with `ClusterArgumentError` when the
    * count would be outside 1 to 4096, with `ScaleUnavailableError` while the cluster shuts down.
+   * `retiring` hears which workers a scale-down removes, once they were asked to drain.
    */
-  scale(argument: string): Promise<ScaleResult> {
-    const run = this.scaling.then(() => this.resize(argument));
+  scale(argument: string, retiring?: (members: readonly Member[], result: ScaleResult) => void): Promise<ScaleResult> {
+    const run = this.scaling.then(() => this.resize(argument, retiring));
     this.scaling = run.catch(() => undefined);
     return run;
   }
@@ -260,7 +261,7 @@ export class Supervisor {
     this.finishIfDone();
   }
 
-  private async resize(argument: string): Promise<ScaleResult> {
+  private async resize(argument: string, retiring?: (members: readonly Member[], result: ScaleResult) => void): Promise<ScaleResult> {
     if (this.closing) throw new ScaleUnavailableError(argument, 'the cluster is shutting down');
     const from = this.table.slots.length;
     const target = scaleTarget(argument, from);
@@ -287,6 +288,7 @@ export class Supervisor {
       }
       this.leadership.update();
       this.emit();
+      retiring?.(leaving, { from, to: workers });
       await Promise.all(leaving.map((member) => member.process.exited));
     }
     this.logger.log(`scaled from ${from} to ${this.table.slots.length} worker(s)`);
@@ -322,10 +324,32 @@ export class Supervisor {
       handedConnection: (port, connection) => this.router.handToSuccessor(member(), port, connection),
       listen: (request) => this.watch.listen(member(), request),
       accepted: (id, accepted) => this.watch.answered(member(), id, accepted),
+      scale: (request) => this.scaleFor(member(), request),
       dropped: (reason, detail) => this.notices.drop(member().identity, reason, detail),
       congestion: (congested) => this.onCongestion(member(), congested),
       failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),
     };
+  }
+
+  /**
+   * A worker asks for a change of the worker count (`ClusterService.scale`): the same `scale` as the
+   * control socket's, answered once it is done. A worker the change removes is answered as soon as it
+   * is asked to drain: waiting for its own exit, it would hold its drain until the deadline.
+   */
+  private scaleFor(member: Member, { seq, workers }: ScaleRequest): void {
+    let answered = false;
+    const answer = (reply: ScaleReply): void => {
+      if (answered) return;
+      answered = true;
+      member.channel.answerScale(reply);
+    };
+    this.scale(workers, (leaving, result) => leaving.includes(member) && answer({ seq, result })).then(
+      (result) => answer({ seq, result }),
+      (error: unknown) => {
+        if (error instanceof ClusterArgumentError) return answer({ seq, allowed: error.allowed });
+        answer({ seq, unavailable: error instanceof ScaleUnavailableError ? error.reason : describeError(error) });
+      },
+    );
   }
 
   private onHello({ process, channel }: Member): void {
