@@ -239,6 +239,7 @@ export class ScaleUnavailableError extends ClusterError {
   constructor(
     /** The count or change asked for. */
     readonly workers: unknown,
+    /** Why it cannot be done now, e.g. `the cluster is shutting down`. */
     readonly reason: string,
   ) {
     super(`Cannot change the worker count (${formatValue(workers)}): ${reason}.`, ScaleUnavailableError.code);

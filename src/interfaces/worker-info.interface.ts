@@ -79,6 +79,8 @@ export type ScaleArgument = number | `+${number}` | `-${number}`;
 
 /** The worker count of a node before and after a change of it (`ClusterService.scale`). */
 export interface ScaleResult {
+  /** The worker count the change started from. */
   readonly from: number;
+  /** The worker count now. */
   readonly to: number;
 }
