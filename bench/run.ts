@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the sample app served four ways (one process, a hand-written node:cluster primary,
- * nestjs-cluster, PM2 cluster mode), plus worker-to-worker messaging and availability during a rolling
- * restart. Writes docs/benchmarks.md and docs/benchmarks.svg.
+ * nestjs-cluster, PM2 cluster mode), plus worker-to-worker messaging, availability during a rolling
+ * restart, the cost of relaying the workers' output and the control socket's answer time. Writes
+ * docs/benchmarks.md and docs/benchmarks.svg.
  *
  * `npm run bench -- --quick` is the CI smoke test: short rounds, a report under .bench-tmp/, and a
  * non-zero exit when a section produced no figures. Timings never fail it: shared CI machines are too
@@ -18,6 +19,8 @@ import { benchMicroservice, type MicroserviceReport } from './microservice/run.j
 import { benchMetrics, metricsComplete, type MetricsReport } from './metrics/run.js';
 import { benchWebsockets, websocketsComplete } from './websockets/run.js';
 import { benchDistribution, distributionComplete } from './distribution/run.js';
+import { benchLogs, logsComplete } from './logs/run.js';
+import { benchControl, controlComplete } from './control/run.js';
 import { contenders, type ContenderKey } from './lib/contenders.js';
 import { LoadGenerator } from './lib/load.js';
 import { OtherCpu } from './lib/other-cpu.js';
@@ -26,8 +29,19 @@ import { allFinite, differences, median, ratios, ratioSpread } from './lib/stats
 import { barChart, type Panel } from './lib/svg.js';
 import { benchServing, KEYS, servingComplete, signed, type ServingReport } from './serving.js';
 
-type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics' | 'websockets' | 'distribution';
-const SECTIONS: readonly Section[] = ['serving', 'messaging', 'nodes', 'availability', 'microservice', 'metrics', 'websockets', 'distribution'];
+type Section = 'serving' | 'messaging' | 'nodes' | 'availability' | 'microservice' | 'metrics' | 'websockets' | 'distribution' | 'logs' | 'control';
+const SECTIONS: readonly Section[] = [
+  'serving',
+  'messaging',
+  'nodes',
+  'availability',
+  'microservice',
+  'metrics',
+  'websockets',
+  'distribution',
+  'logs',
+  'control',
+];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -64,6 +78,8 @@ const settings = args.quick
       metrics: { rounds: args.rounds ?? 1, workerCounts: [2], warmup: 2, scrapes: 5 },
       websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
       distribution: { rounds: args.rounds ?? 1, durationS: 1, connections: 50 },
+      logs: { rounds: args.rounds ?? 2, seconds: 1, warmupS: 1, connections: 50, workers: 2 },
+      control: { rounds: args.rounds ?? 5, workers: 16 },
     }
   : {
       serving: {
@@ -81,6 +97,9 @@ const settings = args.quick
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
       websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
       distribution: { rounds: args.rounds ?? 8, durationS: 3, connections: 50 },
+      // 2 workers: the relay's cost shows against what the workers do, not against a machine they cannot fill.
+      logs: { rounds: args.rounds ?? 8, seconds: 3, warmupS: 2, connections: 50, workers: 2 },
+      control: { rounds: args.rounds ?? 20, workers: 16 },
     };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -163,6 +182,8 @@ const distribution = await section(
   () => benchDistribution({ ...settings.distribution, workers, loader, quiet, log }),
   distributionComplete,
 );
+const logs = await section('logs', () => benchLogs({ ...settings.logs, loader, quiet, log }), logsComplete);
+const control = await section('control', () => benchControl({ ...settings.control, log }), controlComplete);
 
 /** Medians of per-round figures behind the summary, the chart and the targets. */
 function keyFigures(s: ServingReport | null, m: MessagingReport | null, t: MicroserviceReport | null) {
@@ -240,6 +261,11 @@ function summaryMarkdown(): string {
       `| over NATS, request/reply p99 < 2 ms | ${spreadOf(natsP99)} us | ${median(natsP99) < 2_000 ? 'yes' : 'no'} | ${Math.min(...natsP99) < 2_000 !== Math.max(...natsP99) < 2_000 ? 'yes' : 'no'} |`,
     );
   }
+  if (control) {
+    lines.push(
+      `| \`nestjs-cluster status --json\` with ${control.workers} workers, ms from start to exit (no target; 250 ms of it is the CPU sample) | ${spreadOf(control.commandMs)} | | |`,
+    );
+  }
   if (microservice) {
     lines.push(
       `| failed requests in a rolling restart of the TCP microservice under load (as low as possible) | ${spreadOf(microservice.restarts.map((r) => r.failed))} | | |`,
@@ -310,6 +336,13 @@ function pathTargets(): RatioTarget[] {
       met: (v) => v >= 0.95,
     });
   }
+  if (logs) {
+    list.push({
+      what: "worker logs relayed (`logs: 'tagged'`) >= 0.95x `'inherit'` requests/s, a route logging a line per request",
+      values: logs.ratios,
+      met: (v) => v >= 0.95,
+    });
+  }
   return list;
 }
 
@@ -373,7 +406,7 @@ function reportMarkdown(): string {
     `| OS | ${machine.os} |`,
     `| Node.js | ${machine.node} |`,
     `| date | ${startedAt.toISOString().slice(0, 10)} |`,
-    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, across nodes ${settings.nodes.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts), metrics ${settings.metrics.rounds} |`,
+    `| rounds | HTTP ${http.rounds}, start and memory ${startup.rounds}, messaging ${settings.messaging.rounds}, across nodes ${settings.nodes.rounds}, availability ${settings.availability.rounds}, TCP microservice ${settings.microservice.rounds} (+${settings.microservice.restartRounds} rolling restarts), metrics ${settings.metrics.rounds}, worker logs ${settings.logs.rounds}, control socket ${settings.control.rounds} |`,
     `| duration | HTTP: ${http.durationS} s per contender, route and round after a warm-up; availability: load from ${settings.availability.restartAtS} s before the restart to ${settings.availability.settleS} s after it |`,
     '| also on the CPU | the load generator: autocannon, in a child process of its own, on the same cores as the contenders (no spare core to pin it to), so every figure is what the server manages while sharing the machine with its client; the benchmark runner, idle during loads |',
     `| other processes | ${elsewhere.cpuSeconds.toFixed(0)} CPU-seconds during the run, ${(100 * elsewhere.share).toFixed(1)}% of all cores (sampled from /proc each second; anything but the benchmark's own process groups)` +
@@ -436,6 +469,18 @@ function reportMarkdown(): string {
     "The same nestjs-cluster app with the primary dealing connections (`distribution: 'primary'`), with node:cluster's round robin, and with `SCHED_NONE` (bench/distribution).",
     '',
     distribution ? distribution.markdown : 'No figures: the section failed.',
+    '',
+    '## Worker logs',
+    '',
+    "Requests per second on a route that logs one line per request, with the workers' output relayed, cut into lines and tagged by the primary (`logs: 'tagged'`, the default) and written straight to the same file (`logs: 'inherit'`); both clusters side by side, taking turns (bench/logs).",
+    '',
+    logs ? logs.markdown : 'No figures: the section failed.',
+    '',
+    '## Control socket',
+    '',
+    'How long `nestjs-cluster status` takes to answer on a node of many workers (bench/control).',
+    '',
+    control ? control.markdown : 'No figures: the section failed.',
     '',
   );
   if (failures.length) out.push('## Failures', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), '');

@@ -229,6 +229,23 @@ export class TransportUnavailableError extends ClusterError {
   }
 }
 
+/**
+ * The worker count could not be changed (`ClusterService.scale`): the node is shutting down, or
+ * there is no primary to change it (clustering is off).
+ */
+export class ScaleUnavailableError extends ClusterError {
+  static readonly code = 'CLUSTER_ERR_SCALE_UNAVAILABLE';
+
+  constructor(
+    /** The count or change asked for. */
+    readonly workers: unknown,
+    /** Why it cannot be done now, e.g. `the cluster is shutting down`. */
+    readonly reason: string,
+  ) {
+    super(`Cannot change the worker count (${formatValue(workers)}): ${reason}.`, ScaleUnavailableError.code);
+  }
+}
+
 /** The worker a message went to, in words: a slot of this node, of another node, or whoever handles it. */
 function target(slot: number | undefined, node: string | undefined): string {
   if (slot === undefined) return node === undefined ? 'its handler' : `a handler on node ${node}`;

@@ -5,6 +5,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { CLUSTER_MODULE_OPTIONS } from './cluster.module-definition.js';
 import { ClusterModule } from './cluster.module.js';
 import { ClusterService } from './cluster.service.js';
+import { ClusterArgumentError, ScaleUnavailableError } from './cluster.errors.js';
 import type { ClusterEvent } from './interfaces/cluster-event.interface.js';
 import type { ClusterOptionsFactory } from './interfaces/cluster-module-options.interface.js';
 import type { WorkerInfo } from './interfaces/worker-info.interface.js';
@@ -273,6 +274,42 @@ describe('ClusterService', () => {
 
     await expect(events).resolves.toEqual([ready]);
     await expect(snapshots).resolves.toEqual([[expect.objectContaining({ ...identity, state: 'ready' })], [worker(0)]]);
+  });
+
+  it('scale refuses a value that is no worker count or change of one, naming it and what is allowed', async () => {
+    for (const bad of [-2, 2.5, Number.NaN, '2.5', 'lots', '', null, 123_456] as never[]) {
+      const error = await cluster.scale(bad).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ClusterArgumentError);
+      expect(error).toMatchObject({ code: 'CLUSTER_ERR_INVALID_ARGUMENT', argument: 'workers', value: bad });
+      expect((error as Error).message).toContain("a worker count from 1 to 4096 (4), or a change of it as a string ('+2', '-1')");
+    }
+  });
+
+  it('scale says a standalone process has no workers to add or remove', async () => {
+    const error = await cluster.scale('+1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScaleUnavailableError);
+    expect(error).toMatchObject({ code: 'CLUSTER_ERR_SCALE_UNAVAILABLE', workers: '+1' });
+    expect((error as Error).message).toBe(
+      'Cannot change the worker count ("+1"): clustering is off: a standalone process has no workers to add or remove.',
+    );
+  });
+
+  it("scale passes the argument on as the wire carries it, and names the caller's own value when the primary refuses it", async () => {
+    const asked: string[] = [];
+    const primary = new (class extends LocalTransport {
+      override scale(workers: string) {
+        asked.push(workers);
+        if (workers === '0') return Promise.reject(new ClusterArgumentError('workers', workers, 'a worker count from 1 to 4096'));
+        return Promise.resolve({ from: 2, to: 4 });
+      }
+    })(identity);
+    const ref = await Test.createTestingModule({ imports: [ClusterModule.forRoot({ transport: primary })] }).compile();
+    const service = ref.get(ClusterService);
+    await expect(service.scale(4)).resolves.toEqual({ from: 2, to: 4 });
+    await expect(service.scale('+2')).resolves.toEqual({ from: 2, to: 4 });
+    await expect(service.scale(0)).rejects.toThrow('Invalid workers: 0 is not allowed; expected a worker count from 1 to 4096.');
+    expect(asked).toEqual(['4', '+2', '0']);
+    await ref.close();
   });
 
   it('keeps the last snapshot after shutdown, while the transport goes on', async () => {

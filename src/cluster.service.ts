@@ -12,7 +12,9 @@ import type {
   WorkerTarget,
 } from './interfaces/cluster-message.interface.js';
 import type { ClusterModuleOptions } from './interfaces/cluster-module-options.interface.js';
-import type { ClusterState, NodeInfo, WorkerInfo } from './interfaces/worker-info.interface.js';
+import type { ClusterState, NodeInfo, ScaleArgument, ScaleResult, WorkerInfo } from './interfaces/worker-info.interface.js';
+import { ClusterArgumentError, ScaleUnavailableError } from './cluster.errors.js';
+import { readScaleArgument, SCALE_ALLOWED } from './common/scale-argument.js';
 import { isLeaderOf, type Leader } from './leadership/leader.interface.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './cluster.constants.js';
 import type { MessageBus } from './messaging/message-bus.js';
@@ -157,6 +159,35 @@ export class ClusterService implements OnApplicationShutdown {
    */
   restartWorkers(): void {
     this.transport.requestRollingRestart();
+  }
+
+  /**
+   * Changes the number of workers of this node, as `nestjs-cluster scale` does: to a count (`4`), or by
+   * a change of the current one (`'+2'`, `'-1'`), within 1 to 4096. New workers are forked in new slots
+   * after the last; a scale-down drains the highest slots the way a rolling restart drains a replaced
+   * worker (no request cut). Resolves with the counts before and after once the new workers are ready
+   * and the removed ones exited (a worker the change removes hears it as it begins to drain). Changes
+   * run one after the other in the primary, each from the count the one before left.
+   *
+   * Rejects with `ClusterArgumentError` for a value that is no count or change, or a count out of
+   * bounds, and with `ScaleUnavailableError` while the node shuts down or when clustering is off.
+   *
+   * @example
+   * ```ts
+   * const { from, to } = await this.cluster.scale('+2');
+   * ```
+   */
+  async scale(workers: ScaleArgument): Promise<ScaleResult> {
+    const argument = readScaleArgument(workers);
+    if (argument === undefined) throw new ClusterArgumentError('workers', workers, SCALE_ALLOWED);
+    try {
+      return await this.transport.scale(argument);
+    } catch (error) {
+      // Named with the value as the caller gave it (4, not "4").
+      if (error instanceof ClusterArgumentError) throw new ClusterArgumentError('workers', workers, error.allowed);
+      if (error instanceof ScaleUnavailableError) throw new ScaleUnavailableError(workers, error.reason);
+      throw error;
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ export {
   RemoteHandlerError,
   RequestLimitError,
   RequestTimeoutError,
+  ScaleUnavailableError,
   SerializationError,
   TransportUnavailableError,
   WorkerUnavailableError,
@@ -57,4 +58,12 @@ export type {
   ScatterScope,
   WorkerTarget,
 } from './interfaces/cluster-message.interface.js';
-export type { ClusterState, NodeInfo, RollingRestartCounts, WorkerInfo, WorkerState } from './interfaces/worker-info.interface.js';
+export type {
+  ClusterState,
+  NodeInfo,
+  RollingRestartCounts,
+  ScaleArgument,
+  ScaleResult,
+  WorkerInfo,
+  WorkerState,
+} from './interfaces/worker-info.interface.js';

@@ -1,6 +1,7 @@
 /**
  * The `nestjs-cluster` command against real clusters, through the primary's control socket: what it
- * shows, who may use it, and the verbs that act (reload, stop).
+ * shows, who may use it, and the verbs that act (reload, scale, stop); and `ClusterService.scale`, the
+ * same change asked from a worker.
  */
 import { jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, pollReady } from './helpers/cluster-process.js';
 import { failures, startLoad } from './helpers/load.js';
-import { pollUntil } from './helpers/messaging-cluster.js';
+import { pollUntil, q } from './helpers/messaging-cluster.js';
 
 jest.setTimeout(120_000);
 
@@ -113,10 +114,19 @@ describe('nestjs-cluster, the command', () => {
     }
   });
 
-  it('reload replaces every worker and exits 0; stop waits for the exit code, and the files go', async () => {
+  it('reload replaces every worker under keep-alive load, with zero failed requests, and exits 0; stop waits for the exit code, and the files go', async () => {
     const { app, port, socket } = await start();
     const before = await app.waitForReady(2);
-    const reload = await cli(['reload', '--json', '--socket', socket]);
+    const load = startLoad(port, { connections: 20, maxSeconds: 60 });
+    await load.running;
+    let reload: Run;
+    try {
+      reload = await cli(['reload', '--json', '--socket', socket]);
+    } finally {
+      const result = await load.stop();
+      expect(result.requests.total).toBeGreaterThan(100);
+      expect(failures(result)).toBe(0);
+    }
     expect(reload.code).toBe(0);
     expect(JSON.parse(reload.stdout)).toEqual({ replaced: 2 });
     const after = JSON.parse((await cli(['status', '--json', '--socket', socket])).stdout).processes as Array<{ pid: number }>;
@@ -168,6 +178,60 @@ describe('nestjs-cluster, the command', () => {
     }
     expect((await cli(['scale', '0', '--socket', socket])).code).toBe(2);
     expect((await cli(['scale', 'lots', '--socket', socket])).code).toBe(2);
+  });
+
+  it('ClusterService.scale in a worker: the same change as the command; a worker it removes hears the answer; a bad value is refused', async () => {
+    const { app, port, socket } = await start();
+    const status = async () => JSON.parse((await cli(['status', '--json', '--socket', socket])).stdout);
+    const slots = (processes: Array<{ slot: number; state: string }>) => processes.map((p) => `${p.slot}:${p.state}`);
+
+    const up = await get(port, `/scale?workers=${q(4)}`, 90_000);
+    expect(up.body.result).toEqual({ from: 2, to: 4 });
+    const four = await status();
+    expect(four.workers).toBe(4);
+    expect(slots(four.processes)).toEqual(['0:ready', '1:ready', '2:ready', '3:ready']);
+    // What workers() says in the workers, once the last ready reached the one that answers.
+    await pollUntil(async () => {
+      const { body } = await get(port, '/workers');
+      return slots(body.workers).join() === '0:ready,1:ready,2:ready,3:ready';
+    }, 'workers() with 4 ready workers');
+
+    // Slot 3 asks for the change that removes it: it is answered while it drains, not after its own exit.
+    const three = four.processes.find((p: { slot: number }) => p.slot === 3);
+    const down = await get(port, `/scale?workers=${q('-2')}&slot=3`, 90_000);
+    expect(down.body).toEqual({ by: { slot: 3, pid: three.pid }, result: { from: 4, to: 2 } });
+    const gone = four.processes.filter((p: { slot: number }) => p.slot >= 2).map((p: { pid: number }) => p.pid);
+    const exits = await app.waitForPrimaryEvents((events) => {
+      const found = events.filter((e) => e.type === 'exit' && gone.includes(e.pid!));
+      return found.length === 2 ? found : undefined;
+    }, 'the exits of slots 2 and 3');
+    expect(exits.map((e) => [e.reason, e.expected, e.code])).toEqual([
+      ['scaled-down', true, 0],
+      ['scaled-down', true, 0],
+    ]);
+    expect((await status()).workers).toBe(2);
+
+    // Refused with the value as the worker gave it and what is allowed; nothing changes.
+    const refused = async (workers: unknown) => (await get(port, `/scale?workers=${q(workers)}`)).body.error;
+    const invalid = (value: unknown, allowed: string) => ({
+      name: 'ClusterArgumentError',
+      code: 'CLUSTER_ERR_INVALID_ARGUMENT',
+      message: `Invalid workers: ${JSON.stringify(value)} is not allowed; expected ${allowed}.`,
+    });
+    const anyCount = "a worker count from 1 to 4096 (4), or a change of it as a string ('+2', '-1')";
+    expect(await refused('lots')).toEqual(invalid('lots', anyCount));
+    expect(await refused(-2)).toEqual(invalid(-2, anyCount));
+    expect(await refused(2.5)).toEqual(invalid(2.5, anyCount));
+    expect(await refused(0)).toEqual(invalid(0, 'a worker count from 1 to 4096'));
+    expect(await refused(5000)).toEqual(invalid(5000, 'a worker count from 1 to 4096'));
+    expect(await refused('-2')).toEqual(invalid('-2', 'a change that leaves from 1 to 4096 workers (there are 2: -2 would leave 0)'));
+    const after = await status();
+    expect(after.workers).toBe(2);
+    expect(slots(after.processes)).toEqual(['0:ready', '1:ready']);
+    // The command refuses the same values the same way.
+    const command = await cli(['scale', '-2', '--socket', socket]);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('scale -2: expected a change that leaves from 1 to 4096 workers (there are 2: -2 would leave 0)');
   });
 
   it('logs shows the last lines of every worker, and --follow a line a worker writes later; it ends when the cluster stops', async () => {

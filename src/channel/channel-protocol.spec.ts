@@ -188,6 +188,23 @@ describe('readFromWorker', () => {
     },
   );
 
+  it('reads scale: a count or a change of it, as the command takes it', () => {
+    expect(fromWorker(controlEnvelope.scale({ seq: 1, workers: '4' }))).toEqual({ kind: 'scale', request: { seq: 1, workers: '4' } });
+    expect(fromWorker(controlEnvelope.scale({ seq: 2, workers: '-2' }))).toEqual({ kind: 'scale', request: { seq: 2, workers: '-2' } });
+    expect(fromWorker(envelope('scale', { data: { seq: 3, workers: 4 } }))).toEqual({ kind: 'scale', request: { seq: 3, workers: '4' } });
+  });
+
+  it.each<[string, unknown]>([
+    ['no seq', { workers: '4' }],
+    ['a seq of 0', { seq: 0, workers: '4' }],
+    ['no workers', { seq: 1 }],
+    ['workers that is no count', { seq: 1, workers: 'lots' }],
+    ['a negative number of workers', { seq: 1, workers: -2 }],
+    ['a fraction of a worker', { seq: 1, workers: 2.5 }],
+  ])('rejects a scale with %s', (_, data) => {
+    expect(typeof fromWorker(envelope('scale', { data }))).toBe('string');
+  });
+
   it('reads messages with the sender stamped as from', () => {
     const forged = messageEnvelope('publish', { topic: 't', from: { node: 'n1', id: 9, slot: 9, pid: 9 }, data: '1' });
     expect(fromWorker(forged)).toMatchObject({ kind: 'publish', topic: 't', from: sender, data: '1' });
@@ -239,6 +256,18 @@ describe('readFromPrimary', () => {
     });
     expect(typeof fromPrimary(envelope('listening', { data: { seq: 3, port: 0, address: '::', family: 'IPv6' } }))).toBe('string');
     expect(typeof fromPrimary(envelope('listening', { data: { port: 3000, address: '::', family: 'IPv6' } }))).toBe('string');
+  });
+
+  it('reads the answer to a scale: the counts, what would have been allowed, or why it is unavailable', () => {
+    const done = { seq: 1, result: { from: 2, to: 4 } };
+    expect(fromPrimary(controlEnvelope.scaled(done))).toEqual({ kind: 'scaled', reply: done });
+    const refused = { seq: 2, allowed: 'a worker count from 1 to 4096' };
+    expect(fromPrimary(controlEnvelope.scaled(refused))).toEqual({ kind: 'scaled', reply: refused });
+    const stopping = { seq: 3, unavailable: 'the cluster is shutting down' };
+    expect(fromPrimary(controlEnvelope.scaled(stopping))).toEqual({ kind: 'scaled', reply: stopping });
+    expect(typeof fromPrimary(envelope('scaled', { data: { result: { from: 2, to: 4 } } }))).toBe('string');
+    expect(typeof fromPrimary(envelope('scaled', { data: { seq: 1, result: { from: 2, to: -1 } } }))).toBe('string');
+    expect(typeof fromPrimary(envelope('scaled', { data: { seq: 1 } }))).toBe('string');
   });
 
   it('reads messages as relayed, with the from they carry', () => {

@@ -24,6 +24,8 @@
  * - `accepted`: the worker took the connection of the primary's `handoff` with this `id` (`accepted`:
  *   its server serves it, the primary closes its own copy) or could not (`false`: no server listens
  *   there any more; the primary hands it to another worker).
+ * - `scale`: change this node's worker count (`ClusterService.scale`): `workers` is a count or a change
+ *   of it (`'4'`, `'+2'`, `'-1'`); `seq` names the request, which the primary answers with `scaled`.
  * Primary -> worker:
  * - `lifecycle`: an event (if any) and the membership snapshot after it.
  * - `shutdown`: drain and exit; `handOff`: a replacement is ready to take the open connections.
@@ -37,6 +39,8 @@
  *   listens on (`listen`) is a bare one, for that server to accept as its own.
  * - `listening`: the answer to the worker's `listen` with the same `seq`: the address the primary
  *   listens on (`port`, `address`, `family`), or the `error` code (`EADDRINUSE`...) it met.
+ * - `scaled`: the answer to the worker's `scale` with the same `seq`: the counts before and after
+ *   (`result`), what would have been `allowed` (a count out of bounds), or why it is `unavailable`.
  * Both ways: `batch`, several envelopes written at once (`data` holds them, in order).
  *
  * A cluster message travels inside a `batch` as a row (an array, see `toRow`), not as an envelope
@@ -45,8 +49,9 @@
  * envelopes, 150 bytes and 0.4 us as rows).
  */
 import { CLUSTER_NAMESPACE, ENVELOPE_VERSION } from '../cluster.constants.js';
+import { readScaleArgument } from '../common/scale-argument.js';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, ScaleResult, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { envelope, isMessageKind, type ClusterEnvelope, type MessageEnvelope } from '../messaging/envelope.js';
 import { isIdentity, isTopic, readMessage, show, type Unchecked, type WireLimits } from '../transports/message-validation.js';
 
@@ -85,7 +90,25 @@ export type WorkerControl =
   | { readonly kind: 'credit'; readonly bytes: number }
   | { readonly kind: 'handoff'; readonly port: number }
   | { readonly kind: 'listen'; readonly request: ListenRequest }
-  | { readonly kind: 'accepted'; readonly id: number; readonly accepted: boolean };
+  | { readonly kind: 'accepted'; readonly id: number; readonly accepted: boolean }
+  | { readonly kind: 'scale'; readonly request: ScaleRequest };
+
+/** A worker asks for a change of the worker count. */
+export interface ScaleRequest {
+  readonly seq: number;
+  /** A count or a change of it, as `readScaleArgument` reads it. */
+  readonly workers: string;
+}
+
+/**
+ * The primary's answer to a `scale`: the counts before and after (`result`), or why the count did not
+ * change: the count asked for is out of bounds (`allowed`: what would have been), or the node is
+ * shutting down (`unavailable`: the reason).
+ */
+export type ScaleReply =
+  | { readonly seq: number; readonly result: ScaleResult }
+  | { readonly seq: number; readonly allowed: string }
+  | { readonly seq: number; readonly unavailable: string };
 
 /** A server of a worker listens on a TCP port: the primary listens there in its stead. */
 export interface ListenRequest {
@@ -115,7 +138,8 @@ export type PrimaryControl =
   | { readonly kind: 'promote'; readonly slot: number }
   | { readonly kind: 'lifecycle'; readonly data: LifecycleData }
   | ({ readonly kind: 'handoff' } & HandoffData)
-  | { readonly kind: 'listening'; readonly reply: ListenReply };
+  | { readonly kind: 'listening'; readonly reply: ListenReply }
+  | { readonly kind: 'scaled'; readonly reply: ScaleReply };
 
 export const controlEnvelope = {
   hello: () => envelope('hello'),
@@ -134,6 +158,8 @@ export const controlEnvelope = {
   listen: (request: ListenRequest) => envelope('listen', { data: request }),
   listening: (reply: ListenReply) => envelope('listening', { data: reply }),
   accepted: (id: number, accepted: boolean) => envelope('accepted', { data: { id, accepted } }),
+  scale: (request: ScaleRequest) => envelope('scale', { data: request }),
+  scaled: (reply: ScaleReply) => envelope('scaled', { data: reply }),
   batch: (items: readonly ClusterEnvelope[]) => envelope('batch', { data: items }),
 };
 
@@ -256,6 +282,12 @@ export function readFromWorker(raw: Unchecked, limits: WireLimits, sender: Worke
       if (!isHandoffId(data?.id) || typeof data?.accepted !== 'boolean') return `accepted: data ${show(data)} is not { id, accepted }`;
       return { kind, id: data.id as number, accepted: data.accepted };
     }
+    case 'scale': {
+      const data = raw.data as Unchecked | undefined;
+      const workers = readScaleArgument(data?.workers);
+      if (!isHandoffId(data?.seq) || workers === undefined) return `scale: data ${show(data)} is not { seq, workers }`;
+      return { kind, request: { seq: data!.seq as number, workers } };
+    }
     default:
       return `kind ${show(kind)} is not one a worker sends`;
   }
@@ -273,6 +305,7 @@ export function readFromPrimary(raw: Unchecked, limits: WireLimits): MessageEnve
   }
   if (kind === 'handoff') return readHandoff(raw, true);
   if (kind === 'listening') return readListening(raw);
+  if (kind === 'scaled') return readScaled(raw);
   if (kind !== 'lifecycle') return `kind ${show(kind)} is not one the primary sends`;
   const data = raw.data as Unchecked | null | undefined;
   if (typeof data !== 'object' || data === null) return 'lifecycle: data is not an object';
@@ -340,6 +373,25 @@ function readListening(raw: Unchecked): PrimaryControl | string {
   const { port, address, family } = data!;
   if (!isPort(port) || typeof address !== 'string' || typeof family !== 'string') return `listening: data ${show(data)} is not an address`;
   return { kind: 'listening', reply: { seq: seq as number, port: port as number, address, family } };
+}
+
+/** Longest reason the primary gives for a count it did not change. */
+const MAX_SCALE_REASON = 512;
+
+function readScaled(raw: Unchecked): PrimaryControl | string {
+  const data = raw.data as Unchecked | undefined;
+  const seq = data?.seq;
+  if (!isHandoffId(seq)) return `scaled: seq ${show(seq)} is not a whole number >= 1`;
+  const { result, allowed, unavailable } = data!;
+  const { from, to } = (result ?? {}) as Unchecked;
+  if (isCount(from) && isCount(to)) return { kind: 'scaled', reply: { seq: seq as number, result: { from: from as number, to: to as number } } };
+  if (typeof allowed === 'string') return { kind: 'scaled', reply: { seq: seq as number, allowed: allowed.slice(0, MAX_SCALE_REASON) } };
+  if (typeof unavailable === 'string') return { kind: 'scaled', reply: { seq: seq as number, unavailable: unavailable.slice(0, MAX_SCALE_REASON) } };
+  return `scaled: data ${show(data)} is not { seq, result }, { seq, allowed } or { seq, unavailable }`;
+}
+
+function isCount(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
 }
 
 function isPort(port: unknown): boolean {

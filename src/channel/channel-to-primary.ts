@@ -11,13 +11,14 @@ import {
   type ListenReply,
   type ListenRequest,
   type ReadyNotes,
+  type ScaleReply,
 } from './channel-protocol.js';
 import { isBareHandle, stopReading, type BareHandle } from './connection-handle.js';
 import { EnvelopeBatcher } from './envelope-batcher.js';
 import { creditReturn } from './flow-control.js';
 import { WorkerInbox } from './worker-inbox.js';
 
-export type { LifecycleData, ListenReply, ListenRequest, ReadyNotes } from './channel-protocol.js';
+export type { LifecycleData, ListenReply, ListenRequest, ReadyNotes, ScaleReply } from './channel-protocol.js';
 
 /** The IPC channel of a forked process (`process` in a worker). */
 export interface IpcChannel {
@@ -67,6 +68,9 @@ export class ChannelToPrimary {
   /** `listen` requests waiting for the primary's answer, by `seq`. */
   private readonly listens = new Map<number, (reply: ListenReply) => void>();
   private listenSeq = 0;
+  /** `scale` requests waiting for the primary's answer, by `seq`. */
+  private readonly scales = new Map<number, (reply: ScaleReply) => void>();
+  private scaleSeq = 0;
 
   constructor(
     private readonly wire: WireLimits & { readonly maxQueueBytes: number },
@@ -166,6 +170,18 @@ export class ChannelToPrimary {
     });
   }
 
+  /**
+   * Asks the primary to change the worker count (`workers`: a count or a change of it, read with
+   * `readScaleArgument`); resolves with its answer, once the change is done or refused.
+   */
+  scale(workers: string): Promise<ScaleReply> {
+    const seq = ++this.scaleSeq;
+    return new Promise((resolve) => {
+      this.scales.set(seq, resolve);
+      this.outbox.push(controlEnvelope.scale({ seq, workers }));
+    });
+  }
+
   private readonly receive = (message: unknown, handle?: unknown): void => {
     if (!hasClusterNamespace(message)) return; // the application's own IPC
     const arrived: MessageEnvelope[] = [];
@@ -179,6 +195,7 @@ export class ChannelToPrimary {
         else if (read.kind === 'lifecycle') this.traffic.lifecycle(read.data);
         else if (read.kind === 'handoff') this.takeConnection(read.port, handle, read.head, read.id);
         else if (read.kind === 'listening') this.answerListen(read.reply);
+        else if (read.kind === 'scaled') this.answerScale(read.reply);
         else arrived.push(read);
       },
       (reason) => this.traffic.dropped('malformed', reason),
@@ -203,6 +220,12 @@ export class ChannelToPrimary {
   private answerListen(reply: ListenReply): void {
     const resolve = this.listens.get(reply.seq);
     this.listens.delete(reply.seq);
+    resolve?.(reply);
+  }
+
+  private answerScale(reply: ScaleReply): void {
+    const resolve = this.scales.get(reply.seq);
+    this.scales.delete(reply.seq);
     resolve?.(reply);
   }
 

@@ -12,11 +12,13 @@ import {
   type ListenReply,
   type ListenRequest,
   type ReadyNotes,
+  type ScaleReply,
+  type ScaleRequest,
 } from './channel-protocol.js';
 import { stopReading, type BareHandle } from './connection-handle.js';
 import { WorkerOutbox } from './worker-outbox.js';
 
-export type { LifecycleData, ListenReply, ListenRequest, ReadyNotes } from './channel-protocol.js';
+export type { LifecycleData, ListenReply, ListenRequest, ReadyNotes, ScaleReply, ScaleRequest } from './channel-protocol.js';
 
 /** What a worker says on its channel, checked. None of these may throw into the channel. */
 export interface WorkerSays {
@@ -40,6 +42,8 @@ export interface WorkerSays {
   listen(request: ListenRequest): void;
   /** It took (`accepted`) or could not take the connection handed to it with this `id`. */
   accepted(id: number, accepted: boolean): void;
+  /** It asks for a change of the worker count; the primary answers with `answerScale`. */
+  scale(request: ScaleRequest): void;
   /** Something it wrote was dropped (malformed), or messages to it are (`queue-full`, reported by the router). */
   dropped(reason: DropReason, detail: string): void;
   /** Its queue filled up, or is down to half again. */
@@ -146,6 +150,11 @@ export class ChannelToWorker {
     this.outbox.pushControl(controlEnvelope.listening(reply));
   }
 
+  /** The answer to the worker's `scale`. */
+  answerScale(reply: ScaleReply): void {
+    this.outbox.pushControl(controlEnvelope.scaled(reply));
+  }
+
   /**
    * The worker exited: nothing more is written, and nothing more is read but its answers for handed
    * connections, until the channel ends (node reports the exit before it read the channel to its end).
@@ -203,6 +212,8 @@ export class ChannelToWorker {
           return this.says.listen(read.request);
         case 'accepted':
           return this.says.accepted(read.id, read.accepted);
+        case 'scale':
+          return this.says.scale(read.request);
       }
     } catch (error) {
       this.says.failed(error);

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { controlPaths } from '../control/control-paths.js';
 import { callControl, ControlUnreachableError, streamControl } from '../control/control-client.js';
-import { MAX_LOG_LINES, SCALE_ARGUMENT, type ControlReply, type ControlStatus, type ControlWorker } from '../control/control-protocol.js';
+import { readScaleArgument } from '../common/scale-argument.js';
+import { MAX_LOG_LINES, type ControlReply, type ControlStatus, type ControlWorker } from '../control/control-protocol.js';
 import type { WorkerLogLine } from '../primary/worker-logs.js';
 
 const USAGE = `Usage: nestjs-cluster <command> [options]
@@ -73,9 +74,8 @@ async function main(): Promise<number> {
     slot = Number(rest[0]);
     if (rest.length !== 1 || !Number.isInteger(slot) || slot < 0) usage(`describe needs one slot, an integer >= 0 (got ${rest.join(' ') || 'none'})`);
   } else if (verb === 'scale') {
-    workers = rest[0];
-    if (rest.length !== 1 || !SCALE_ARGUMENT.test(workers!))
-      usage(`scale needs one worker count or change: 4, +2 or -1 (got ${rest.join(' ') || 'none'})`);
+    workers = rest.length === 1 ? readScaleArgument(rest[0]) : undefined;
+    if (workers === undefined) usage(`scale needs one worker count or change: 4, +2 or -1 (got ${rest.join(' ') || 'none'})`);
   } else if (rest.length > 0) usage(`${command} takes no argument (got ${rest.join(' ')})`);
   if (verb !== 'logs' && (values.lines !== undefined || values.slot !== undefined || values.follow))
     usage('--lines, --slot and --follow go with logs');

@@ -1,5 +1,6 @@
 import { controlPaths } from './control-paths.js';
-import { readRequest, scaleTarget } from './control-protocol.js';
+import { readScaleArgument, scaleTarget } from '../common/scale-argument.js';
+import { readRequest } from './control-protocol.js';
 
 describe('the control protocol', () => {
   it('reads a request with its token and verb, and the slot of describe', () => {
@@ -8,10 +9,30 @@ describe('the control protocol', () => {
     expect(readRequest('{"token":"t","verb":"scale","workers":"-2"}')).toEqual({ token: 't', verb: 'scale', workers: '-2' });
   });
 
-  it('reads a scale argument as a count or a change of the current one', () => {
-    expect(scaleTarget('4', 2)).toBe(4);
-    expect(scaleTarget('+2', 2)).toBe(4);
-    expect(scaleTarget('-1', 2)).toBe(1);
+  it('reads a scale argument as a count or a change of the current one, within 1 to 4096', () => {
+    expect(scaleTarget('4', 2)).toEqual({ workers: 4 });
+    expect(scaleTarget('+2', 2)).toEqual({ workers: 4 });
+    expect(scaleTarget('-1', 2)).toEqual({ workers: 1 });
+    expect(scaleTarget('0', 2)).toEqual({ allowed: 'a worker count from 1 to 4096' });
+    expect(scaleTarget('5000', 2)).toEqual({ allowed: 'a worker count from 1 to 4096' });
+    expect(scaleTarget('-2', 2)).toEqual({ allowed: 'a change that leaves from 1 to 4096 workers (there are 2: -2 would leave 0)' });
+  });
+
+  it.each<[unknown, string | undefined]>([
+    [4, '4'],
+    ['4', '4'],
+    ['+2', '+2'],
+    ['-1', '-1'],
+    [0, '0'],
+    [-2, undefined],
+    [2.5, undefined],
+    [123_456, undefined],
+    ['2.5', undefined],
+    ['lots', undefined],
+    ['', undefined],
+    [null, undefined],
+  ])('reads %p as the scale argument %p', (value, read) => {
+    expect(readScaleArgument(value)).toBe(read);
   });
 
   it.each([

@@ -4,7 +4,8 @@
  * Every request carries the token from the file beside the socket.
  */
 import type { Leader } from '../leadership/leader.interface.js';
-import type { WorkerState } from '../interfaces/worker-info.interface.js';
+import { readScaleArgument } from '../common/scale-argument.js';
+import type { ScaleResult, WorkerState } from '../interfaces/worker-info.interface.js';
 
 export const CONTROL_VERBS = ['status', 'describe', 'reload', 'scale', 'logs', 'stop'] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
@@ -17,7 +18,7 @@ export interface ControlRequest {
   readonly verb: ControlVerb;
   /** `describe`: the slot. */
   readonly slot?: number;
-  /** `scale`: a worker count (`4`), or a change of it (`+2`, `-1`). */
+  /** `scale`: a worker count (`4`), or a change of it (`+2`, `-1`), as `readScaleArgument` reads it. */
   readonly workers?: string;
   /** `logs`: how many of the last lines (of the whole node, or of the slot), at most `MAX_LOG_LINES`. */
   readonly lines?: number;
@@ -27,15 +28,6 @@ export interface ControlRequest {
 
 /** The most lines `logs` answers with at once: what the primary keeps of one slot. */
 export const MAX_LOG_LINES = 1_000;
-
-/** `scale`'s argument: a count, or a change of the current one. */
-export const SCALE_ARGUMENT = /^[+-]?\d{1,5}$/;
-
-/** The worker count `scale` asks for, from the current one. */
-export function scaleTarget(argument: string, current: number): number {
-  const n = Number(argument);
-  return argument.startsWith('+') || argument.startsWith('-') ? current + n : n;
-}
 
 /** Why a request failed; the command's exit code follows from it (see docs/cli.md). */
 export type ControlErrorCode = 'bad-request' | 'bad-token' | 'no-such-slot' | 'aborted' | 'stopping' | 'unavailable';
@@ -84,10 +76,7 @@ export interface ControlReload {
 }
 
 /** The answer to `scale`. */
-export interface ControlScale {
-  readonly from: number;
-  readonly to: number;
-}
+export type ControlScale = ScaleResult;
 
 /** The answer to `stop`: the primary's exit code. */
 export interface ControlStop {
@@ -111,14 +100,13 @@ export function readRequest(line: string): ControlRequest | string {
   if (verb === 'describe' && !(Number.isInteger(slot) && (slot as number) >= 0))
     return `describe needs a slot (an integer >= 0), got ${JSON.stringify(slot)}`;
   if (verb === 'logs') return readLogsRequest(token, slot, lines, follow);
-  if (verb === 'scale' && !(typeof workers === 'string' && SCALE_ARGUMENT.test(workers))) {
-    return `scale needs a worker count or a change of it (4, +2, -1), got ${JSON.stringify(workers)}`;
-  }
+  const change = verb === 'scale' ? readScaleArgument(workers) : undefined;
+  if (verb === 'scale' && change === undefined) return `scale needs a worker count or a change of it (4, +2, -1), got ${JSON.stringify(workers)}`;
   return {
     token,
     verb: verb as ControlVerb,
     ...(verb === 'describe' && { slot: slot as number }),
-    ...(verb === 'scale' && { workers: workers as string }),
+    ...(change !== undefined && { workers: change }),
   };
 }
 

@@ -22,7 +22,7 @@ export interface ControlTarget {
   status(): Promise<ControlStatus>;
   /** A rolling restart of every worker; resolves once it is done or aborted. */
   reload(): Promise<ControlReply<ControlReload>>;
-  /** Changes the worker count (`scaleTarget`); resolves once the new workers are ready or the removed ones exited. */
+  /** Changes the worker count (`Supervisor.scale`); resolves once the new workers are ready or the removed ones exited. */
   scale(workers: string): Promise<ControlReply<ControlScale>>;
   /**
    * The last `lines` lines the workers wrote (of `slot`, or of all), oldest first, and, with `follow`, a

@@ -5,8 +5,8 @@ import { isLeaderOf } from '../leadership/leader.interface.js';
 import { residentMemoryMb } from '../primary/memory-guard.js';
 import type { Supervisor } from '../primary/supervisor.js';
 import type { WorkerLogLine } from '../primary/worker-logs.js';
-import { MAX_WORKERS } from '../options/option-parsers.js';
-import { scaleTarget, type ControlReload, type ControlReply, type ControlScale, type ControlStatus, type ControlWorker } from './control-protocol.js';
+import { ClusterArgumentError, ScaleUnavailableError } from '../cluster.errors.js';
+import { type ControlReload, type ControlReply, type ControlScale, type ControlStatus, type ControlWorker } from './control-protocol.js';
 import type { ControlTarget } from './control-server.js';
 
 /** CPU shares are measured over this long, between two readings of `/proc`. */
@@ -78,16 +78,14 @@ export function supervisorControl(supervisor: Supervisor, options: ResolvedClust
     },
 
     async scale(argument: string): Promise<ControlReply<ControlScale>> {
-      const current = supervisor.state().expectedWorkers;
-      const workers = scaleTarget(argument, current);
-      if (workers < 1 || workers > MAX_WORKERS) {
-        return {
-          ok: false,
-          error: { code: 'bad-request', message: `cannot scale to ${workers} workers (${argument} from ${current}): from 1 to ${MAX_WORKERS}` },
-        };
+      try {
+        return { ok: true, result: await supervisor.scale(argument) };
+      } catch (error) {
+        if (error instanceof ClusterArgumentError)
+          return { ok: false, error: { code: 'bad-request', message: `scale ${argument}: expected ${error.allowed}` } };
+        if (error instanceof ScaleUnavailableError) return { ok: false, error: { code: 'stopping', message: error.reason } };
+        throw error;
       }
-      if (supervisor.closing) return { ok: false, error: { code: 'stopping', message: 'the cluster is shutting down' } };
-      return { ok: true, result: await supervisor.scale(workers) };
     },
 
     stop() {

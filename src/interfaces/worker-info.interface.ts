@@ -72,3 +72,17 @@ export interface NodeInfo {
   /** When this process first saw it (ms since the epoch). */
   readonly seenAt: number;
 }
+
+/**
+ * What `ClusterService.scale` (and `nestjs-cluster scale`) takes: a worker count (`4`), or a change of
+ * the current one (`'+2'`, `'-1'`).
+ */
+export type ScaleArgument = number | `+${number}` | `-${number}`;
+
+/** The worker count of a node before and after a change of it (`ClusterService.scale`). */
+export interface ScaleResult {
+  /** The worker count the change started from. */
+  readonly from: number;
+  /** The worker count now. */
+  readonly to: number;
+}

@@ -80,6 +80,7 @@ function cluster(size: number, limits: Partial<Limits> = {}, says: Partial<Worke
       handedConnection: (port, connection) => router.handToSuccessor(member, port, connection),
       listen: () => undefined,
       accepted: () => undefined,
+      scale: () => undefined,
       dropped: (reason, detail) => drops.push({ worker: who, reason, detail }),
       congestion: (congested) => congestion.push([who.id, congested]),
       failed: (error) => failures.push(error),

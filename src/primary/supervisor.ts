@@ -1,16 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster } from 'node:cluster';
 import { EXIT_CODES } from '../cluster.constants.js';
+import { ClusterArgumentError, ScaleUnavailableError } from '../cluster.errors.js';
 import { describeError } from '../common/describe-error.js';
+import { scaleTarget } from '../common/scale-argument.js';
 import { ShutdownSequence, TERMINAL_SIGNALS } from '../common/shutdown-sequence.js';
 import type { ResolvedClusterOptions } from '../interfaces/bootstrap-options.interface.js';
 import type { ClusterEvent, LeaderEvent } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, ScaleResult, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import { LeaderAppointment, leaderChangeLine } from '../leadership/leader-appointment.js';
-import type { ChannelLimits, LifecycleData, ReadyNotes, WorkerSays } from '../channel/channel-to-worker.js';
+import type { ChannelLimits, LifecycleData, ReadyNotes, ScaleReply, ScaleRequest, WorkerSays } from '../channel/channel-to-worker.js';
 import { followNodes } from '../nodes/node-routing.js';
 import type { NodeLink } from '../transports/node-link.interface.js';
-import { MAX_WORKERS } from '../options/option-parsers.js';
 import { residentMemoryMb } from './memory-guard.js';
 import { MessageRouter } from './message-router.js';
 import { guardPrimaryEventHook } from './primary-event-hook.js';
@@ -234,16 +235,16 @@ export class Supervisor {
   }
 
   /**
-   * Changes the number of workers to `workers` (1 to 4096): new slots are forked and resolved once ready
-   * (or failed to start: then their restarts take over); the highest slots drain the way a rolling
-   * restart drains a replaced worker (open connections handed to the others) and are gone once they
-   * exited. Changes run one after the other. Rejects while the cluster shuts down.
+   * Changes the number of workers as `argument` says (read with `readScaleArgument`: a count, `'4'`, or
+   * a change of it, `'+2'`, `'-1'`): new slots are forked and resolved once ready (or failed to start:
+   * then their restarts take over); the highest slots drain the way a rolling restart drains a replaced
+   * worker (open connections handed to the others) and are gone once they exited. Changes run one after
+   * the other, each from the count the one before left. Rejects with `ClusterArgumentError` when the
+   * count would be outside 1 to 4096, with `ScaleUnavailableError` while the cluster shuts down.
+   * `retiring` hears which workers a scale-down removes, once they were asked to drain.
    */
-  scale(workers: number): Promise<{ readonly from: number; readonly to: number }> {
-    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
-      return Promise.reject(new RangeError(`cannot scale to ${workers} workers: a whole number from 1 to ${MAX_WORKERS}`));
-    }
-    const run = this.scaling.then(() => this.resize(workers));
+  scale(argument: string, retiring?: (members: readonly Member[], result: ScaleResult) => void): Promise<ScaleResult> {
+    const run = this.scaling.then(() => this.resize(argument, retiring));
     this.scaling = run.catch(() => undefined);
     return run;
   }
@@ -293,9 +294,12 @@ export class Supervisor {
     this.finishIfDone();
   }
 
-  private async resize(workers: number): Promise<{ from: number; to: number }> {
-    if (this.closing) throw new Error('the cluster is shutting down');
+  private async resize(argument: string, retiring?: (members: readonly Member[], result: ScaleResult) => void): Promise<ScaleResult> {
+    if (this.closing) throw new ScaleUnavailableError(argument, 'the cluster is shutting down');
     const from = this.table.slots.length;
+    const target = scaleTarget(argument, from);
+    if ('allowed' in target) throw new ClusterArgumentError('workers', argument, target.allowed);
+    const { workers } = target;
     this.logger.log(`scaling from ${from} to ${workers} worker(s)`);
     if (workers > from) {
       const started: Array<Promise<boolean>> = [];
@@ -303,21 +307,22 @@ export class Supervisor {
       this.emit();
       await Promise.all(started);
     } else {
-      const exited: Array<Promise<void>> = [];
+      const leaving: Member[] = [];
       while (this.table.slots.length > workers) {
         const slot = this.table.retireLast()!;
         clearTimeout(slot.restartTimer);
         for (const member of [slot.current, slot.replacement]) {
           if (!member?.process.stop('scaled-down')) continue;
           member.channel.shutdown(true);
-          exited.push(member.process.exited);
+          leaving.push(member);
         }
         // A slot waiting for its restart has no worker: it is gone at once.
         this.table.forgetIfEmpty(slot);
       }
       this.leadership.update();
       this.emit();
-      await Promise.all(exited);
+      retiring?.(leaving, { from, to: workers });
+      await Promise.all(leaving.map((member) => member.process.exited));
     }
     this.logger.log(`scaled from ${from} to ${this.table.slots.length} worker(s)`);
     return { from, to: this.table.slots.length };
@@ -356,10 +361,32 @@ export class Supervisor {
       handedConnection: (port, connection) => this.router.handToSuccessor(member(), port, connection),
       listen: (request) => this.watch.listen(member(), request),
       accepted: (id, accepted) => this.watch.answered(member(), id, accepted),
+      scale: (request) => this.scaleFor(member(), request),
       dropped: (reason, detail) => this.notices.drop(member().identity, reason, detail),
       congestion: (congested) => this.onCongestion(member(), congested),
       failed: (error) => this.logger.error(`a message from a worker could not be handled; it was dropped: ${describeError(error)}`),
     };
+  }
+
+  /**
+   * A worker asks for a change of the worker count (`ClusterService.scale`): the same `scale` as the
+   * control socket's, answered once it is done. A worker the change removes is answered as soon as it
+   * is asked to drain: waiting for its own exit, it would hold its drain until the deadline.
+   */
+  private scaleFor(member: Member, { seq, workers }: ScaleRequest): void {
+    let answered = false;
+    const answer = (reply: ScaleReply): void => {
+      if (answered) return;
+      answered = true;
+      member.channel.answerScale(reply);
+    };
+    this.scale(workers, (leaving, result) => leaving.includes(member) && answer({ seq, result })).then(
+      (result) => answer({ seq, result }),
+      (error: unknown) => {
+        if (error instanceof ClusterArgumentError) return answer({ seq, allowed: error.allowed });
+        answer({ seq, unavailable: error instanceof ScaleUnavailableError ? error.reason : describeError(error) });
+      },
+    );
   }
 
   private onHello({ process, channel }: Member): void {

@@ -1,7 +1,8 @@
+import { jest } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import { WORKER_LOGS_ENV, WORKER_READY_MARK } from '../cluster.constants.js';
 import type { WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import { WorkerLogs, type LogSinks } from './worker-logs.js';
+import { READ_BATCH_MS, WorkerLogs, type LogSinks } from './worker-logs.js';
 
 /** What the primary would write to its stdout and stderr, write by write. */
 function sinks(): LogSinks & { out: string[]; err: string[] } {
@@ -27,10 +28,11 @@ function attach(logs: WorkerLogs, identity: WorkerIdentity) {
   };
 }
 
-const flushed = () => new Promise((resolve) => setImmediate(resolve));
+/** What the relay read by now is written by the end of the next turn of the event loop. */
+const flushed = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
 describe('WorkerLogs', () => {
-  it('writes whole tagged lines, each chunk in one write, never a torn line', async () => {
+  it('writes whole tagged lines, the lines of every worker read in one turn in one write, never a torn line', async () => {
     const out = sinks();
     const logs = new WorkerLogs({ bootLogs: 'all' }, out);
     const a = attach(logs, worker(0));
@@ -40,7 +42,7 @@ describe('WorkerLogs', () => {
     a.stdout.write('lo\nsecond ');
     b.stdout.write('ld\n');
     await flushed();
-    expect(out.out).toEqual(['[w0] hello\n', '[w1] world\n']);
+    expect(out.out).toEqual(['[w0] hello\n[w1] world\n']);
     a.stdout.write('line\n{"msg":"json"}\n');
     b.stderr.write('oops\n');
     await flushed();
@@ -113,6 +115,7 @@ describe('WorkerLogs', () => {
     await logs.settled(1_000);
     expect(out.out).toHaveLength(1); // the verdict on its exit may come after its streams ended
     logs.exited(worker(1), true);
+    await flushed();
     expect(out.out.slice(1).join('')).toBe('[w1] InstanceLoader one\n[w1] InstanceLoader two\n');
   });
 
@@ -159,6 +162,48 @@ describe('WorkerLogs', () => {
     expect(logs.lines(1)).toEqual([expect.objectContaining({ slot: 1, pid: 101, stream: 'stderr', line: 'b1' })]);
     expect(logs.lines(undefined, 2).map((l) => l.line)).toEqual(['a4', 'a5']);
     expect(logs.lines(7)).toEqual([]);
+  });
+
+  describe('reading the pipes in batches', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] }));
+    afterEach(() => jest.useRealTimers());
+
+    /** A pipe as the primary reads it: a stream over a handle whose reads can stop and start. */
+    function pipe() {
+      const stream = new PassThrough();
+      const handle = { reading: true, readStop: jest.fn(() => 0), readStart: jest.fn(() => 0) };
+      Object.assign(stream, { _handle: handle });
+      return { stream, handle };
+    }
+
+    it('leaves every pipe unread after a small read, and reads them all again together, once', async () => {
+      const out = sinks();
+      const logs = new WorkerLogs({ bootLogs: 'all' }, out);
+      const [a, b] = [pipe(), pipe()];
+      logs.attach(worker(0), a.stream, null);
+      logs.attach(worker(1), b.stream, null);
+      a.stream.write('a1\n');
+      await flushed();
+      jest.advanceTimersByTime(READ_BATCH_MS / 2);
+      b.stream.write('b1\n');
+      await flushed();
+      expect([a.handle.readStop.mock.calls.length, b.handle.readStop.mock.calls.length]).toEqual([1, 1]);
+      jest.advanceTimersByTime(READ_BATCH_MS / 2 - 1);
+      expect(a.handle.readStart).not.toHaveBeenCalled();
+      // One timer for both: the pipe stopped later is read again with the other.
+      jest.advanceTimersByTime(1);
+      expect([a.handle.readStart.mock.calls.length, b.handle.readStart.mock.calls.length]).toEqual([1, 1]);
+      expect(out.out.join('')).toBe('[w0] a1\n[w1] b1\n');
+    });
+
+    it('reads on at once after a big read: the pipe fills fast', async () => {
+      const logs = new WorkerLogs({ bootLogs: 'all' }, sinks());
+      const a = pipe();
+      logs.attach(worker(0), a.stream, null);
+      a.stream.write(`${'x'.repeat(20_000)}\n`);
+      await flushed();
+      expect(a.handle.readStop).not.toHaveBeenCalled();
+    });
   });
 
   it('asks the worker to mark its readiness, and passes colours on when the primary writes to a terminal', () => {

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ClusterState, NodeInfo, ScaleResult, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { Leader } from '../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
@@ -73,6 +73,13 @@ export interface ClusterTransport {
   leader(): Leader | null;
   /** Asks for a rolling restart of the whole cluster; progress shows as `rolling-restart` events. */
   requestRollingRestart(): void;
+  /**
+   * Asks this node's primary to change its worker count: `workers` is a count or a change of it
+   * (`'4'`, `'+2'`, `'-1'`), already checked by the caller. Resolves with the counts before and after,
+   * once the new workers are ready or the removed ones exited; rejects with `ClusterArgumentError`
+   * (the count would be out of bounds) or `ScaleUnavailableError` (no primary, or it shuts down).
+   */
+  scale(workers: string): Promise<ScaleResult>;
   /** Messages addressed to this process, in the order each sender sent them. */
   readonly messages$: Observable<MessageEnvelope>;
   /** Puts a message on the wire. */

@@ -39,4 +39,4 @@ export {
 export { errorReply } from '../messaging/remote-error.js';
 export type { Payload, Serialization } from '../messaging/payload-codec.js';
 export type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-export type { ClusterState, NodeInfo, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';
+export type { ClusterState, NodeInfo, ScaleResult, WorkerInfo, WorkerState } from '../interfaces/worker-info.interface.js';

@@ -1,9 +1,9 @@
 import type { ClusterEvent, WorkerAddress, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { WorkerInfo } from '../interfaces/worker-info.interface.js';
+import type { ScaleResult, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import { errorReply } from '../messaging/remote-error.js';
 import type { Serialization } from '../messaging/payload-codec.js';
-import { NoHandlerError, WorkerUnavailableError } from '../cluster.errors.js';
+import { NoHandlerError, ScaleUnavailableError, WorkerUnavailableError } from '../cluster.errors.js';
 import { CLUSTER_DEFAULTS, processNodeId } from '../cluster-options.js';
 import type { MessageLimits } from './cluster-transport.interface.js';
 import { MembershipView, NO_DROPS } from './membership-view.js';
@@ -35,6 +35,11 @@ export class LocalTransport extends MembershipTransport {
     const reason = 'clustering is off: a standalone process has no other worker to take over';
     const node = this.self.node;
     queueMicrotask(() => this.view.apply(this.view.workers(), { type: 'rolling-restart', phase: 'aborted', reason, node, at: Date.now() }));
+  }
+
+  /** A standalone process is the whole of its node: it has no workers to add or remove. */
+  override scale(workers: string): Promise<ScaleResult> {
+    return Promise.reject(new ScaleUnavailableError(workers, 'clustering is off: a standalone process has no workers to add or remove'));
   }
 
   send(message: MessageEnvelope): void {

@@ -1,6 +1,7 @@
 import { AsyncSubject, Subject, type Observable } from 'rxjs';
 import type { ClusterEvent, WorkerIdentity } from '../interfaces/cluster-event.interface.js';
-import type { ClusterState, NodeInfo, WorkerInfo } from '../interfaces/worker-info.interface.js';
+import { ScaleUnavailableError } from '../cluster.errors.js';
+import type { ClusterState, NodeInfo, ScaleResult, WorkerInfo } from '../interfaces/worker-info.interface.js';
 import type { Leader } from '../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import type { Serialization } from '../messaging/payload-codec.js';
@@ -82,4 +83,9 @@ export abstract class MembershipTransport implements ClusterTransport {
   abstract send(message: MessageEnvelope): void;
   abstract announce(topics: readonly string[]): void;
   abstract requestRollingRestart(): void;
+
+  /** A transport without a primary to ask refuses; the IPC transport asks the node's primary. */
+  scale(workers: string): Promise<ScaleResult> {
+    return Promise.reject(new ScaleUnavailableError(workers, 'this transport has no primary to ask'));
+  }
 }

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { ChannelToPrimary, ClusterTraffic, LifecycleData } from '../../channel/channel-to-primary.js';
+import { ClusterArgumentError, ScaleUnavailableError } from '../../cluster.errors.js';
 import { ThrottledReport } from '../../common/throttled-report.js';
 import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
+import type { ScaleResult } from '../../interfaces/worker-info.interface.js';
 import { isLeaderOf } from '../../leadership/leader.interface.js';
 import type { MessageEnvelope } from '../../messaging/envelope.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
@@ -67,6 +69,14 @@ export class IpcWorkerTransport extends MembershipTransport implements LanedTran
 
   requestRollingRestart(): void {
     this.channel.requestRollingRestart();
+  }
+
+  /** Asked of this node's primary, over the channel: it runs the same change as `nestjs-cluster scale`. */
+  override async scale(workers: string): Promise<ScaleResult> {
+    const reply = await this.channel.scale(workers);
+    if ('result' in reply) return reply.result;
+    if ('allowed' in reply) throw new ClusterArgumentError('workers', workers, reply.allowed);
+    throw new ScaleUnavailableError(workers, reply.unavailable);
   }
 
   send(message: MessageEnvelope): void {
