@@ -48,6 +48,8 @@ export class WorkerRuntime {
   private readonly stopping = new ShutdownSequence();
   private handOff = false;
   private ownSignalTimer: NodeJS.Timeout | undefined;
+  /** The end of the boot log was marked on stdout (see `markBootDone`). */
+  private bootMarked = false;
 
   constructor(
     private readonly self: WorkerIdentity,
@@ -106,10 +108,9 @@ export class WorkerRuntime {
     }
     // Asked to stop while booting: nothing was served yet, close what the boot opened.
     if (this.stopping.closing) await this.exitAfterClose();
-    // The primary reads this worker's output and its channel apart: the mark tells it, in the output
-    // itself, which lines came before the worker was ready (its boot log).
-    if (process.env[WORKER_LOGS_ENV] === 'tagged') process.stdout.write(`${WORKER_READY_MARK}\n`);
     if (this.standingBy) {
+      // A standby's boot is over: what it prints from now on is no boot log.
+      this.markBootDone();
       this.booting = false;
       this.channel!.standby(this.listeningAhead);
       // `bootstrapClustered` resolves once this worker serves, as any worker's does.
@@ -131,8 +132,20 @@ export class WorkerRuntime {
     }
     // Asked to stop while it started listening.
     if (this.stopping.closing) await this.exitAfterClose();
+    this.markBootDone();
     this.booting = false;
     this.channel!.ready(notes);
+  }
+
+  /**
+   * The primary reads this worker's output and its channel apart: the mark tells it, in the output
+   * itself, which lines came before the worker was ready (its boot log). Once: a standby marks the end
+   * of its boot when it stands by, not again when it takes a slot.
+   */
+  private markBootDone(): void {
+    if (this.bootMarked || process.env[WORKER_LOGS_ENV] !== 'tagged') return;
+    this.bootMarked = true;
+    process.stdout.write(`${WORKER_READY_MARK}\n`);
   }
 
   /**
