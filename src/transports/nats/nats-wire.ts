@@ -1,7 +1,8 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { Serialization } from '../../messaging/payload-codec.js';
-import { atMost, FrameQueue, PROBE_DEADLINE_MS, type BrokerWire, type BrokerWireEvents } from '../broker/broker-wire.js';
-import { encodeFrames, MAX_FRAMES, type Frame } from '../broker/node-frames.js';
+import { atMost, type BrokerWireEvents } from '../broker/broker-wire.js';
+import { encodeFrames, type Frame } from '../broker/node-frames.js';
+import { QueuedWire } from '../broker/queued-wire.js';
 
 /** Connection settings a user may give (credentials, TLS, ...); the wire sets how it reconnects. */
 export type NatsConnectionOptions = Omit<
@@ -33,21 +34,19 @@ const NO_RESPONDERS_WAIT_MS = 5_000;
  * server confirmed the subscriptions. A message with requests that reaches no subscriber comes back as a
  * "no responders" status and is reported `unheard`.
  */
-export class NatsWire implements BrokerWire {
+export class NatsWire extends QueuedWire {
   private nc: NatsConnection | undefined;
   private connected = false;
   private closed = false;
-  private probing = false;
-  private readonly queue: FrameQueue;
   /** Frames written with a "no responders" reply subject, by its last token. */
   private readonly awaitingResponders = new Map<string, { channel: string; frames: Frame[]; at: number }>();
   private sequence = 0;
 
   constructor(
     private readonly options: NatsWireOptions,
-    private readonly events: BrokerWireEvents,
+    events: BrokerWireEvents,
   ) {
-    this.queue = new FrameQueue((channel, frames) => this.publish(channel, frames), MAX_FRAMES);
+    super(events);
   }
 
   get up(): boolean {
@@ -63,41 +62,10 @@ export class NatsWire implements BrokerWire {
     void this.open();
   }
 
-  write(channel: string, frame: Frame): boolean {
-    if (!this.up) return false;
-    this.queue.push(channel, frame);
-    return true;
-  }
-
-  flush(): void {
-    this.queue.flush();
-  }
-
-  drop(): void {
-    this.queue.drop();
-  }
-
   async sendNow(channel: string, frames: readonly Frame[], ms: number): Promise<void> {
     if (frames.length > 0) this.publish(channel, [...frames]);
     // The server answers a flush's PING in order: everything before it was taken.
     if (this.nc) await atMost(this.nc.flush(), ms);
-  }
-
-  probe(): void {
-    const nc = this.nc;
-    if (this.probing || !this.up || !nc) return;
-    this.probing = true;
-    const deadline = setTimeout(() => {
-      this.events.silent(PROBE_DEADLINE_MS);
-      nc.reconnect().catch(() => undefined);
-    }, PROBE_DEADLINE_MS);
-    deadline.unref();
-    nc.flush()
-      .catch(() => undefined)
-      .finally(() => {
-        clearTimeout(deadline);
-        this.probing = false;
-      });
   }
 
   async disconnect(): Promise<void> {
@@ -174,7 +142,15 @@ export class NatsWire implements BrokerWire {
     this.events.status(up);
   }
 
-  private publish(channel: string, frames: Frame[]): void {
+  protected ping(): Promise<unknown> {
+    return this.nc?.flush() ?? Promise.resolve();
+  }
+
+  protected reconnect(): void {
+    this.nc?.reconnect().catch(() => undefined);
+  }
+
+  protected publish(channel: string, frames: Frame[]): void {
     const nc = this.nc;
     if (!nc) return;
     const payload = encodeFrames(frames, this.options.serialization);
