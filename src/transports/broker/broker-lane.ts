@@ -39,6 +39,8 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
   protected readonly wire: Wire;
   private readonly limits: WireLimits;
   private readonly warnings: ThrottledReport<string>;
+  /** The channel of each process written to, by its identity (an object the membership keeps). */
+  private readonly workerChannels = new WeakMap<WorkerIdentity, string>();
   private receiver: LaneReceiver | undefined;
   private probe: NodeJS.Timeout | undefined;
   private wasUp = false;
@@ -77,7 +79,9 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
   }
 
   sendTo(worker: WorkerIdentity, message: MessageEnvelope): boolean {
-    return this.wire.write(this.channel.worker(worker), { t: 'msg', node: this.options.self.node, m: message });
+    let channel = this.workerChannels.get(worker);
+    if (channel === undefined) this.workerChannels.set(worker, (channel = this.channel.worker(worker)));
+    return this.wire.write(channel, { t: 'msg', node: this.options.self.node, m: message });
   }
 
   async close(): Promise<void> {

@@ -25,8 +25,8 @@ export interface NatsWireOptions {
   readonly retryMs?: number;
 }
 
-/** A "no responders" status comes at once or never: a written message's frames are kept this long for it. */
-const NO_RESPONDERS_WAIT_MS = 5_000;
+/** Messages with requests waiting for a possible "no responders" status before the wire asks the server for a round trip. */
+const CHECK_RESPONDERS_AFTER = 256;
 
 /**
  * The NATS wire of a link or a lane: one connection, which publishes and subscribes (NATS keeps one
@@ -38,9 +38,14 @@ export class NatsWire extends QueuedWire {
   private nc: NatsConnection | undefined;
   private connected = false;
   private closed = false;
-  /** Frames written with a "no responders" reply subject, by its last token. */
-  private readonly awaitingResponders = new Map<string, { channel: string; frames: Frame[]; at: number }>();
+  /**
+   * Frames written with a "no responders" reply subject, by the number that ends it. The server sends
+   * that status the moment it takes the message, so once it answered a later round trip, no status
+   * can come for them any more: they are forgotten then.
+   */
+  private readonly awaitingResponders = new Map<number, { readonly channel: string; readonly frames: Frame[] }>();
   private sequence = 0;
+  private checkingResponders = false;
 
   constructor(
     private readonly options: NatsWireOptions,
@@ -104,7 +109,7 @@ export class NatsWire extends QueuedWire {
       nc.subscribe(`${noResponders}.*`, {
         callback: (error, msg) => {
           if (error || msg.headers?.code !== 503) return;
-          const key = msg.subject.slice(noResponders.length + 1);
+          const key = Number(msg.subject.slice(noResponders.length + 1));
           const written = this.awaitingResponders.get(key);
           this.awaitingResponders.delete(key);
           if (written) this.events.unheard?.(written.channel, written.frames);
@@ -139,11 +144,22 @@ export class NatsWire extends QueuedWire {
   private setUp(up: boolean): void {
     if (up === this.connected) return;
     this.connected = up;
+    // What waited for a status fails with the lane going down.
+    if (!up) this.awaitingResponders.clear();
     this.events.status(up);
   }
 
+  /** A round trip, after which no "no responders" status can come for what was written before it. */
   protected ping(): Promise<unknown> {
-    return this.nc?.flush() ?? Promise.resolve();
+    const nc = this.nc;
+    if (!nc) return Promise.resolve();
+    const last = this.sequence;
+    return nc.flush().then(() => {
+      for (const key of this.awaitingResponders.keys()) {
+        if (key > last) break; // in the order they were written
+        this.awaitingResponders.delete(key);
+      }
+    });
   }
 
   protected reconnect(): void {
@@ -153,10 +169,11 @@ export class NatsWire extends QueuedWire {
   protected publish(channel: string, frames: Frame[]): void {
     const nc = this.nc;
     if (!nc) return;
-    const payload = encodeFrames(frames, this.options.serialization);
-    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    const encoded = encodeFrames(frames, this.options.serialization);
+    // Encoded once: the client takes the bytes as they are.
+    const payload = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
     // The server refuses a message above its max_payload (1 MB by default): a batch goes in halves.
-    if (bytes > nc.info!.max_payload && frames.length > 1) {
+    if (payload.byteLength > nc.info!.max_payload && frames.length > 1) {
       const half = Math.ceil(frames.length / 2);
       this.publish(channel, frames.slice(0, half));
       this.publish(channel, frames.slice(half));
@@ -173,13 +190,18 @@ export class NatsWire extends QueuedWire {
   private replyFor(channel: string, frames: Frame[]): { reply: string } | undefined {
     const { noResponders } = this.options;
     if (!noResponders || !frames.some((f) => f.t === 'msg' && f.m.kind === 'request')) return undefined;
-    const now = Date.now();
-    for (const [key, written] of this.awaitingResponders) {
-      if (now - written.at < NO_RESPONDERS_WAIT_MS) break; // in the order they were written
-      this.awaitingResponders.delete(key);
-    }
-    const key = String(++this.sequence);
-    this.awaitingResponders.set(key, { channel, frames, at: now });
+    const key = ++this.sequence;
+    this.awaitingResponders.set(key, { channel, frames });
+    if (this.awaitingResponders.size >= CHECK_RESPONDERS_AFTER) this.forgetAnswered();
     return { reply: `${noResponders}.${key}` };
+  }
+
+  /** Forgets, after one round trip, what waited for a status until now. */
+  private forgetAnswered(): void {
+    if (this.checkingResponders) return;
+    this.checkingResponders = true;
+    this.ping()
+      .catch(() => undefined)
+      .finally(() => (this.checkingResponders = false));
   }
 }
