@@ -60,6 +60,7 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
       failed: (channel, error) => this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`),
       unheard: (_channel, frames) => this.receiver?.unheard(frames.flatMap((f) => (f.t === 'msg' ? [f.m] : []))),
       silent: (deadlineMs) => logger.warn(`${broker} did not answer within ${deadlineMs} ms: reconnecting`),
+      refused: (reason) => logger.error(`${broker} refused this process's lane: ${reason}; trying again`),
     });
   }
 

@@ -41,6 +41,11 @@ export interface BrokerWireEvents {
   unheard?(channel: string, frames: readonly Frame[]): void;
   /** The broker did not answer the probe in time: the wire reconnects. */
   silent(deadlineMs: number): void;
+  /**
+   * The broker refused the connection (credentials, TLS) or an operation (a permission it lacks),
+   * when the wire can tell: each reason once until the wire is up again. The wire keeps trying.
+   */
+  refused?(reason: string): void;
 }
 
 /** Longer than any answer from a broker that works, shorter than the time a node takes to expire. */

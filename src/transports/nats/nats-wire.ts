@@ -1,19 +1,22 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import type { ResolvedNatsOptions } from '../../interfaces/bootstrap-options.interface.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import { atMost, type BrokerWireEvents } from '../broker/broker-wire.js';
 import { encodeFrames, type Frame } from '../broker/node-frames.js';
 import { QueuedWire } from '../broker/queued-wire.js';
+import { natsEndpoint } from './nats-connection.js';
 
-/** Connection settings a user may give (credentials, TLS, ...); the wire sets how it reconnects. */
+/** The client's connection settings besides how it reconnects, which the wire sets. */
 export type NatsConnectionOptions = Omit<
   ConnectionOptions,
   'servers' | 'reconnect' | 'maxReconnectAttempts' | 'waitOnFirstConnect' | 'reconnectTimeWait'
 >;
 
 export interface NatsWireOptions {
-  /** `nats://` or `tls://` URL of a server. */
+  /** `nats://` or `tls://` URL of a server, credentials in it or not. */
   readonly url: string;
-  readonly connection?: NatsConnectionOptions;
+  /** Credentials and TLS files (option `nats`). */
+  readonly settings?: ResolvedNatsOptions;
   /** Names the connection in the server's monitoring (`/connz`). */
   readonly connectionName: string;
   readonly serialization: Serialization;
@@ -31,7 +34,9 @@ const CHECK_RESPONDERS_AFTER = 256;
 /**
  * The NATS wire of a link or a lane: one connection, which publishes and subscribes (NATS keeps one
  * connection's order). The client reconnects by itself and subscribes again; the wire is up once the
- * server confirmed the subscriptions. A message with requests that reaches no subscriber comes back as a
+ * server confirmed the subscriptions. A connection the server refuses (credentials, TLS) is tried again
+ * every `retryMs`, and each new reason is reported `refused`, as is an error the server sends once
+ * connected (a permission it lacks). A message with requests that reaches no subscriber comes back as a
  * "no responders" status and is reported `unheard`.
  */
 export class NatsWire extends QueuedWire {
@@ -46,6 +51,9 @@ export class NatsWire extends QueuedWire {
   private readonly awaitingResponders = new Map<number, { readonly channel: string; readonly frames: Frame[] }>();
   private sequence = 0;
   private checkingResponders = false;
+  /** The reasons reported `refused` since the wire was last up, each told once. */
+  private readonly refusals = new Set<string>();
+  private pause: { timer: NodeJS.Timeout; resume: () => void } | undefined;
 
   constructor(
     private readonly options: NatsWireOptions,
@@ -64,7 +72,7 @@ export class NatsWire extends QueuedWire {
   }
 
   connect(): void {
-    void this.open();
+    void this.run();
   }
 
   async sendNow(channel: string, frames: readonly Frame[], ms: number): Promise<void> {
@@ -75,27 +83,50 @@ export class NatsWire extends QueuedWire {
 
   async disconnect(): Promise<void> {
     this.closed = true;
+    if (this.pause) {
+      clearTimeout(this.pause.timer);
+      this.pause.resume();
+    }
     this.setUp(false);
     await this.nc?.close().catch(() => undefined);
   }
 
-  private async open(): Promise<void> {
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        ...this.options.connection,
-        servers: this.options.url,
-        name: this.options.connectionName,
-        // Never gives up: the node serves on its own meanwhile, and joins once NATS is there.
-        maxReconnectAttempts: -1,
-        waitOnFirstConnect: true,
-        reconnectTimeWait: this.options.retryMs ?? 500,
-      });
-    } catch (error) {
-      this.events.failed(this.options.url, error);
-      return;
+  /**
+   * Connects, and connects again whenever the client gives up (until `disconnect`): a first connection
+   * that fails (NATS not there yet, credentials or TLS refused) is tried again after `retryMs`, each new
+   * reason reported once; so is a connection closed on credentials refused twice in a row (a secret
+   * rotated on one side first).
+   */
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      let nc: NatsConnection;
+      try {
+        const { server, connection } = natsEndpoint(this.options.url, this.options.settings);
+        nc = await connect({
+          ...connection,
+          servers: server,
+          name: this.options.connectionName,
+          // Once connected, never gives up: the node serves on its own meanwhile, and joins once NATS is back.
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: this.options.retryMs ?? 500,
+        });
+      } catch (error) {
+        this.refused(error);
+        await this.retryLater();
+        continue;
+      }
+      if (this.closed) return void nc.close().catch(() => undefined);
+      this.listen(nc);
+      const error = await nc.closed();
+      this.setUp(false);
+      if (error && !this.closed) {
+        this.refused(error);
+        await this.retryLater();
+      }
     }
-    if (this.closed) return void nc.close().catch(() => undefined);
+  }
+
+  private listen(nc: NatsConnection): void {
     this.nc = nc;
     for (const subject of this.options.subjects) {
       nc.subscribe(subject, {
@@ -117,7 +148,21 @@ export class NatsWire extends QueuedWire {
       });
     }
     void this.follow(nc);
-    await this.confirmed(nc);
+    void this.confirmed(nc);
+  }
+
+  private refused(error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (this.closed || this.refusals.has(reason)) return;
+    this.refusals.add(reason);
+    this.events.refused?.(reason);
+  }
+
+  private retryLater(): Promise<void> {
+    return new Promise<void>((resume) => {
+      const timer = setTimeout(resume, this.options.retryMs ?? 500);
+      this.pause = { timer, resume };
+    }).finally(() => (this.pause = undefined));
   }
 
   /** Up once the server answered after the subscriptions: what others write from then on is heard. */
@@ -134,18 +179,16 @@ export class NatsWire extends QueuedWire {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') this.setUp(false);
       else if (status.type === 'reconnect') await this.confirmed(nc);
-      else if (status.type === 'slowConsumer') {
-        this.events.failed(status.sub.getSubject(), new Error(`slow consumer: ${status.pending} messages waiting to be read`));
-      }
+      else if (status.type === 'error') this.refused(status.error);
     }
-    this.setUp(false);
   }
 
   private setUp(up: boolean): void {
     if (up === this.connected) return;
     this.connected = up;
+    if (up) this.refusals.clear();
     // What waited for a status fails with the lane going down.
-    if (!up) this.awaitingResponders.clear();
+    else this.awaitingResponders.clear();
     this.events.status(up);
   }
 
