@@ -44,13 +44,16 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
   private receiver: LaneReceiver | undefined;
   private probe: NodeJS.Timeout | undefined;
   private wasUp = false;
+  /** When the lane went down, once it had been up: its return is told with how long it was away. */
+  private downSince: number | undefined;
+  private closing = false;
 
   constructor(
     private readonly options: BrokerLaneOptions,
-    broker: string,
+    private readonly broker: string,
     private readonly channel: LaneChannels,
     wire: (events: BrokerWireEvents) => Wire,
-    logger = new Logger(`Cluster${broker}#${options.self.slot}`),
+    private readonly logger = new Logger(`Cluster${broker}#${options.self.slot}`),
   ) {
     this.limits = { serialization: options.serialization, maxMessageBytes: options.maxMessageBytes };
     this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.warn(`dropped ${count} frame(s) from ${broker}: ${sample}`));
@@ -87,6 +90,7 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
 
   async close(): Promise<void> {
     clearInterval(this.probe);
+    this.closing = true;
     this.warnings.flush();
     // What this process wrote last (replies of its drain) goes out before it disconnects.
     if (this.up) {
@@ -100,6 +104,14 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
     if (up === this.wasUp) return;
     this.wasUp = up;
     if (!up) this.wire.drop();
+    if (!up && !this.closing) {
+      this.downSince = Date.now();
+      // The broker went away, or cut this process off (it read too slowly): the same for the process.
+      this.logger.warn(`lost ${this.broker}: this process's messages to other nodes fail until its lane is back; reconnecting`);
+    } else if (up && this.downSince !== undefined) {
+      this.logger.log(`lane back on ${this.broker} after ${Date.now() - this.downSince} ms`);
+      this.downSince = undefined;
+    }
     this.receiver?.changed(up);
   }
 
