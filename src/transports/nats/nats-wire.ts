@@ -2,7 +2,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/t
 import type { ResolvedNatsOptions } from '../../interfaces/bootstrap-options.interface.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import { atMost, type BrokerWireEvents } from '../broker/broker-wire.js';
-import { encodeFrames, type Frame } from '../broker/node-frames.js';
+import { encodeFrames, packFrames, type Frame } from '../broker/node-frames.js';
 import { QueuedWire } from '../broker/queued-wire.js';
 import { natsEndpoint } from './nats-connection.js';
 
@@ -212,7 +212,7 @@ export class NatsWire extends QueuedWire {
   protected publish(channel: string, frames: Frame[]): void {
     const nc = this.nc;
     if (!nc) return;
-    const encoded = encodeFrames(frames, this.options.serialization);
+    const encoded = this.options.serialization === 'json' ? packFrames(frames) : encodeFrames(frames, 'advanced');
     // Encoded once: the client takes the bytes as they are.
     const payload = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
     // The server refuses a message above its max_payload (1 MB by default): a batch goes in halves.
