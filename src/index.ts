@@ -31,6 +31,8 @@ export type {
   ConnectionDistribution,
   ClusterLeadershipOptions,
   ClusterMessagingOptions,
+  ClusterNatsOptions,
+  ClusterNatsTlsOptions,
   ClusterRestartOptions,
   ClusterShutdownOptions,
   ClusteredApp,
@@ -40,6 +42,7 @@ export type {
   ListenAppHook,
   PrimaryEventHook,
   ResolvedClusterOptions,
+  ResolvedNatsOptions,
   StickyMode,
   WorkerLogMode,
 } from './interfaces/bootstrap-options.interface.js';
