@@ -380,6 +380,20 @@ describe('faults between nodes on NATS alone', () => {
     nats = undefined;
   });
 
+  it('NATS unreachable at start: the node serves, reports the link down, says why once, and joins once NATS is up', async () => {
+    nats = await NatsServer.start();
+    await nats.kill();
+    const lone = await startNode('node-i', nats, {}, NATS);
+    nodes.push(lone);
+    expect((await lone.control(0, '/state')).transport).toBe('down');
+    await nats.restart();
+    await pollUntil(async () => (await lone.control(0, '/state')).transport === 'up', 'the link up', 10_000);
+    // The primary's link and each worker's lane said once why they could not connect, not at every try.
+    const refusals = lone.app.tagged.filter((l) => /NATS refused/.test(l.text));
+    expect(refusals.filter((l) => l.slot === undefined)).toHaveLength(1);
+    expect(refusals.length).toBeLessThanOrEqual(3);
+  });
+
   it("a worker too slow to read its lane is cut off by NATS (slow consumer), says so, reconnects and is reached again; its node's link and same-node traffic are untouched", async () => {
     // NATS cuts a connection holding over 256 KB it could not write yet: a slow worker cannot grow the server
     // without bound. A message may not be larger than that (the wire splits its batches to fit).
