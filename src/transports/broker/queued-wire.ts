@@ -3,8 +3,9 @@ import type { Frame } from './node-frames.js';
 
 /**
  * A burst leaves in runs of this many frames (tens of kilobytes): enough for one broker message to carry
- * many, few enough that the receiver decodes one while the next is on its way (with 1,000, a burst over
- * NATS measured 0.7x the throughput). At most `MAX_FRAMES`, what a receiver takes in one message.
+ * many, few enough that the receiver decodes one while the next is on its way (with runs of 1,000, a
+ * burst over NATS went about a third slower on a 2-core machine). At most `MAX_FRAMES`, what a receiver
+ * takes in one message.
  */
 export const FLUSH_FRAMES = 256;
 
