@@ -111,6 +111,7 @@ export class NatsWire extends QueuedWire {
           reconnectTimeWait: this.options.retryMs ?? 500,
         });
       } catch (error) {
+        if (this.closed) return;
         this.refused(error);
         await this.retryLater();
         continue;
@@ -161,6 +162,7 @@ export class NatsWire extends QueuedWire {
   private retryLater(): Promise<void> {
     return new Promise<void>((resume) => {
       const timer = setTimeout(resume, this.options.retryMs ?? 500);
+      timer.unref();
       this.pause = { timer, resume };
     }).finally(() => (this.pause = undefined));
   }
