@@ -2,6 +2,7 @@ import { ClusterConfigError, ClusterError } from './cluster.errors.js';
 import { CLUSTER_DEFAULTS, CLUSTER_ENV, freshNodeId, processNodeId, resolveClusterOptions } from './cluster-options.js';
 import type { ClusterBootstrapOptions } from './interfaces/bootstrap-options.interface.js';
 import { settingPaths } from './options/option-schema.js';
+import { fileURLToPath } from 'node:url';
 import { availableCpus } from './primary/available-cpus.js';
 
 type Env = Record<string, string | undefined>;
@@ -64,6 +65,13 @@ describe('resolveClusterOptions defaults', () => {
       enabled: true,
       nodeId: freshNodeId(),
       redisUrl: undefined,
+      nats: {
+        user: undefined,
+        pass: undefined,
+        token: undefined,
+        credsFile: undefined,
+        tls: { caFile: undefined, certFile: undefined, keyFile: undefined },
+      },
       name: 'default',
       port: 3000,
       host: undefined,
@@ -131,6 +139,13 @@ describe('resolveClusterOptions environment', () => {
       nodeId: 'CLUSTER_NODE_ID',
       redisUrl: 'CLUSTER_REDIS_URL',
       natsUrl: 'CLUSTER_NATS_URL',
+      natsUser: 'CLUSTER_NATS_USER',
+      natsPass: 'CLUSTER_NATS_PASS',
+      natsToken: 'CLUSTER_NATS_TOKEN',
+      natsCredsFile: 'CLUSTER_NATS_CREDS',
+      natsTlsCaFile: 'CLUSTER_NATS_TLS_CA',
+      natsTlsCertFile: 'CLUSTER_NATS_TLS_CERT',
+      natsTlsKeyFile: 'CLUSTER_NATS_TLS_KEY',
       name: 'CLUSTER_NAME',
       control: 'CLUSTER_CONTROL_SOCKET',
       port: 'PORT',
@@ -638,6 +653,72 @@ describe('resolveClusterOptions NATS', () => {
     const error = configError(() => resolve({ natsUrl: 'nats://127.0.0.1:4222' }, { CLUSTER_REDIS_URL: 'redis://127.0.0.1:6379' }));
     expect(error.setting).toBe('options.natsUrl');
     expect(error.allowed).toContain('CLUSTER_REDIS_URL');
+  });
+
+  it('never shows the credentials of a bad URL', () => {
+    const error = configError(() => resolve({}, { CLUSTER_NATS_URL: 'http://app:hunter2@nats.internal:4222' }));
+    expect(error.value).toBe('http://***@nats.internal:4222');
+    expect(error.message).not.toContain('hunter2');
+    expect(configError(() => resolve({}, { CLUSTER_REDIS_URL: 'nats://:hunter2@redis:6379' })).message).not.toContain('hunter2');
+  });
+
+  const file = fileURLToPath(import.meta.url); // a file this process can read
+  const URL = { natsUrl: 'nats://127.0.0.1:4222' };
+  const NONE = {
+    user: undefined,
+    pass: undefined,
+    token: undefined,
+    credsFile: undefined,
+    tls: { caFile: undefined, certFile: undefined, keyFile: undefined },
+  };
+
+  it('reads the credentials and TLS files from nats or the environment, the option first', () => {
+    expect(resolve(URL).nats).toEqual(NONE);
+    expect(resolve({ ...URL, nats: { user: 'app', pass: 'p' } }, { CLUSTER_NATS_USER: 'other' }).nats).toMatchObject({ user: 'app', pass: 'p' });
+    expect(resolve(URL, { CLUSTER_NATS_TOKEN: ' s3cret ' }).nats.token).toBe('s3cret');
+    const env = { CLUSTER_NATS_CREDS: file, CLUSTER_NATS_TLS_CA: file, CLUSTER_NATS_TLS_CERT: file, CLUSTER_NATS_TLS_KEY: file };
+    expect(resolve(URL, env).nats).toEqual({ ...NONE, credsFile: file, tls: { caFile: file, certFile: file, keyFile: file } });
+  });
+
+  it('rejects a password or token that is not 1 to 4096 characters without control characters, never showing it', () => {
+    const allowed = '1 to 4096 characters, no control characters';
+    const error = configError(() => resolve({ ...URL, nats: { user: 'app', pass: 'line\nbreak' } }));
+    expect(error.setting).toBe('options.nats.pass');
+    expect(error.allowed).toBe(allowed);
+    expect(error.message).toContain('a string of 10 character(s) (hidden)');
+    expect(error.message).not.toContain('line');
+    expect(configError(() => resolve({ ...URL, nats: { token: 42 as never } })).message).toContain('a number (hidden)');
+    expectRejected(() => resolve({ ...URL, nats: { user: '' } }), 'options.nats.user', '', allowed);
+  });
+
+  it('rejects a file this process cannot read, naming it', () => {
+    expectRejected(
+      () => resolve(URL, { CLUSTER_NATS_CREDS: '/nonexistent/app.creds' }),
+      'CLUSTER_NATS_CREDS',
+      '/nonexistent/app.creds',
+      'the path of a file this process can read',
+    );
+    expectRejected(
+      () => resolve({ ...URL, nats: { tls: { caFile: '/' } } }),
+      'options.nats.tls.caFile',
+      '/',
+      'the path of a file this process can read',
+    );
+  });
+
+  it.each<[string, ClusterBootstrapOptions, Env, string, RegExp]>([
+    ['NATS settings without natsUrl', {}, { CLUSTER_NATS_TOKEN: 's3cret' }, 'nats.token (CLUSTER_NATS_TOKEN)', /unset while natsUrl/],
+    ['a password without a user', { ...URL, nats: { pass: 'p' } }, {}, 'nats.pass (CLUSTER_NATS_PASS)', /unless nats.user/],
+    ['a token and a user', { ...URL, nats: { user: 'u', token: 't' } }, {}, 'nats.token (CLUSTER_NATS_TOKEN)', /one way to authenticate/],
+    ['a creds file and a token', { ...URL, nats: { token: 't' } }, { CLUSTER_NATS_CREDS: file }, 'nats.credsFile (CLUSTER_NATS_CREDS)', /one way/],
+    ['a certificate without its key', { ...URL, nats: { tls: { certFile: file } } }, {}, 'nats.tls.certFile (CLUSTER_NATS_TLS_CERT)', /keyFile/],
+    ['a key without its certificate', URL, { CLUSTER_NATS_TLS_KEY: file }, 'nats.tls.keyFile (CLUSTER_NATS_TLS_KEY)', /certFile/],
+    ['credentials in the URL and in nats', { natsUrl: 'nats://a:b@h:4222', nats: { user: 'u' } }, {}, 'natsUrl (CLUSTER_NATS_URL)', /not both/],
+  ])('refuses %s, naming the setting', (_, options, env, setting, allowed) => {
+    const error = configError(() => resolve(options, env));
+    expect(error.setting).toBe(setting);
+    expect(error.allowed).toMatch(allowed);
+    expect(error.message).not.toMatch(/"t"|"p"|:b@/);
   });
 });
 

@@ -10,8 +10,8 @@ import type {
   PrimaryEventHook,
   ResolvedClusterOptions,
 } from './interfaces/bootstrap-options.interface.js';
-import { NODE_ID, readSetting, type Env } from './options/option-parsers.js';
-import { CLUSTER_ENV, defaultsOf, isSetting, OPTION_SCHEMA, type Resolved, type SettingGroup } from './options/option-schema.js';
+import { NODE_ID, readSetting, withoutCredentials, type Env } from './options/option-parsers.js';
+import { CLUSTER_ENV, defaultsOf, isSetting, OPTION_SCHEMA, settingPaths, type Resolved, type SettingGroup } from './options/option-schema.js';
 import { availableCpus } from './primary/available-cpus.js';
 
 export { CLUSTER_ENV } from './options/option-schema.js';
@@ -62,8 +62,13 @@ function resolveGroup<S extends SettingGroup>(group: S, given: Given, env: Env, 
 /** Settings whose allowed values depend on each other. */
 function checkBounds(resolved: ResolvedClusterOptions): void {
   if (resolved.redisUrl !== undefined && resolved.natsUrl !== undefined) {
-    throw new ClusterConfigError('options.natsUrl', resolved.natsUrl, 'unset while redisUrl (CLUSTER_REDIS_URL) is set: one link between nodes');
+    throw new ClusterConfigError(
+      'options.natsUrl',
+      withoutCredentials(resolved.natsUrl),
+      'unset while redisUrl (CLUSTER_REDIS_URL) is set: one link between nodes',
+    );
   }
+  checkNats(resolved);
   if (resolved.restart.maxDelayMs < resolved.restart.initialDelayMs) {
     throw new ClusterConfigError(
       'options.restart.maxDelayMs',
@@ -102,6 +107,51 @@ function checkBounds(resolved: ResolvedClusterOptions): void {
       `messaging.maxQueueBytes (${CLUSTER_ENV.maxQueueBytes})`,
       maxQueueBytes,
       `at least messaging.maxMessageBytes (${CLUSTER_ENV.maxMessageBytes}), ${maxMessageBytes}: raise the one or lower the other`,
+    );
+  }
+}
+
+/** The `nats` settings given, by path (`nats.tls.caFile`), each with its variable and how an error shows its value. */
+const NATS_SETTINGS = settingPaths(OPTION_SCHEMA.nats, 'nats.');
+
+/** One way to authenticate, TLS files that go together, and nothing of NATS without `natsUrl`. */
+function checkNats({ natsUrl, nats }: ResolvedClusterOptions): void {
+  const given = new Map(
+    NATS_SETTINGS.flatMap(([path, setting]) => {
+      const value = path
+        .split('.')
+        .slice(1)
+        .reduce<unknown>((group, key) => (group as Record<string, unknown>)[key], nats);
+      return value === undefined ? [] : [[path, { label: `${path} (${setting.env})`, shown: setting.parse.shown?.(value) ?? value }] as const];
+    }),
+  );
+  const reject = (path: string, allowed: string): never => {
+    const { label, shown } = given.get(path)!;
+    throw new ClusterConfigError(label, shown, allowed);
+  };
+  const first = given.keys().next();
+  if (natsUrl === undefined) {
+    if (!first.done) reject(first.value, `unset while natsUrl (${CLUSTER_ENV.natsUrl}) is unset: it sets up the connections to NATS`);
+    return;
+  }
+  if (given.has('nats.pass') && !given.has('nats.user'))
+    reject('nats.pass', `unset unless nats.user (${CLUSTER_ENV.natsUser}) is set: it is that user's password`);
+  if (given.has('nats.token') && given.has('nats.user')) {
+    reject('nats.token', `unset while nats.user (${CLUSTER_ENV.natsUser}) is set: one way to authenticate, a token or a user and password`);
+  }
+  if (given.has('nats.credsFile') && (given.has('nats.user') || given.has('nats.token'))) {
+    reject('nats.credsFile', 'unset while nats.user or nats.token is set: one way to authenticate');
+  }
+  if (given.has('nats.tls.certFile') !== given.has('nats.tls.keyFile')) {
+    const [set, missing] = given.has('nats.tls.certFile') ? ['certFile', 'keyFile'] : ['keyFile', 'certFile'];
+    reject(`nats.tls.${set}`, `unset unless nats.tls.${missing} is set too: a client certificate goes with its key`);
+  }
+  const auth = ['nats.user', 'nats.token', 'nats.credsFile'].find((path) => given.has(path));
+  if (auth !== undefined && /^[a-z]+:\/\/[^/]*@/i.test(natsUrl)) {
+    throw new ClusterConfigError(
+      `natsUrl (${CLUSTER_ENV.natsUrl})`,
+      withoutCredentials(natsUrl),
+      `a URL without credentials while ${given.get(auth)!.label} is set: credentials in the URL or in nats.*, not both`,
     );
   }
 }

@@ -32,7 +32,24 @@ export class ClusterConfigError extends ClusterError {
   }
 }
 
+/** A value an error must not show (a password, a token): it says what kind of value it was instead. */
+export class HiddenValue {
+  constructor(
+    /** What the value was, e.g. `a string of 3 character(s)`. */
+    readonly description: string,
+  ) {}
+
+  toString(): string {
+    return `${this.description} (hidden)`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
 function formatValue(value: unknown): string {
+  if (value instanceof HiddenValue) return value.toString();
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   try {

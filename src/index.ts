@@ -32,6 +32,8 @@ export type {
   ConnectionDistribution,
   ClusterLeadershipOptions,
   ClusterMessagingOptions,
+  ClusterNatsOptions,
+  ClusterNatsTlsOptions,
   ClusterRestartOptions,
   ClusterShutdownOptions,
   ClusteredApp,
@@ -41,6 +43,7 @@ export type {
   ListenAppHook,
   PrimaryEventHook,
   ResolvedClusterOptions,
+  ResolvedNatsOptions,
   StickyMode,
   WorkerLogMode,
 } from './interfaces/bootstrap-options.interface.js';

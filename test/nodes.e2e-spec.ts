@@ -329,6 +329,12 @@ describe('faults between nodes on Redis alone', () => {
       return lanes.length === 2 && lanes.every((lane) => !lanesBefore.some((before) => before.id === lane.id));
     }, "node-k's lanes to be cut off and back");
     expect(subscribers('ncl:node-k:sub')).toEqual(linkBefore);
+    // Each cut-off worker said so, and said when its lane was back.
+    await pollUntil(
+      async () => k.app.tagged.filter((l) => /lane back on Redis after \d+ ms/.test(l.text)).length === 2,
+      'both lanes to say they are back',
+    );
+    expect(new Set(k.app.tagged.filter((l) => l.text.includes('lost Redis: this process')).map((l) => l.slot))).toEqual(new Set([0, 1]));
     for (const to of [0, 1]) {
       await pollUntil(
         async () => (await k.control(to, `/request?topic=whoami&to=1&node=node-j&timeoutMs=1000`)).value !== undefined,
@@ -380,6 +386,87 @@ describe('faults between nodes on Redis alone', () => {
     const exit = await app.exited;
     expect(exit.code).toBe(78);
     expect(app.lines.filter((l) => l.includes('CLUSTER_REDIS_URL'))).toHaveLength(1);
+  });
+});
+
+describe('faults between nodes on NATS alone', () => {
+  let nats: NatsServer | undefined;
+  const nodes: Node[] = [];
+
+  afterEach(async () => {
+    for (const node of nodes.splice(0)) node.app.killGroup();
+    await nats?.remove();
+    nats = undefined;
+  });
+
+  it('NATS unreachable at start: the node serves, reports the link down, says why once, and joins once NATS is up', async () => {
+    nats = await NatsServer.start();
+    await nats.kill();
+    const lone = await startNode('node-i', nats, {}, NATS);
+    nodes.push(lone);
+    expect((await lone.control(0, '/state')).transport).toBe('down');
+    await nats.restart();
+    await pollUntil(async () => (await lone.control(0, '/state')).transport === 'up', 'the link up', 10_000);
+    // The primary's link and each worker's lane said once why they could not connect, not at every try.
+    const refusals = lone.app.tagged.filter((l) => /NATS refused/.test(l.text));
+    expect(refusals.filter((l) => l.slot === undefined)).toHaveLength(1);
+    expect(refusals.length).toBeLessThanOrEqual(3);
+  });
+
+  it("a worker too slow to read its lane is cut off by NATS (slow consumer), says so, reconnects and is reached again; its node's link and same-node traffic are untouched", async () => {
+    // NATS cuts a connection holding over 256 KB it could not write yet: a slow worker cannot grow the server
+    // without bound. A message may not be larger than that (the wire splits its batches to fit).
+    nats = await NatsServer.start({ config: 'max_pending: 262144\nmax_payload: 131072', monitor: true });
+    // node-k's workers are stopped until NATS cuts them off: its primary must not take them for hung meanwhile.
+    const [j, k] = await Promise.all([startNode('node-j', nats, {}, NATS), startNode('node-k', nats, { CLUSTER_UNRESPONSIVE_MS: '0' }, NATS)]);
+    nodes.push(j, k);
+    await seesAll(j, ['node-j', 'node-k']);
+    await seesAll(k, ['node-j', 'node-k']);
+    // Connections are named after their process: `ncl:<node>` for the link, `ncl:<node>:<slot>:<pid>` for a lane.
+    const open = async (prefix: string) =>
+      (await nats!.connections()).filter((c) => c.name?.startsWith(prefix)).map(({ cid, name }) => ({ cid, name }));
+    const lanesBefore = await open('ncl:node-k:');
+    const linkBefore = (await open('ncl:node-k')).filter((c) => c.name === 'ncl:node-k');
+    expect(lanesBefore).toHaveLength(2);
+    expect(linkBefore).toHaveLength(1);
+    const workersOfK = ((await j.control(0, '/workers')) as Array<{ node: string; pid: number }>).filter((w) => w.node === 'node-k');
+    for (const { pid } of workersOfK) process.kill(pid, 'SIGSTOP');
+    try {
+      // About 20 MB for each lane of node-k's workers, which do not read: more than the sockets' buffers hold.
+      await j.control(0, `/flood?count=10000&size=2000`);
+      await pollUntil(
+        async () =>
+          (await nats!.connections('closed')).filter((c) => c.name?.startsWith('ncl:node-k:') && /slow consumer/i.test(c.reason ?? '')).length === 2,
+        "NATS to cut node-k's lanes off as slow consumers",
+      );
+    } finally {
+      for (const { pid } of workersOfK) process.kill(pid, 'SIGCONT');
+    }
+    // Same-node traffic never touched NATS: it answers at once, lanes back or not.
+    expect((await k.control(0, '/request?topic=whoami&to=1&timeoutMs=1000')).value).toMatchObject({ slot: 1 });
+    // Both lanes connected again (new connections), the link was not touched.
+    await pollUntil(async () => {
+      const lanes = await open('ncl:node-k:');
+      return lanes.length === 2 && lanes.every((lane) => !lanesBefore.some((before) => before.cid === lane.cid));
+    }, "node-k's lanes to be back");
+    expect((await open('ncl:node-k')).filter((c) => c.name === 'ncl:node-k')).toEqual(linkBefore);
+    // Each cut-off worker said so, and said when its lane was back.
+    await pollUntil(
+      async () => k.app.tagged.filter((l) => /lane back on NATS after \d+ ms/.test(l.text)).length === 2,
+      'both lanes to say they are back',
+    );
+    expect(new Set(k.app.tagged.filter((l) => l.text.includes('lost NATS: this process')).map((l) => l.slot))).toEqual(new Set([0, 1]));
+    expect(j.app.lines.filter((l) => l.includes('lost NATS'))).toEqual([]);
+    for (const to of [0, 1]) {
+      await pollUntil(
+        async () => (await k.control(to, `/request?topic=whoami&to=1&node=node-j&timeoutMs=1000`)).value !== undefined,
+        `node-j from slot ${to} of node-k`,
+      );
+      await pollUntil(
+        async () => (await j.control(0, `/request?topic=whoami&to=${to}&node=node-k&timeoutMs=1000`)).value !== undefined,
+        `slot ${to} of node-k from node-j`,
+      );
+    }
   });
 });
 

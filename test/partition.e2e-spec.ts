@@ -1,10 +1,13 @@
 /**
- * A partition, as between real hosts: two nodes and Redis, each in its own network namespace with
- * its own address; cutting the leading node's link makes it step down and expire on the other, which
- * then leads; restoring the link lets it rejoin.
+ * A partition, as between real hosts: two nodes and their broker (Redis, then NATS with JetStream),
+ * each in its own network namespace with its own address; cutting the leading node's link makes it step
+ * down and expire on the other, which then leads; restoring the link lets it rejoin.
  * Needs root and iproute2 (CI has both); elsewhere the suite is skipped with the reason printed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClusterProcess } from './helpers/cluster-process.js';
 import { MESSAGING_APP, pollUntil } from './helpers/messaging-cluster.js';
 import { NetworkNamespaces } from './helpers/network-namespaces.js';
@@ -13,40 +16,65 @@ const unavailable = NetworkNamespaces.unavailable();
 if (unavailable) console.log(`partition test skipped: ${unavailable}`);
 const describeWithNamespaces = unavailable ? describe.skip : describe;
 
-const REDIS_PORT = 6390;
 const CONTROL = 'http://127.0.0.1:4001';
 
-describeWithNamespaces('a partition between two nodes on separate hosts', () => {
-  const nets = new NetworkNamespaces();
+/** A broker run in its own namespace, listening on every address there. */
+interface Broker {
+  readonly name: string;
+  /** The variable that points a node at it, and its URL at `ip`. */
+  readonly variable: string;
+  url(ip: string): string;
+  /** The command that runs it (in `dir`, a temporary folder of its own). */
+  command(dir: string): string[];
+  /** Whether it answers, asked from namespace `ns` at `ip`. */
+  answers(nets: NetworkNamespaces, ns: string, ip: string): boolean;
+}
+
+const REDIS_PORT = 6390;
+const NATS_PORT = 4290;
+const NATS_MONITOR_PORT = 8290;
+
+const REDIS: Broker = {
+  name: 'Redis',
+  variable: 'CLUSTER_REDIS_URL',
+  url: (ip) => `redis://${ip}:${REDIS_PORT}`,
+  command: () => ['redis-server', '--port', String(REDIS_PORT), '--bind', '0.0.0.0', '--protected-mode', 'no', '--save', ''],
+  answers: (_nets, ns, ip) =>
+    spawnSync('ip', ['netns', 'exec', ns, 'redis-cli', '-h', ip, '-p', String(REDIS_PORT), 'ping'])
+      .stdout?.toString()
+      .trim() === 'PONG',
+};
+
+const NATS: Broker = {
+  name: 'NATS',
+  variable: 'CLUSTER_NATS_URL',
+  url: (ip) => `nats://${ip}:${NATS_PORT}`,
+  // JetStream on: the leadership lease is a key-value bucket.
+  command: (dir) => ['nats-server', '-a', '0.0.0.0', '-p', String(NATS_PORT), '-m', String(NATS_MONITOR_PORT), '-js', '-sd', dir],
+  answers: (nets, ns, ip) => {
+    try {
+      return (nets.getJson(ns, `http://${ip}:${NATS_MONITOR_PORT}/healthz`) as { status?: string }).status === 'ok';
+    } catch {
+      return false;
+    }
+  },
+};
+
+describeWithNamespaces.each([REDIS, NATS])('a partition between two nodes on separate hosts, over $name', (broker) => {
+  const nets = new NetworkNamespaces(`ncl${process.pid}${broker.name.slice(0, 1).toLowerCase()}`);
   const nodes: ClusterProcess[] = [];
-  let redis: ChildProcess | undefined;
-  let ns: { redis: string; one: string; two: string };
+  let server: ChildProcess | undefined;
+  let ns: { broker: string; one: string; two: string };
+  const dir = mkdtempSync(join(tmpdir(), 'ncl-partition-'));
 
   beforeAll(async () => {
-    ns = { redis: nets.add('redis'), one: nets.add('one'), two: nets.add('two') };
-    nets.connect({ ns: ns.redis, device: 'to-one', ip: '10.77.1.1' }, { ns: ns.one, device: 'uplink', ip: '10.77.1.2' });
-    nets.connect({ ns: ns.redis, device: 'to-two', ip: '10.77.2.1' }, { ns: ns.two, device: 'uplink', ip: '10.77.2.2' });
-    const [command, ...args] = [
-      ...nets.exec(ns.redis),
-      'redis-server',
-      '--port',
-      String(REDIS_PORT),
-      '--bind',
-      '0.0.0.0',
-      '--protected-mode',
-      'no',
-      '--save',
-      '',
-    ];
-    redis = spawn(command!, args, { stdio: 'ignore', detached: true });
-    await pollUntil(
-      async () =>
-        spawnSync('ip', ['netns', 'exec', ns.one, 'redis-cli', '-h', '10.77.1.1', '-p', String(REDIS_PORT), 'ping'])
-          .stdout?.toString()
-          .trim() === 'PONG',
-      'redis-server in its namespace',
-    );
-    for (const [name, space, redisIp] of [
+    ns = { broker: nets.add('broker'), one: nets.add('one'), two: nets.add('two') };
+    nets.connect({ ns: ns.broker, device: 'to-one', ip: '10.77.1.1' }, { ns: ns.one, device: 'uplink', ip: '10.77.1.2' });
+    nets.connect({ ns: ns.broker, device: 'to-two', ip: '10.77.2.1' }, { ns: ns.two, device: 'uplink', ip: '10.77.2.2' });
+    const [command, ...args] = [...nets.exec(ns.broker), ...broker.command(dir)];
+    server = spawn(command!, args, { stdio: 'ignore', detached: true });
+    await pollUntil(async () => broker.answers(nets, ns.one, '10.77.1.1'), `${broker.name} in its namespace`);
+    for (const [name, space, brokerIp] of [
       ['host-one', ns.one, '10.77.1.1'],
       ['host-two', ns.two, '10.77.2.1'],
     ] as const) {
@@ -54,7 +82,7 @@ describeWithNamespaces('a partition between two nodes on separate hosts', () => 
         PORT: '3000',
         CLUSTER_WORKERS: '2',
         CONTROL_PORTS: '4001,4002',
-        CLUSTER_REDIS_URL: `redis://${redisIp}:${REDIS_PORT}`,
+        [broker.variable]: broker.url(brokerIp),
         CLUSTER_NODE_ID: name,
       };
       nodes.push(ClusterProcess.start(env, MESSAGING_APP, nets.exec(space)));
@@ -64,12 +92,13 @@ describeWithNamespaces('a partition between two nodes on separate hosts', () => 
   afterAll(async () => {
     for (const node of nodes) node.killGroup();
     await Promise.all(nodes.map((node) => node.exited));
-    if (redis?.pid && redis.exitCode === null) {
-      const exited = new Promise((resolve) => redis!.once('exit', resolve));
-      process.kill(-redis.pid, 'SIGKILL');
+    if (server?.pid && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      process.kill(-server.pid, 'SIGKILL');
       await exited;
     }
     nets.removeAll();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   /** The ready workers `space`'s node lists, as `node/slot`. */
@@ -100,7 +129,7 @@ describeWithNamespaces('a partition between two nodes on separate hosts', () => 
     const [cutSpace, cutDevice, otherSpace, cutNode, otherNode] =
       leading.node === 'host-one' ? [ns.one, 'to-one', ns.two, 'host-one', 'host-two'] : [ns.two, 'to-two', ns.one, 'host-two', 'host-one'];
 
-    nets.setLink(ns.redis, cutDevice, 'down');
+    nets.setLink(ns.broker, cutDevice, 'down');
     const cut = Date.now();
     await pollUntil(async () => leaderOf(cutSpace) === null, `${cutNode} to step down`, 30_000);
     const steppedDownAfter = Date.now() - cut;
@@ -116,13 +145,15 @@ describeWithNamespaces('a partition between two nodes on separate hosts', () => 
     );
     await pollUntil(async () => leaderOf(otherSpace)?.node === otherNode, `${otherNode} to lead`, 30_000);
     const tookOverAfter = Date.now() - cut;
-    console.log(`partition: the cut-off leader stepped down after ${steppedDownAfter} ms, the other node led after ${tookOverAfter} ms`);
+    console.log(
+      `partition over ${broker.name}: the cut-off leader stepped down after ${steppedDownAfter} ms, the other node led after ${tookOverAfter} ms`,
+    );
     // Within the renewal deadline (ttlMs - renewMs = 6 s) of its last renewal, and before the other node could lead.
     expect(steppedDownAfter).toBeLessThan(6_000 + 1_000);
     expect(tookOverAfter).toBeGreaterThan(steppedDownAfter);
     expect(leaderOf(otherSpace)!.epoch).toBeGreaterThan(leading.epoch);
 
-    nets.setLink(ns.redis, cutDevice, 'up');
+    nets.setLink(ns.broker, cutDevice, 'up');
     await pollUntil(async () => sees(ns.one, 'host-two') && sees(ns.two, 'host-one'), `${cutNode} to rejoin`, 60_000);
     await pollUntil(async () => leaderOf(cutSpace)?.node === otherNode, `${cutNode} to name ${otherNode} as leader`, 30_000);
   });

@@ -2,7 +2,8 @@
  * Across nodes: two nodes of the library on a redis-server of the run's own, against a hand-written
  * ioredis pub/sub relay between two processes, and the same over a nats-server of the run's own against
  * a hand-written `@nats-io/transport-node` relay, all in interleaved rounds; and the same-node messaging
- * workload with and without Redis on, to show it does not change.
+ * workload with and without Redis on, to show it does not change. `BENCH_NODES_BROKERS=nats` (or `redis`)
+ * measures one broker's rows alone.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -126,7 +127,28 @@ async function pair(path: string, env: Record<string, string>, name: string, cpu
   }
 }
 
-export async function benchNodes(rounds: number, env: Record<string, string> = {}): Promise<NodesReport> {
+/** A broker the section measures across nodes on. */
+export type NodesBroker = 'redis' | 'nats';
+
+/**
+ * The brokers named by `BENCH_NODES_BROKERS` (`redis`, `nats` or both, comma-separated), so one broker's
+ * rows can be measured alone; both when it is unset.
+ */
+export function nodesBrokers(value = process.env.BENCH_NODES_BROKERS): NodesBroker[] {
+  if (value === undefined || value.trim() === '') return ['redis', 'nats'];
+  const named = value.split(',').map((b) => b.trim());
+  const unknown = named.filter((b) => b !== 'redis' && b !== 'nats');
+  if (unknown.length) throw new Error(`BENCH_NODES_BROKERS: unknown broker(s) ${unknown.join(', ')}; expected redis, nats or both`);
+  return named as NodesBroker[];
+}
+
+export async function benchNodes(
+  rounds: number,
+  env: Record<string, string> = {},
+  brokers: readonly NodesBroker[] = nodesBrokers(),
+): Promise<NodesReport> {
+  const onRedis = brokers.includes('redis');
+  const onNats = brokers.includes('nats');
   const redis = await startRedis();
   const natsServer = await startNats();
   const relay: MessagingResult[] = [];
@@ -138,13 +160,14 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     for (let round = 0; round < rounds; round++) {
       const flip = round % 2 === 1;
       const overNats = { ...env, BENCH_NATS_URL: natsServer.url };
-      for (const which of flip ? ['nats-library', 'nats-relay', 'library', 'relay'] : ['relay', 'library', 'nats-relay', 'nats-library']) {
+      const order = flip ? ['nats-library', 'nats-relay', 'library', 'relay'] : ['relay', 'library', 'nats-relay', 'nats-library'];
+      for (const which of order.filter((w) => (w.startsWith('nats-') ? onNats : onRedis))) {
         if (which === 'relay') relay.push(await pair(RELAY, base, 'ioredis relay', [redis.pgid]));
         else if (which === 'library') library.push(await pair(LIBRARY, base, 'nestjs-cluster across nodes', [redis.pgid]));
         else if (which === 'nats-relay') nats.relay.push(await pair(NATS_RELAY, overNats, 'NATS relay', [natsServer.pgid]));
         else nats.library.push(await pair(LIBRARY, overNats, 'nestjs-cluster across nodes over NATS', [natsServer.pgid]));
       }
-      for (const on of flip ? [true, false] : [false, true]) {
+      for (const on of onRedis ? (flip ? [true, false] : [false, true]) : []) {
         const run = await runNode(SAME_NODE, on ? { ...env, CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: 'bench-same' } : env, 120_000);
         (on ? sameNode.on : sameNode.off).push(resultOf<MessagingResult>(run, `same node, Redis ${on ? 'on' : 'off'}`));
       }
@@ -158,10 +181,10 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
   const row = (label: string, key: keyof MessagingResult, unit: string, decimals = 0) =>
     `| ${label}${unit} | ${spread(pick(relay, key), decimals)} | ${spread(pick(library, key), decimals)} | ${ratio(library, key)} |`;
   const natsRow = (label: string, key: keyof MessagingResult, unit: string, decimals = 0) =>
-    `| ${label}${unit} | ${spread(pick(nats.relay, key), decimals)} | ${spread(pick(nats.library, key), decimals)} | ${median(ratios(pick(nats.library, key), pick(nats.relay, key))).toFixed(2)}x | ${spread(pick(library, key), decimals)} | ${median(ratios(pick(nats.library, key), pick(library, key))).toFixed(2)}x |`;
+    `| ${label}${unit} | ${spread(pick(nats.relay, key), decimals)} | ${spread(pick(nats.library, key), decimals)} | ${median(ratios(pick(nats.library, key), pick(nats.relay, key))).toFixed(2)}x | ${onRedis ? spread(pick(library, key), decimals) : 'not run'} | ${onRedis ? `${median(ratios(pick(nats.library, key), pick(library, key))).toFixed(2)}x` : ''} |`;
   const same = (label: string, key: keyof MessagingResult) =>
     `| ${label} | ${spread(pick(sameNode.off, key))} | ${spread(pick(sameNode.on, key))} | ${median(ratios(pick(sameNode.on, key), pick(sameNode.off, key))).toFixed(2)}x |`;
-  const markdown = [
+  const redisTable = [
     `| across two nodes on Redis (${rounds} rounds) | hand-written ioredis relay | nestjs-cluster | ratio (median of rounds) |`,
     '|---|---|---|---|',
     row('burst, messages/s', 'messagesPerSecond', ''),
@@ -170,6 +193,8 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     row('burst, CPU ms per 1,000 messages (both nodes and redis-server)', 'burstCpuMs', '', 1),
     row('request/reply, CPU ms per 1,000 round trips (both nodes and redis-server)', 'pingCpuMs', '', 1),
     '',
+  ];
+  const natsTable = [
     `| across two nodes on NATS (${rounds} rounds) | hand-written @nats-io relay | nestjs-cluster | ratio (median of rounds) | nestjs-cluster on Redis (above) | NATS / Redis |`,
     '|---|---|---|---|---|---|',
     natsRow('burst, messages/s', 'messagesPerSecond', ''),
@@ -178,12 +203,15 @@ export async function benchNodes(rounds: number, env: Record<string, string> = {
     natsRow('burst, CPU ms per 1,000 messages (both nodes and nats-server)', 'burstCpuMs', '', 1),
     natsRow('request/reply, CPU ms per 1,000 round trips (both nodes and nats-server)', 'pingCpuMs', '', 1),
     '',
+  ];
+  const sameTable = [
     `| same node (${rounds} rounds) | Redis off | Redis on | ratio (median of rounds) |`,
     '|---|---|---|---|',
     same('burst, messages/s', 'messagesPerSecond'),
     same('request/reply p50, us', 'pingP50Us'),
     same('request/reply p99, us', 'pingP99Us'),
-  ].join('\n');
+  ];
+  const markdown = [...(onRedis ? redisTable : []), ...(onNats ? natsTable : []), ...(onRedis ? sameTable : [])].join('\n').trimEnd();
   return { rounds, relay, library, nats, sameNode, markdown };
 }
 

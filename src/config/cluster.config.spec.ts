@@ -73,6 +73,7 @@ describe('clusterConfig', () => {
       enabled: true,
       nodeId: freshNodeId(),
       redisUrl: undefined,
+      nats: CLUSTER_DEFAULTS.nats,
       name: 'default',
       port: 3000,
       host: undefined,

@@ -190,11 +190,20 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
    */
   redisUrl?: string;
   /**
-   * A NATS server (`nats://` or `tls://` URL; credentials in the URL) that makes the nodes sharing it one
-   * cluster, as `redisUrl` does (`@nats-io/transport-node` must be installed). Not with `redisUrl`. Env
+   * A NATS server (`nats://` or `tls://` URL) that makes the nodes sharing it one cluster, as `redisUrl`
+   * does (`@nats-io/transport-node` and `@nats-io/kv` must be installed). Not with `redisUrl`. `tls://`
+   * requires TLS (the connection fails rather than go on in clear). Credentials may be in the URL
+   * (`nats://user:password@host:4222`, `nats://token@host:4222`) or in `nats`, not in both. Env
    * `CLUSTER_NATS_URL`.
+   * @example natsUrl: 'tls://nats.internal:4222'
    */
   natsUrl?: string;
+  /**
+   * Credentials and TLS of the connections to `natsUrl`; every one also from the environment, so
+   * secrets can stay out of the code. Set only with `natsUrl`.
+   * @example nats: { credsFile: '/var/run/secrets/nats/app.creds', tls: { caFile: '/etc/nats/ca.pem' } }
+   */
+  nats?: ClusterNatsOptions;
   /**
    * The cluster's name: services sharing one Redis server form separate clusters by name. Same
    * characters as `nodeId`. Env `CLUSTER_NAME`.
@@ -337,6 +346,50 @@ export interface ClusterBootstrapOptions<App extends ClusteredApp = INestApplica
 }
 
 /**
+ * How the processes of a node authenticate to NATS and check its certificate. One way to
+ * authenticate at most: `user` and `pass`, a `token`, or a `credsFile` (or credentials in `natsUrl`).
+ */
+export interface ClusterNatsOptions {
+  /** User name for user and password authentication, with `pass`. Env `CLUSTER_NATS_USER`. */
+  user?: string;
+  /** The password of `user`; an error never shows it. Env `CLUSTER_NATS_PASS`. */
+  pass?: string;
+  /** Token authentication; an error never shows it. Not with `user` or `credsFile`. Env `CLUSTER_NATS_TOKEN`. */
+  token?: string;
+  /**
+   * A `.creds` file (a user JWT and its NKey seed, as `nsc` writes them) for decentralized
+   * authentication. Read at each connection, so a rotated file is used at the next one. Not with
+   * `user`. Env `CLUSTER_NATS_CREDS`.
+   */
+  credsFile?: string;
+  /** TLS settings; any of them requires TLS, as a `tls://` URL does. */
+  tls?: ClusterNatsTlsOptions;
+}
+
+/** The files of a TLS connection to NATS, each a path this process can read (PEM). */
+export interface ClusterNatsTlsOptions {
+  /**
+   * The certificate authorities the server's certificate is checked against (a private CA).
+   * Env `CLUSTER_NATS_TLS_CA`.
+   * @default the system's
+   */
+  caFile?: string;
+  /** This client's certificate, for a server that verifies clients; with `keyFile`. Env `CLUSTER_NATS_TLS_CERT`. */
+  certFile?: string;
+  /** The private key of `certFile`. Env `CLUSTER_NATS_TLS_KEY`. */
+  keyFile?: string;
+}
+
+/** `nats` after environment and validation were applied: every field present, `undefined` where unset. */
+export interface ResolvedNatsOptions {
+  user: string | undefined;
+  pass: string | undefined;
+  token: string | undefined;
+  credsFile: string | undefined;
+  tls: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined };
+}
+
+/**
  * The leadership lease of a cluster of several nodes (Redis). The node holding it appoints the
  * leader; it renews every `renewMs` and lets go on its own `ttlMs - renewMs` after its last successful
  * renewal (at once if it loses Redis), before the lease can expire and be taken elsewhere. When the
@@ -363,6 +416,7 @@ export interface ResolvedClusterOptions {
   nodeId: string;
   redisUrl: string | undefined;
   natsUrl: string | undefined;
+  nats: ResolvedNatsOptions;
   name: string;
   control: string | undefined;
   port: number;

@@ -1,6 +1,7 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS } from '../cluster.constants.js';
-import { ClusterConfigError } from '../cluster.errors.js';
+import { ClusterConfigError, HiddenValue } from '../cluster.errors.js';
 import type { ConnectionDistribution, StickyMode } from '../interfaces/bootstrap-options.interface.js';
 import { SERIALIZATIONS, type Serialization } from '../messaging/payload-codec.js';
 
@@ -11,6 +12,8 @@ export interface Parser<T> {
   (raw: unknown, fromEnv: boolean): T | undefined;
   /** What is allowed, in words, for the error message. */
   readonly allowed: string;
+  /** How an error shows a bad value, when it must not show it as it is (a password, a URL with one). */
+  readonly shown?: (raw: unknown) => unknown;
 }
 
 /**
@@ -28,12 +31,17 @@ export function readSetting<T>(option: unknown, optionName: string, env: Env, en
 function parseOrThrow<T>(parse: Parser<T>, raw: unknown, fromEnv: boolean, setting: string): T {
   // The error shows the value as given; parsing forgives surrounding blanks in the environment.
   const value = parse(fromEnv ? (raw as string).trim() : raw, fromEnv);
-  if (value === undefined) throw new ClusterConfigError(setting, raw, parse.allowed);
+  if (value === undefined) throw new ClusterConfigError(setting, parse.shown ? parse.shown(raw) : raw, parse.allowed);
   return value;
 }
 
-function parser<T>(allowed: string, parse: (raw: unknown, fromEnv: boolean) => T | undefined): Parser<T> {
-  return Object.assign(parse, { allowed });
+function parser<T>(allowed: string, parse: (raw: unknown, fromEnv: boolean) => T | undefined, shown?: (raw: unknown) => unknown): Parser<T> {
+  return Object.assign(parse, { allowed }, shown && { shown });
+}
+
+/** A URL as an error may show it: what stands before `@` (a user and password, a token) is hidden. */
+export function withoutCredentials(raw: unknown): unknown {
+  return typeof raw === 'string' ? raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@') : raw;
 }
 
 function toNumber(raw: unknown, fromEnv: boolean): number | undefined {
@@ -101,21 +109,57 @@ export const parseHost = parser<string>('an IP address (such as "0.0.0.0" or "::
 
 export const NODE_ID = /^[\w.:-]{1,128}$/;
 
-export const parseNatsUrl = parser<string>('a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222', (raw) => {
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const url = new URL(raw);
-    return (url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '' ? raw : undefined;
-  } catch {
-    return undefined;
-  }
-});
+export const parseNatsUrl = parser<string>(
+  'a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222',
+  (raw) => {
+    if (typeof raw !== 'string') return undefined;
+    try {
+      const url = new URL(raw);
+      return (url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '' ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  withoutCredentials,
+);
 
-export const parseRedisUrl = parser<string>('a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379', (raw) => {
-  if (typeof raw !== 'string') return undefined;
+export const parseRedisUrl = parser<string>(
+  'a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379',
+  (raw) => {
+    if (typeof raw !== 'string') return undefined;
+    try {
+      const url = new URL(raw);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  withoutCredentials,
+);
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+const MAX_CREDENTIAL_LENGTH = 4_096;
+const isCredential = (raw: unknown): raw is string =>
+  typeof raw === 'string' && raw.length > 0 && raw.length <= MAX_CREDENTIAL_LENGTH && !CONTROL_CHARACTERS.test(raw);
+const CREDENTIAL = `1 to ${MAX_CREDENTIAL_LENGTH} characters, no control characters`;
+
+/** A user name: shown in errors. */
+export const parseUserName = parser<string>(CREDENTIAL, (raw) => (isCredential(raw) ? raw : undefined));
+
+/** A password or a token: an error says what kind of value it was, never the value. */
+export const parseSecret = parser<string>(
+  CREDENTIAL,
+  (raw) => (isCredential(raw) ? raw : undefined),
+  (raw) => new HiddenValue(typeof raw === 'string' ? `a string of ${raw.length} character(s)` : `a ${raw === null ? 'null' : typeof raw}`),
+);
+
+/** A file this process can read now: one that is missing stops the boot, not the first connection. */
+export const parseReadableFile = parser<string>('the path of a file this process can read', (raw) => {
+  if (typeof raw !== 'string' || raw === '') return undefined;
   try {
-    const url = new URL(raw);
-    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? raw : undefined;
+    accessSync(raw, constants.R_OK);
+    return statSync(raw).isFile() ? raw : undefined;
   } catch {
     return undefined;
   }

@@ -32,6 +32,8 @@ export const CASE_TIMEOUT_MS = 30_000;
 export interface RegisteredCase {
   readonly title: string;
   run(): Promise<void>;
+  /** How long it may take, when longer than `CASE_TIMEOUT_MS`. */
+  readonly timeoutMs?: number;
   /** Set when the implementation lacks what the case needs: the case is reported as skipped, with this in its title. */
   readonly skipped?: string;
 }
@@ -58,7 +60,7 @@ export function registerCases(
   runner.describe(title, () => {
     if (cleanup) runner.afterAll!(cleanup);
     for (const c of cases) {
-      if (c.skipped === undefined) runner.it(c.title, c.run, CASE_TIMEOUT_MS + 10_000);
+      if (c.skipped === undefined) runner.it(c.title, c.run, (c.timeoutMs ?? CASE_TIMEOUT_MS) + 10_000);
       else runner.it.skip?.(`${c.title} (${c.skipped})`, c.run);
     }
   });

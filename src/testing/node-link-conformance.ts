@@ -6,6 +6,7 @@ import { payloadCodec, type PayloadCodec, type Serialization } from '../messagin
 import type { LocalNode, NodeLink } from '../transports/node-link.interface.js';
 import { CASE_TIMEOUT_MS, expect, registerCases, within, type ConformanceRunner } from './conformance-runner.js';
 import { MEMBERSHIP_CASES } from './node-link-cases.js';
+import { LEASE_CASES } from './node-link-lease-cases.js';
 import { LIFECYCLE_CASES } from './node-link-lifecycle-cases.js';
 
 /** The links of one cluster, built for one case on a backend of the factory's (a Redis, a NATS server, a shared object). */
@@ -51,6 +52,8 @@ export interface NodeLinkCase {
   readonly nodes: number;
   /** What the factory must offer for it to run. */
   readonly needs?: 'outage' | 'lease';
+  /** How long it may take, when longer than the suite's 30 s. */
+  readonly timeoutMs?: number;
   /** Resolves when the links behave; rejects with what they did instead. */
   run(cluster: LinkedCluster): Promise<void>;
 }
@@ -95,9 +98,10 @@ export function nodeLinkConformance(name: string, factory: NodeLinkFactory, runn
   registerCases(
     'nodeLinkConformance',
     `${name} conforms to NodeLink`,
-    [...MEMBERSHIP_CASES, ...LIFECYCLE_CASES].map((conformance) => ({
+    [...MEMBERSHIP_CASES, ...LIFECYCLE_CASES, ...LEASE_CASES].map((conformance) => ({
       title: conformance.name,
       run: () => runLinkCase(conformance, factory),
+      timeoutMs: conformance.timeoutMs,
       skipped: conformance.needs === undefined || factory[conformance.needs] ? undefined : `the factory offers no ${conformance.needs}`,
     })),
     runner,
@@ -126,7 +130,7 @@ export async function runLinkCase(conformance: NodeLinkCase, factory: NodeLinkFa
   try {
     expect(backend.links.length === names.length, `create() gave ${backend.links.length} link(s) for ${names.length} node(s)`);
     for (const { link, local } of nodes) link.start(local);
-    await within(conformance.run(linked), CASE_TIMEOUT_MS, conformance.name);
+    await within(conformance.run(linked), conformance.timeoutMs ?? CASE_TIMEOUT_MS, conformance.name);
   } finally {
     await Promise.all(nodes.filter((n) => !n.closed && n.link).map((n) => n.link.close().catch(() => undefined)));
     await backend.close();

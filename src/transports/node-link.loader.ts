@@ -21,7 +21,7 @@ export async function loadNodeLink(options: ResolvedClusterOptions, logger: Logg
   }
   if (options.natsUrl !== undefined) {
     const { NatsLink } = await load(() => import('./nats/nats-link.js'), CLUSTER_ENV.natsUrl, '@nats-io/transport-node', logger);
-    return new NatsLink({ url: options.natsUrl, ...common });
+    return new NatsLink({ url: options.natsUrl, nats: options.nats, ...common });
   }
   return undefined;
 }
@@ -39,7 +39,7 @@ export async function loadMessageLane(options: ResolvedClusterOptions, self: Wor
   }
   if (options.natsUrl !== undefined) {
     const { NatsLane } = await load(() => import('./nats/nats-lane.js'), CLUSTER_ENV.natsUrl, '@nats-io/transport-node', logger);
-    return new NatsLane({ url: options.natsUrl, ...common });
+    return new NatsLane({ url: options.natsUrl, nats: options.nats, ...common });
   }
   return undefined;
 }

@@ -1,77 +1,74 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BrokerProcess } from './broker-process.js';
 import { freePort } from './cluster-process.js';
 
-/**
- * A nats-server of the test's own on a free port of 127.0.0.1, with JetStream in a temporary folder,
- * so a test can kill it and start it again on the same port without touching the machine's shared
- * one. There is no skipping: without nats-server the tests that need it fail, saying what to install.
- */
-export class NatsServer {
-  private child: ChildProcess | undefined;
-  private readonly store = mkdtempSync(join(tmpdir(), 'ncl-nats-'));
+export interface NatsServerOptions {
+  /** More of nats-server's configuration, e.g. `authorization { token: "s3cret" }`, a `tls { ... }` block or `max_pending: 262144`. */
+  readonly config?: string;
+  /** JetStream on (in the server's own temporary folder). @default true */
+  readonly jetstream?: boolean;
+  /** Serve the HTTP monitoring endpoints (`/connz`) on a port of their own. @default false */
+  readonly monitor?: boolean;
+  /** How clients reach it: `nats://` (the default), or `tls://` for a server with a `tls` block. */
+  readonly scheme?: 'nats' | 'tls';
+}
 
-  private constructor(readonly port: number) {
-    // Kept across restarts (JetStream's store); gone with the test process.
+/** A connection as the server's `/connz` shows it. */
+export interface NatsConnectionInfo {
+  readonly cid: number;
+  readonly name?: string;
+  /** Why a closed connection was closed, e.g. `Slow Consumer (Pending Bytes)`. */
+  readonly reason?: string;
+}
+
+/**
+ * A nats-server of the test's own (see `BrokerProcess`), started from a configuration file in a
+ * temporary folder that also holds its JetStream store, kept across restarts and gone with the test
+ * process.
+ */
+export class NatsServer extends BrokerProcess {
+  private constructor(
+    port: number,
+    private readonly store: string,
+    readonly monitorPort: number | undefined,
+    private readonly scheme: 'nats' | 'tls',
+  ) {
+    super(port, { command: 'nats-server', install: 'nats-server', args: () => ['-c', join(store, 'nats-server.conf')] });
     process.once('exit', () => rmSync(this.store, { recursive: true, force: true }));
   }
 
-  static async start(): Promise<NatsServer> {
-    if (spawnSync('nats-server', ['--version']).error) {
-      throw new Error('nats-server was not found: install it (Debian: apt-get install -y nats-server); .ci/run does');
-    }
-    const server = new NatsServer(await freePort());
+  static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
+    const port = await BrokerProcess.freePortFor({ command: 'nats-server', install: 'nats-server', args: () => [] });
+    const monitorPort = options.monitor ? await freePort() : undefined;
+    const store = mkdtempSync(join(tmpdir(), 'ncl-nats-'));
+    const config = [
+      `listen: "127.0.0.1:${port}"`,
+      monitorPort !== undefined ? `http: "127.0.0.1:${monitorPort}"` : '',
+      options.jetstream === false ? '' : `jetstream { store_dir: ${JSON.stringify(store)} }`,
+      options.config ?? '',
+    ];
+    writeFileSync(join(store, 'nats-server.conf'), config.filter(Boolean).join('\n') + '\n');
+    const server = new NatsServer(port, store, monitorPort, options.scheme ?? 'nats');
     await server.restart();
     return server;
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
-  /** Starts it (again) on the same port; resolves once it accepts connections. */
-  async restart(): Promise<void> {
-    if (this.child) throw new Error('nats-server is already running');
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.store], { stdio: 'ignore' });
-    this.child = child;
-    child.once('exit', () => {
-      if (this.child === child) this.child = undefined;
-    });
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(this.port))) {
-      if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${this.port} within 10 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  /** The connections the server has (`open`) or closed lately (`closed`, with why), from `/connz`; needs `monitor`. */
+  async connections(state: 'open' | 'closed' = 'open'): Promise<NatsConnectionInfo[]> {
+    if (this.monitorPort === undefined) throw new Error('start the nats-server with monitor: true');
+    const response = await fetch(`http://127.0.0.1:${this.monitorPort}/connz?state=${state}&limit=1024`);
+    return ((await response.json()) as { connections?: NatsConnectionInfo[] }).connections ?? [];
   }
 
-  /** SIGKILLs it, as a crash would; resolves once it is gone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** Kills it and removes its JetStream folder. */
+  /** Kills it and removes its folder. */
   async remove(): Promise<void> {
     await this.kill();
     rmSync(this.store, { recursive: true, force: true });
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

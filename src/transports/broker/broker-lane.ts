@@ -39,16 +39,21 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
   protected readonly wire: Wire;
   private readonly limits: WireLimits;
   private readonly warnings: ThrottledReport<string>;
+  /** The channel of each process written to, by its identity (an object the membership keeps). */
+  private readonly workerChannels = new WeakMap<WorkerIdentity, string>();
   private receiver: LaneReceiver | undefined;
   private probe: NodeJS.Timeout | undefined;
   private wasUp = false;
+  /** When the lane went down, once it had been up: its return is told with how long it was away. */
+  private downSince: number | undefined;
+  private closing = false;
 
   constructor(
     private readonly options: BrokerLaneOptions,
-    broker: string,
+    private readonly broker: string,
     private readonly channel: LaneChannels,
     wire: (events: BrokerWireEvents) => Wire,
-    logger = new Logger(`Cluster${broker}#${options.self.slot}`),
+    private readonly logger = new Logger(`Cluster${broker}#${options.self.slot}`),
   ) {
     this.limits = { serialization: options.serialization, maxMessageBytes: options.maxMessageBytes };
     this.warnings = new ThrottledReport(WARN_EVERY_MS, (count, sample) => logger.warn(`dropped ${count} frame(s) from ${broker}: ${sample}`));
@@ -58,6 +63,7 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
       failed: (channel, error) => this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`),
       unheard: (_channel, frames) => this.receiver?.unheard(frames.flatMap((f) => (f.t === 'msg' ? [f.m] : []))),
       silent: (deadlineMs) => logger.warn(`${broker} did not answer within ${deadlineMs} ms: reconnecting`),
+      refused: (reason) => logger.error(`${broker} refused this process's lane: ${reason}; trying again`),
     });
   }
 
@@ -77,11 +83,14 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
   }
 
   sendTo(worker: WorkerIdentity, message: MessageEnvelope): boolean {
-    return this.wire.write(this.channel.worker(worker), { t: 'msg', node: this.options.self.node, m: message });
+    let channel = this.workerChannels.get(worker);
+    if (channel === undefined) this.workerChannels.set(worker, (channel = this.channel.worker(worker)));
+    return this.wire.write(channel, { t: 'msg', node: this.options.self.node, m: message });
   }
 
   async close(): Promise<void> {
     clearInterval(this.probe);
+    this.closing = true;
     this.warnings.flush();
     // What this process wrote last (replies of its drain) goes out before it disconnects.
     if (this.up) {
@@ -95,6 +104,14 @@ export class BrokerLane<Wire extends BrokerWire = BrokerWire> implements Message
     if (up === this.wasUp) return;
     this.wasUp = up;
     if (!up) this.wire.drop();
+    if (!up && !this.closing) {
+      this.downSince = Date.now();
+      // The broker went away, or cut this process off (it read too slowly): the same for the process.
+      this.logger.warn(`lost ${this.broker}: this process's messages to other nodes fail until its lane is back; reconnecting`);
+    } else if (up && this.downSince !== undefined) {
+      this.logger.log(`lane back on ${this.broker} after ${Date.now() - this.downSince} ms`);
+      this.downSince = undefined;
+    }
     this.receiver?.changed(up);
   }
 

@@ -78,6 +78,7 @@ export class BrokerLink<Wire extends BrokerWire = BrokerWire> implements NodeLin
       received: (payload) => this.receive(payload),
       failed: (channel, error) => this.warnings.note('publish', `a publish to ${channel} failed: ${describeError(error)}`),
       silent: (deadlineMs) => logger.warn(`${broker} did not answer within ${deadlineMs} ms: reconnecting`),
+      refused: (reason) => logger.error(`${broker} refused node ${options.node}'s link: ${reason}; trying again`),
     });
     this.lease = lease?.(this.wire);
   }

@@ -41,6 +41,11 @@ export interface BrokerWireEvents {
   unheard?(channel: string, frames: readonly Frame[]): void;
   /** The broker did not answer the probe in time: the wire reconnects. */
   silent(deadlineMs: number): void;
+  /**
+   * The broker refused the connection (credentials, TLS) or an operation (a permission it lacks),
+   * when the wire can tell: each reason once until the wire is up again. The wire keeps trying.
+   */
+  refused?(reason: string): void;
 }
 
 /** Longer than any answer from a broker that works, shorter than the time a node takes to expire. */
@@ -52,49 +57,4 @@ export async function atMost(work: Promise<unknown>, ms: number): Promise<void> 
   const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
   await Promise.race([work.catch(() => undefined), late]);
   clearTimeout(timer);
-}
-
-/**
- * The frames written in one tick, in order, and how they leave: a run of frames for the same channel
- * in one broker message, at the end of the callback that wrote them.
- */
-export class FrameQueue {
-  private pending: Array<{ readonly channel: string; readonly frame: Frame }> = [];
-  private flushing = false;
-
-  constructor(
-    private readonly send: (channel: string, frames: Frame[]) => void,
-    private readonly maxFrames: number,
-  ) {}
-
-  push(channel: string, frame: Frame): void {
-    this.pending.push({ channel, frame });
-    if (!this.flushing) {
-      this.flushing = true;
-      // At the end of this callback, not at the end of the loop's turn: what one read carried still
-      // leaves in one message per channel, and a lone request leaves at once instead of after every
-      // other I/O callback of the turn.
-      queueMicrotask(this.flush);
-    }
-  }
-
-  drop(): void {
-    this.pending = [];
-  }
-
-  readonly flush = (): void => {
-    this.flushing = false;
-    const pending = this.pending;
-    this.pending = [];
-    for (let start = 0; start < pending.length;) {
-      const { channel } = pending[start]!;
-      let end = start + 1;
-      while (end < pending.length && pending[end]!.channel === channel && end - start < this.maxFrames) end += 1;
-      this.send(
-        channel,
-        pending.slice(start, end).map((p) => p.frame),
-      );
-      start = end;
-    }
-  };
 }

@@ -1,11 +1,13 @@
 import type { Logger } from '@nestjs/common';
 import { BrokerLane, type BrokerLaneOptions } from '../broker/broker-lane.js';
 import { subjects } from './nats-protocol.js';
-import { NatsWire, type NatsConnectionOptions } from './nats-wire.js';
+import type { ResolvedNatsOptions } from '../../interfaces/bootstrap-options.interface.js';
+import { NatsWire } from './nats-wire.js';
 
 export interface NatsLaneOptions extends BrokerLaneOptions {
   readonly url: string;
-  readonly connection?: NatsConnectionOptions;
+  /** Credentials and TLS files (option `nats`). */
+  readonly nats?: ResolvedNatsOptions;
   /** The cluster's name (`CLUSTER_NAME`): it names the subjects. */
   readonly name: string;
   /** Delay between reconnection attempts. @default 500 */
@@ -29,7 +31,7 @@ export class NatsLane extends BrokerLane<NatsWire> {
         new NatsWire(
           {
             url: options.url,
-            connection: options.connection,
+            settings: options.nats,
             connectionName: `ncl:${self.node}:${self.slot}:${self.pid}`,
             serialization: options.serialization,
             subjects: [subject.published, subject.worker(self)],

@@ -1,4 +1,5 @@
 import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
 import type { LeaderLease } from '../../leadership/lease-keeper.js';
 import { atMost } from '../broker/broker-wire.js';
@@ -22,6 +23,8 @@ export class NatsLease implements LeaderLease {
   private readonly bucketName: string;
   private kv: Promise<KV> | undefined;
   private kvTtlMs: number | undefined;
+  /** The connection `kv` was made on: a new one (the client gave up and the wire connected again) needs a new handle. */
+  private kvConnection: NatsConnection | undefined;
   private refusedOnce = false;
 
   constructor(
@@ -87,8 +90,9 @@ export class NatsLease implements LeaderLease {
   private bucket(ttlMs: number): Promise<KV> {
     const nc = this.wire.connection;
     if (!nc) return Promise.reject(new Error('NATS is not connected'));
-    if (!this.kv || this.kvTtlMs !== ttlMs) {
+    if (!this.kv || this.kvTtlMs !== ttlMs || this.kvConnection !== nc) {
       this.kvTtlMs = ttlMs;
+      this.kvConnection = nc;
       const kv = new Kvm(nc).create(this.bucketName, { ttl: ttlMs, history: 1 });
       this.kv = kv;
       kv.catch((error: unknown) => {

@@ -3,11 +3,13 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { BrokerLink, type BrokerLinkOptions } from '../broker/broker-link.js';
 import { NatsLease } from './nats-lease.js';
 import { subjects } from './nats-protocol.js';
-import { NatsWire, type NatsConnectionOptions } from './nats-wire.js';
+import type { ResolvedNatsOptions } from '../../interfaces/bootstrap-options.interface.js';
+import { NatsWire } from './nats-wire.js';
 
 export interface NatsLinkOptions extends BrokerLinkOptions {
   readonly url: string;
-  readonly connection?: NatsConnectionOptions;
+  /** Credentials and TLS files (option `nats`). */
+  readonly nats?: ResolvedNatsOptions;
   /** Delay between reconnection attempts. @default 500 */
   readonly retryMs?: number;
 }
@@ -28,7 +30,7 @@ export class NatsLink extends BrokerLink<NatsWire> {
         new NatsWire(
           {
             url: options.url,
-            connection: options.connection,
+            settings: options.nats,
             connectionName: `ncl:${options.node}`,
             serialization: options.serialization,
             subjects: [subject.all, subject.node(options.node)],

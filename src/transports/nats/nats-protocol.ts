@@ -1,6 +1,7 @@
 /**
  * The NATS transport's subjects; the frames are the broker's (`../broker/node-frames.ts`), one NATS
- * message per run of frames for the same subject.
+ * message per run of frames for the same subject, packed with JSON serialization (payloads neither
+ * escaped nor parsed on the way) and v8's structured clone with `'advanced'`.
  *
  * - `ncl.<name>.all`, heard by every node's primary: `hb` (heartbeat), `bye`, `ev` (a worker's lifecycle
  *   event), and `pub` when a link publishes itself (`NodeLink.publish`);

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Serialization } from '../../messaging/payload-codec.js';
-import { atMost, FrameQueue, PROBE_DEADLINE_MS, type BrokerWire, type BrokerWireEvents } from '../broker/broker-wire.js';
-import { encodeFrames, MAX_FRAMES, type Frame } from '../broker/node-frames.js';
+import { atMost, type BrokerWireEvents } from '../broker/broker-wire.js';
+import { encodeFrames, type Frame } from '../broker/node-frames.js';
+import { QueuedWire } from '../broker/queued-wire.js';
 
 export interface RedisPairOptions {
   readonly url: string;
@@ -19,18 +20,17 @@ export interface RedisPairOptions {
  * connection can do nothing else). ioredis reconnects by itself; the subscriber counts as up once Redis
  * confirmed its subscriptions. A `PUBLISH` that reached no subscriber is reported `unheard`.
  */
-export class RedisPair implements BrokerWire {
+export class RedisPair extends QueuedWire {
   readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly connected = { publisher: false, subscriber: false };
-  private readonly queue: FrameQueue;
-  private probing = false;
   private closed = false;
 
   constructor(
     private readonly options: RedisPairOptions,
-    private readonly events: BrokerWireEvents,
+    events: BrokerWireEvents,
   ) {
+    super(events);
     const connection = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -39,7 +39,6 @@ export class RedisPair implements BrokerWire {
     };
     this.publisher = new Redis(options.url, { ...connection, connectionName: `${options.connectionName}:pub` });
     this.subscriber = new Redis(options.url, { ...connection, connectionName: `${options.connectionName}:sub` });
-    this.queue = new FrameQueue((channel, frames) => this.publish(channel, frames), MAX_FRAMES);
   }
 
   get up(): boolean {
@@ -54,41 +53,10 @@ export class RedisPair implements BrokerWire {
     for (const connection of [this.publisher, this.subscriber]) connection.connect().catch(() => undefined);
   }
 
-  write(channel: string, frame: Frame): boolean {
-    if (!this.up) return false;
-    this.queue.push(channel, frame);
-    return true;
-  }
-
-  flush(): void {
-    this.queue.flush();
-  }
-
-  drop(): void {
-    this.queue.drop();
-  }
-
   async sendNow(channel: string, frames: readonly Frame[], ms: number): Promise<void> {
     // Redis answers in order: once this is answered, everything written before was taken.
     const sent = frames.length > 0 ? this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)) : this.publisher.ping();
     await atMost(sent, ms);
-  }
-
-  probe(): void {
-    if (this.probing || !this.up) return;
-    this.probing = true;
-    const deadline = setTimeout(() => {
-      this.events.silent(PROBE_DEADLINE_MS);
-      for (const connection of [this.publisher, this.subscriber]) connection.disconnect(true);
-    }, PROBE_DEADLINE_MS);
-    deadline.unref();
-    this.publisher
-      .ping()
-      .catch(() => undefined)
-      .finally(() => {
-        clearTimeout(deadline);
-        this.probing = false;
-      });
   }
 
   async disconnect(): Promise<void> {
@@ -97,7 +65,15 @@ export class RedisPair implements BrokerWire {
     this.subscriber.disconnect();
   }
 
-  private publish(channel: string, frames: Frame[]): void {
+  protected ping(): Promise<unknown> {
+    return this.publisher.ping();
+  }
+
+  protected reconnect(): void {
+    for (const connection of [this.publisher, this.subscriber]) connection.disconnect(true);
+  }
+
+  protected publish(channel: string, frames: Frame[]): void {
     this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).then(
       (receivers) => {
         if (receivers === 0) this.events.unheard?.(channel, frames);
