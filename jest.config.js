@@ -28,8 +28,8 @@ export default {
   // The e2e suites spend most of their time waiting on forked processes (drains, heartbeats, timers):
   // one suite at a time keeps well under half a core busy on average (user + system time of a run of
   // schedule, hardening, leadership-nodes and control with --maxWorkers=1: 67 s of CPU in 272 s), so
-  // three at once still leave a 2-core machine room for the boots. Each cluster and server takes a
-  // free port of its own.
-  maxWorkers: 3,
+  // four at once still leave a 2-core machine room for the boots; every bound in the suites holds
+  // under a load average of 20. Each cluster and server takes a free port of its own.
+  maxWorkers: 4,
   testSequencer: '<rootDir>/jest.sequencer.js',
 };

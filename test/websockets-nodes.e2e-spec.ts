@@ -1,10 +1,13 @@
 /**
  * The socket.io adapter across nodes: two sticky clusters of 2 workers each ("nodes"), joined by a
- * redis-server of the test's own, their clients connected through each node's primary.
+ * redis-server, then a nats-server, of the test's own, their clients connected through each node's
+ * primary. The adapter speaks through `ClusterService` only: the same cases pass on either link.
  */
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'socket.io-client';
 import { ClusterProcess, freePort, pollReady } from './helpers/cluster-process.js';
+import type { BrokerProcess } from './helpers/broker-process.js';
+import { NatsServer } from './helpers/nats-server.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { connectClient, eventually, record, whoami, type Holder } from './helpers/socket-clients.js';
 
@@ -20,11 +23,25 @@ interface Node {
 
 type Client = Socket & { holder: Holder; node: string };
 
-/** A node of the ws fixture on `redis`, sticky sessions on, once its primary listens. */
-async function startNode(name: string, redis: RedisServer): Promise<Node> {
+type BrokerServer = BrokerProcess & { readonly url: string };
+
+/** A broker the nodes can join through: the variable that names it, and a server of the test's own. */
+interface Broker {
+  readonly name: string;
+  readonly variable: 'CLUSTER_REDIS_URL' | 'CLUSTER_NATS_URL';
+  start(): Promise<BrokerServer>;
+}
+
+const BROKERS: readonly Broker[] = [
+  { name: 'Redis', variable: 'CLUSTER_REDIS_URL', start: () => RedisServer.start() },
+  { name: 'NATS', variable: 'CLUSTER_NATS_URL', start: () => NatsServer.start() },
+];
+
+/** A node of the ws fixture on `server`, sticky sessions on, once its primary listens. */
+async function startNode(name: string, broker: Broker, server: BrokerServer): Promise<Node> {
   const port = await freePort();
   const app = ClusterProcess.start(
-    { PORT: String(port), CLUSTER_WORKERS: String(WORKERS_PER_NODE), CLUSTER_REDIS_URL: redis.url, CLUSTER_NODE_ID: name },
+    { PORT: String(port), CLUSTER_WORKERS: String(WORKERS_PER_NODE), [broker.variable]: server.url, CLUSTER_NODE_ID: name },
     WS_APP,
   );
   // A cluster that never got ready must not outlive the case: nothing else holds it to kill it.
@@ -73,15 +90,15 @@ function onePerWorker(clients: Client[]): Client[] {
   return [...new Map(clients.map((c) => [c.holder.pid, c])).values()];
 }
 
-describe('WebSockets across two nodes joined by Redis (socket.io)', () => {
-  let redis: RedisServer | undefined;
+describe.each(BROKERS)('WebSockets across two nodes joined by $name (socket.io)', (broker) => {
+  let server: BrokerServer | undefined;
   let a: Node | undefined;
   let b: Node | undefined;
   const clients: Socket[] = [];
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    [a, b] = await Promise.all([startNode('node-a', redis), startNode('node-b', redis)]);
+    server = await broker.start();
+    [a, b] = await Promise.all([startNode('node-a', broker, server), startNode('node-b', broker, server)]);
     // Each node's membership lists the 4 workers (asked of whichever worker the primary picks).
     await Promise.all([pollReady(a.port, WORKERS, { app: a.app }), pollReady(b.port, WORKERS, { app: b.app })]);
   }, 90_000);
@@ -93,7 +110,7 @@ describe('WebSockets across two nodes joined by Redis (socket.io)', () => {
   afterAll(async () => {
     for (const client of clients.splice(0)) client.close();
     await Promise.all([stopNode(a), stopNode(b)]);
-    await redis?.kill();
+    await (server instanceof NatsServer ? server.remove() : server?.kill());
   }, 40_000);
 
   it('delivers a broadcast from a client of one node to every client of both nodes, exactly once', async () => {
