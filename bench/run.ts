@@ -466,7 +466,7 @@ function reportMarkdown(): string {
     '',
     '## Connection distribution',
     '',
-    "The same nestjs-cluster app with the primary dealing connections (`distribution: 'primary'`), with node:cluster's round robin, and with `SCHED_NONE` (bench/distribution).",
+    "The same nestjs-cluster app with the primary dealing connections (`distribution: 'primary'`), with node:cluster's round robin, with `SCHED_NONE`, and with workers listening with `reusePort: true` (Node >= 22.12), then SIGKILLs of a worker under a burst of new connections (bench/distribution).",
     '',
     distribution ? distribution.markdown : 'No figures: the section failed.',
     '',
