@@ -44,8 +44,6 @@ const LABEL: Record<Distribution, string> = {
 };
 
 const MIGRATE_REQ = '/proc/sys/net/ipv4/tcp_migrate_req';
-/** SIGKILLs per cluster, after the rounds. */
-const KILLS = 3;
 
 /** Why `d` cannot be measured here, or null if it can. */
 export function unmeasurable(d: Distribution): string | null {
@@ -83,6 +81,8 @@ export interface DistributionSettings {
   /** Per distribution, route and round. */
   durationS: number;
   connections: number;
+  /** SIGKILLs of a worker per cluster, after the rounds. */
+  kills: number;
   loader: LoadGenerator;
   quiet: () => Promise<void>;
   log?: (line: string) => void;
@@ -126,6 +126,7 @@ export async function benchDistribution({
   workers,
   durationS,
   connections,
+  kills,
   loader,
   quiet,
   log = () => undefined,
@@ -170,14 +171,14 @@ export async function benchDistribution({
     for (const d of measured) {
       const { group, port } = clusters.get(d)!;
       const { workerPids } = await waitForWorkers(group, port, workers, 60_000);
-      const fates = await withMigrateReq(d, () => sigkills({ name: d, group, port, workers, workerPids }, KILLS));
+      const fates = await withMigrateReq(d, () => sigkills({ name: d, group, port, workers, workerPids }, kills));
       samples[d].kills = fates;
-      log(`  distribution ${d}: ${KILLS} SIGKILLs, hung ${fates.hung.join(', ')}, failed ${fates.failed.join(', ')} of ${BURST}`);
+      log(`  distribution ${d}: ${kills} SIGKILLs, hung ${fates.hung.join(', ')}, failed ${fates.failed.join(', ')} of ${BURST}`);
     }
   } finally {
     for (const { group } of clusters.values()) await group.stop();
   }
-  return { rounds, measured, samples, markdown: distributionMarkdown(rounds, workers, durationS, connections, samples) };
+  return { rounds, measured, samples, markdown: distributionMarkdown(rounds, workers, durationS, connections, kills, samples) };
 }
 
 function distributionMarkdown(
@@ -185,16 +186,17 @@ function distributionMarkdown(
   workers: number,
   durationS: number,
   connections: number,
+  kills: number,
   s: Record<Distribution, DistributionSamples>,
 ): string {
   const total = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
   const row = (d: Distribution) => {
     const why = unmeasurable(d);
     if (why !== null) return `| ${LABEL[d]} | ${why} | | | | | |`;
-    const { kills } = s[d];
+    const fates = s[d].kills;
     return (
       `| ${LABEL[d]} | ${spread(s[d].rootRps)} | ${spread(s[d].cpuRps)} | ${spread(s[d].rootCpuPerK, 1)} | ${total(s[d].failed)} | ` +
-      `${spread(kills.hung)} (${total(kills.hung)} of ${kills.hung.length * BURST}) | ${spread(kills.failed)} (${total(kills.failed)} of ${kills.failed.length * BURST}) |`
+      `${spread(fates.hung)} (${total(fates.hung)} of ${fates.hung.length * BURST}) | ${spread(fates.failed)} (${total(fates.failed)} of ${fates.failed.length * BURST}) |`
     );
   };
   const NAME: Record<Distribution, string> = {
@@ -214,7 +216,7 @@ function distributionMarkdown(
   return [
     `${workers} workers, ${rounds} round(s) of ${durationS} s per route, ${connections} keep-alive connections (autocannon, in a process of its own); ` +
       'the clusters run side by side and take turns in interleaved rounds; medians [min-max]. ' +
-      `Then ${KILLS} SIGKILLs of a worker per cluster, each once every slot answers again, with ${BURST} new connections opened in the 50 ms after ` +
+      `Then ${kills} SIGKILL(s) of a worker per cluster, each once every slot answers again, with ${BURST} new connections opened in the 50 ms after ` +
       'each (as in the availability section): hung = neither an answer nor an error within 1 s; failed = reset, refused or non-2xx. ' +
       'Per SIGKILL, median [min-max] (total).',
     '',
@@ -231,7 +233,13 @@ function distributionMarkdown(
 
 export function distributionComplete(report: DistributionReport): boolean {
   return report.measured.every((d) => {
-    const { rootRps, cpuRps } = report.samples[d];
-    return rootRps.length === report.rounds && cpuRps.length === report.rounds && allFinite([...rootRps, ...cpuRps]) && median(rootRps) > 0;
+    const { rootRps, cpuRps, kills } = report.samples[d];
+    return (
+      rootRps.length === report.rounds &&
+      cpuRps.length === report.rounds &&
+      allFinite([...rootRps, ...cpuRps]) &&
+      median(rootRps) > 0 &&
+      allFinite([...kills.hung, ...kills.failed])
+    );
   });
 }
