@@ -61,7 +61,7 @@ export type RecoveryKey = (typeof RECOVERY_CONTENDERS)[number];
 /** New connections opened just after each SIGKILL, over `BURST_MS`; one without an answer or an error after `HANG_MS` hung. */
 export const BURST = 10;
 const BURST_MS = 50;
-export const HANG_MS = 1_000;
+const HANG_MS = 1_000;
 /** How S tells a standby is ready (its `onPrimaryEvent`, bench/contenders/library.ts). */
 const STANDBY_READY = /^STANDBY_READY (\d+)$/;
 
