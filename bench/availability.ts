@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contenders, PM2_APP, pm2CliArgs, startContender, type Contender, type Running } from './lib/contenders.js';
+import type { Group } from './lib/group.js';
 import { HOST } from './lib/host.js';
 import { burst, getJson, waitForWorkers } from './lib/http.js';
 import type { LoadGenerator } from './lib/load.js';
@@ -58,7 +59,7 @@ export const RECOVERY_CONTENDERS = ['B', 'C', 'S', 'D'] as const;
 export type RecoveryKey = (typeof RECOVERY_CONTENDERS)[number];
 
 /** New connections opened just after each SIGKILL, over `BURST_MS`; one without an answer or an error after `HANG_MS` hung. */
-const BURST = 10;
+export const BURST = 10;
 const BURST_MS = 50;
 const HANG_MS = 1_000;
 /** How S tells a standby is ready (its `onPrimaryEvent`, bench/contenders/library.ts). */
@@ -143,40 +144,68 @@ async function recoveryRuns(key: RecoveryKey, options: AvailabilityOptions): Pro
   const { contender, standby } = recoverySide(key, options.workers);
   const env = standby ? { CLUSTER_STANDBY: '1' } : undefined;
   const running = await startContender(contender, options.workers, { lifetimeMs: 120_000, readyTimeoutMs: 30_000, env });
-  const ms: number[] = [];
-  const hung: number[] = [];
   try {
     const standbys = new Set<number>();
     if (standby) standbys.add(await standbyReady(running, standbys));
-    let serving = running.workerPids;
-    const gone = new Set<number>();
-    for (let kill = 0; kill < options.kills; kill++) {
-      const known = new Set([...serving, ...gone]);
-      const victim = serving[kill % serving.length]!;
-      const killedAt = performance.now();
-      process.kill(victim, 'SIGKILL');
-      gone.add(victim);
-      const fates = burst(running.port, BURST, BURST_MS, HANG_MS);
-      ms.push(await firstNewAnswer(running, known, killedAt));
-      hung.push((await fates).filter((fate) => fate === 'hung').length);
-      serving = (await waitForWorkers(running.group, running.port, contender.workers, 60_000, gone)).workerPids;
-      if (standby && kill + 1 < options.kills) standbys.add(await standbyReady(running, standbys));
-    }
-    return { ms, hung };
+    const nextStandby = standby ? () => standbyReady(running, standbys).then((pid) => void standbys.add(pid)) : undefined;
+    return await sigkills({ ...running, name: contender.name, workers: contender.workers }, options.kills, nextStandby);
   } finally {
     await running.stop();
   }
 }
 
+/** A cluster to SIGKILL workers of: its group, port and the pids serving now. */
+export interface KillTarget {
+  readonly name: string;
+  readonly group: Group;
+  readonly port: number;
+  /** Serving processes when whole. */
+  readonly workers: number;
+  readonly workerPids: readonly number[];
+}
+
+/** What `kills` SIGKILLs did: SIGKILL to first new answer (ms), and the burst's connections hung and failed (reset, refused, non-2xx), one per kill. */
+export interface KillFates {
+  ms: number[];
+  hung: number[];
+  failed: number[];
+}
+
+/**
+ * `kills` times: SIGKILL a serving worker of `target`, open a burst of new connections at once, and
+ * time until a worker that was not serving answers on the port; then wait until the cluster is whole
+ * again (and `ready`, if given, says so too: a new standby) before the next kill.
+ */
+export async function sigkills(target: KillTarget, kills: number, ready?: () => Promise<void>): Promise<KillFates> {
+  const fates: KillFates = { ms: [], hung: [], failed: [] };
+  let serving = [...target.workerPids];
+  const gone = new Set<number>();
+  for (let kill = 0; kill < kills; kill++) {
+    const known = new Set([...serving, ...gone]);
+    const victim = serving[kill % serving.length]!;
+    const killedAt = performance.now();
+    process.kill(victim, 'SIGKILL');
+    gone.add(victim);
+    const burstFates = burst(target.port, BURST, BURST_MS, HANG_MS);
+    fates.ms.push(await firstNewAnswer(target, known, killedAt));
+    const settled = await burstFates;
+    fates.hung.push(settled.filter((fate) => fate === 'hung').length);
+    fates.failed.push(settled.filter((fate) => fate === 'failed').length);
+    serving = (await waitForWorkers(target.group, target.port, target.workers, 60_000, gone)).workerPids;
+    if (ready && kill + 1 < kills) await ready();
+  }
+  return fates;
+}
+
 /** Polls GET / on new connections until a process not in `known` answers; ms since `since`. */
-async function firstNewAnswer(running: Running, known: ReadonlySet<number>, since: number): Promise<number> {
+async function firstNewAnswer(target: KillTarget, known: ReadonlySet<number>, since: number): Promise<number> {
   // Short per-request timeouts: a connection handed to the dying worker must not stall the clock.
   while (performance.now() - since < 30_000) {
-    const answer = await getJson<{ pid: number }>(running.port, '/', RECOVERY_POLL_TIMEOUT_MS).catch(() => null);
+    const answer = await getJson<{ pid: number }>(target.port, '/', RECOVERY_POLL_TIMEOUT_MS).catch(() => null);
     if (answer?.status === 200 && !known.has(answer.body.pid)) return performance.now() - since;
     await sleep(RECOVERY_POLL_MS);
   }
-  throw new Error(`${running.contender.name}: no new worker answered within 30 s`);
+  throw new Error(`${target.name}: no new worker answered within 30 s`);
 }
 
 export async function benchAvailability(options: AvailabilityOptions): Promise<AvailabilityReport> {

@@ -77,7 +77,7 @@ const settings = args.quick
       microservice: { rounds: args.rounds ?? 1, restartRounds: 1, clients: 12, warmupMs: 300, durationMs: 1_000, restartWindowMs: 20_000 },
       metrics: { rounds: args.rounds ?? 1, workerCounts: [2], warmup: 2, scrapes: 5 },
       websockets: { rounds: args.rounds ?? 1, httpDurationS: 1, clients: 20, messages: 100 },
-      distribution: { rounds: args.rounds ?? 1, durationS: 1, connections: 50 },
+      distribution: { rounds: args.rounds ?? 1, durationS: 1, connections: 50, kills: 1 },
       logs: { rounds: args.rounds ?? 2, seconds: 1, warmupS: 1, connections: 50, workers: 2 },
       control: { rounds: args.rounds ?? 5, workers: 16 },
     }
@@ -96,7 +96,7 @@ const settings = args.quick
       microservice: { rounds: args.rounds ?? 6, restartRounds: 3, clients: 12, warmupMs: 1_000, durationMs: 3_000, restartWindowMs: 8_000 },
       metrics: { rounds: args.rounds ?? 5, workerCounts: [2, 4], warmup: 5, scrapes: 20 },
       websockets: { rounds: args.rounds ?? 5, httpDurationS: 3, clients: 100, messages: 1_000 },
-      distribution: { rounds: args.rounds ?? 8, durationS: 3, connections: 50 },
+      distribution: { rounds: args.rounds ?? 8, durationS: 3, connections: 50, kills: 3 },
       // 2 workers: the relay's cost shows against what the workers do, not against a machine they cannot fill.
       logs: { rounds: args.rounds ?? 8, seconds: 3, warmupS: 2, connections: 50, workers: 2 },
       control: { rounds: args.rounds ?? 20, workers: 16 },
@@ -466,7 +466,7 @@ function reportMarkdown(): string {
     '',
     '## Connection distribution',
     '',
-    "The same nestjs-cluster app with the primary dealing connections (`distribution: 'primary'`), with node:cluster's round robin, and with `SCHED_NONE` (bench/distribution).",
+    "The same nestjs-cluster app with the primary dealing connections (`distribution: 'primary'`), with node:cluster's round robin, with `SCHED_NONE`, and with workers listening with `reusePort: true` (Node >= 22.12), then SIGKILLs of a worker under a burst of new connections (bench/distribution).",
     '',
     distribution ? distribution.markdown : 'No figures: the section failed.',
     '',
