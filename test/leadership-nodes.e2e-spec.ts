@@ -371,7 +371,11 @@ describe('leadership on a NATS server without JetStream', () => {
   it('says so once at boot, and each node leads itself: one leader per node, every second run once per node', async () => {
     const [a, b] = await startNodes();
     // The nodes still meet: each lists the other's workers.
-    await pollUntil(async () => ((await a.control(0, '/workers')) as Array<{ node: string }>).some((w) => w.node === b.name), 'node-a to list node-b', 20_000);
+    await pollUntil(
+      async () => ((await a.control(0, '/workers')) as Array<{ node: string }>).some((w) => w.node === b.name),
+      'node-a to list node-b',
+      20_000,
+    );
     const leaders = await Promise.all([agreedLeader([a]), agreedLeader([b])]);
     expect(leaders.map((l) => l.node)).toEqual([a.name, b.name]);
     const list = await ticksUntil(

@@ -151,7 +151,8 @@ export class LeaseKeeper {
     try {
       epoch = await this.lease.acquire(this.timing.ttlMs, this.highest);
     } catch (error) {
-      if (error instanceof LeaseUnsupportedError && generation === this.generation && !this.stopped) {
+      // By name: a link may load the other build of this package (ES module or CommonJS) than the keeper's.
+      if (error instanceof Error && error.name === 'LeaseUnsupportedError' && generation === this.generation && !this.stopped) {
         this.busy = false;
         this.stopped = true;
         this.clearTimers();

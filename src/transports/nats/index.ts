@@ -11,6 +11,8 @@ import { brokerLinkOptions, type BrokerNodeLinkOptions } from '../broker/broker-
 import { NatsLink } from './nats-link.js';
 
 export type { BrokerNodeLinkOptions } from '../broker/broker-node-link.js';
+export type { LocalNode, NodeLink } from '../node-link.interface.js';
+export type { LeaderLease } from '../../leadership/lease-keeper.js';
 export type { ClusterNatsOptions, ClusterNatsTlsOptions } from '../../interfaces/bootstrap-options.interface.js';
 
 export interface NatsNodeLinkOptions extends BrokerNodeLinkOptions {

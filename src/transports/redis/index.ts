@@ -9,6 +9,8 @@ import { brokerLinkOptions, type BrokerNodeLinkOptions } from '../broker/broker-
 import { RedisLink } from './redis-link.js';
 
 export type { BrokerNodeLinkOptions } from '../broker/broker-node-link.js';
+export type { LocalNode, NodeLink } from '../node-link.interface.js';
+export type { LeaderLease } from '../../leadership/lease-keeper.js';
 
 /** A node's link to the other nodes of its cluster over Redis: membership, lifecycle events, the leadership lease, requests routed by topic. */
 export function redisNodeLink(options: BrokerNodeLinkOptions): NodeLink {
