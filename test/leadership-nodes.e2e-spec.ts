@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ClusterProcess, freePort, get, type ObservedEventBody } from './helpers/cluster-process.js';
 import { pollUntil } from './helpers/messaging-cluster.js';
 import { doubled, missing, readTicks, ticksUntil as ticksOfFileUntil, type Tick as FileTick } from './helpers/tick-file.js';
+import { NatsServer } from './helpers/nats-server.js';
 import { RedisServer } from './helpers/redis-server.js';
 
 // Each case boots real clusters, on a machine that may be busy: slow, but never stuck.
@@ -49,6 +50,8 @@ interface LeaderEventBody extends ObservedEventBody {
 }
 
 let redis: RedisServer | undefined;
+/** The environment that puts a node on the broker of the case: the test's Redis unless a case says otherwise. */
+let brokerEnv: () => Record<string, string> = () => ({ CLUSTER_REDIS_URL: redis!.url });
 let nodes: Node[] = [];
 let dir: string;
 let tickFile: string;
@@ -75,7 +78,7 @@ async function startNode(name: string, env: Record<string, string> = {}): Promis
       PORT: String(await freePort()),
       CLUSTER_WORKERS: '2',
       CONTROL_PORTS: controlPorts.join(','),
-      CLUSTER_REDIS_URL: redis!.url,
+      ...brokerEnv(),
       CLUSTER_NODE_ID: name,
       FIXTURE_TICK_FILE: tickFile,
       ...env,
@@ -349,5 +352,46 @@ describe('leadership across two nodes on Redis', () => {
     expect(after.every((t) => sameWorker(t, leader))).toBe(true);
     // Redis came back empty: the epoch still grows, from what the nodes remember.
     expect(leader.epoch).toBeGreaterThan(old.epoch);
+  });
+});
+
+describe('leadership on a NATS server without JetStream', () => {
+  let nats: NatsServer | undefined;
+
+  beforeEach(async () => {
+    nats = await NatsServer.start({ jetstream: false });
+    brokerEnv = () => ({ CLUSTER_NATS_URL: nats!.url });
+  });
+
+  afterEach(async () => {
+    brokerEnv = () => ({ CLUSTER_REDIS_URL: redis!.url });
+    await nats?.remove();
+  });
+
+  it('says so once at boot, and each node leads itself: one leader per node, every second run once per node', async () => {
+    const [a, b] = await startNodes();
+    // The nodes still meet: each lists the other's workers.
+    await pollUntil(
+      async () => ((await a.control(0, '/workers')) as Array<{ node: string }>).some((w) => w.node === b.name),
+      'node-a to list node-b',
+      20_000,
+    );
+    const leaders = await Promise.all([agreedLeader([a]), agreedLeader([b])]);
+    expect(leaders.map((l) => l.node)).toEqual([a.name, b.name]);
+    const list = await ticksUntil(
+      (l) => [a, b].every((node) => l.filter((t) => t.node === node.name).length >= 4),
+      'four ticks of each node',
+      20_000,
+    );
+    for (const [node, leader] of [
+      [a, leaders[0]],
+      [b, leaders[1]],
+    ] as const) {
+      const own = list.filter((t) => t.node === node.name);
+      expect(doubled(own)).toEqual([]);
+      expect(own.every((t) => sameWorker(t, leader))).toBe(true);
+      // The primary's one line about it, naming what is missing.
+      expect(node.app.lines.filter((l) => l.includes('JetStream'))).toHaveLength(1);
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '@nestjs/common';
 import { nodeLinkConformance } from 'nestjs-cluster/testing';
-import { NatsLink } from '../src/transports/nats/nats-link.js';
+import { natsNodeLink } from 'nestjs-cluster/nats';
 import { NatsServer } from './helpers/nats-server.js';
 
 let nats: NatsServer;
@@ -23,7 +23,7 @@ afterAll(async () => {
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
 let clusters = 0;
 
-nodeLinkConformance('NatsLink', {
+nodeLinkConformance('NatsLink (nestjs-cluster/nats)', {
   outage: true,
   lease: true,
   settleMs: 5_000,
@@ -32,7 +32,7 @@ nodeLinkConformance('NatsLink', {
     const options = { url: nats.url, name, serialization: 'json', maxMessageBytes: 1_048_576, heartbeatMs: 200, retryMs: 100 } as const;
     let down = false;
     return {
-      links: nodes.map((node) => new NatsLink({ ...options, node }, quiet)),
+      links: nodes.map((node) => natsNodeLink({ ...options, node, logger: quiet })),
       cut: async () => {
         down = true;
         await nats.kill();

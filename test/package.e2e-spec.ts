@@ -59,7 +59,7 @@ describe('the built package', () => {
       exports: Record<string, { import?: { default: string } }>;
     };
     const files = Object.values(pkg.exports).flatMap((entry) => (entry.import ? [resolve(root, entry.import.default)] : []));
-    expect(files.length).toBe(8);
+    expect(files.length).toBe(10);
     // require(esm) fails with ERR_REQUIRE_ASYNC_MODULE when anything in the graph awaits at its top.
     const script = `for (const f of ${JSON.stringify(files)}) console.log(Object.keys(require(f)).length);`;
     const env = { ...process.env };
@@ -88,6 +88,8 @@ describe('the built package', () => {
     );
     expect(transport.length).toBeLessThanOrEqual(15);
     expect(exportsOf('nestjs-cluster/testing')).toEqual(['nodeLinkConformance', 'transportConformance']);
+    expect(exportsOf('nestjs-cluster/redis')).toEqual(['redisNodeLink']);
+    expect(exportsOf('nestjs-cluster/nats')).toEqual(['natsNodeLink']);
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
     expect(exportsOf('nestjs-cluster/schedule')).toEqual(['ClusterScheduleModule', 'LeaderScheduler']);
     expect(exportsOf('nestjs-cluster/metrics')).toEqual(expect.arrayContaining(['ClusterMetricsModule', 'ClusterMetricsService']));
@@ -99,6 +101,8 @@ describe('the built package', () => {
       './health',
       './config',
       './transport',
+      './redis',
+      './nats',
       './schedule',
       './metrics',
       './socket.io',
@@ -107,10 +111,11 @@ describe('the built package', () => {
     ]);
   });
 
-  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, @nestjs/schedule, ioredis, prom-client) out of the root entry', () => {
+  it('keeps the optional peers (@nestjs/terminus, @nestjs/config, @nestjs/schedule, ioredis, @nats-io, prom-client) out of the root entry', () => {
     const imports = bareImportsFrom(resolve(root, 'dist/index.js'));
     expect([...imports].filter((s) => s.startsWith('@nestjs/')).sort()).toEqual(['@nestjs/common', '@nestjs/core']);
     expect(imports.has('ioredis')).toBe(false);
+    expect([...imports].filter((s) => s.startsWith('@nats-io/'))).toEqual([]);
     expect(imports.has('prom-client')).toBe(false);
   });
 
@@ -134,6 +139,14 @@ describe('the built package', () => {
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
     expect(pkg.peerDependencies['@nestjs/schedule']).toBe('^6.0.0 || ^12.0.0');
     expect(pkg.peerDependenciesMeta['@nestjs/schedule']).toEqual({ optional: true });
+  });
+
+  it('builds the Redis and NATS subpaths on their optional peers and the required ones only', () => {
+    const importsOf = (entry: string) => [...bareImportsFrom(resolve(root, entry))].filter((s) => !s.startsWith('node:')).sort();
+    expect(importsOf('dist/transports/redis/index.js')).toEqual(['@nestjs/common', 'ioredis']);
+    expect(importsOf('dist/transports/nats/index.js')).toEqual(['@nats-io/kv', '@nats-io/transport-node', '@nestjs/common']);
+    const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+    for (const peer of ['ioredis', '@nats-io/kv', '@nats-io/transport-node']) expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });
   });
 
   it('builds the transport kit and its conformance suite on the required peers only, no test runner', () => {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '@nestjs/common';
 import { nodeLinkConformance } from 'nestjs-cluster/testing';
-import { RedisLink } from '../src/transports/redis/redis-link.js';
+import { redisNodeLink } from 'nestjs-cluster/redis';
 import { RedisServer } from './helpers/redis-server.js';
 
 let redis: RedisServer;
@@ -22,7 +22,7 @@ afterAll(async () => {
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
 let clusters = 0;
 
-nodeLinkConformance('RedisLink', {
+nodeLinkConformance('RedisLink (nestjs-cluster/redis)', {
   outage: true,
   lease: true,
   settleMs: 5_000,
@@ -31,7 +31,7 @@ nodeLinkConformance('RedisLink', {
     const options = { url: redis.url, name, serialization: 'json', maxMessageBytes: 1_048_576, heartbeatMs: 200, retryMs: 100 } as const;
     let down = false;
     return {
-      links: nodes.map((node) => new RedisLink({ ...options, node }, quiet)),
+      links: nodes.map((node) => redisNodeLink({ ...options, node, logger: quiet })),
       cut: async () => {
         down = true;
         await redis.kill();

@@ -113,6 +113,28 @@ describe('LeaderAppointment across nodes (a shared lease)', () => {
     expect(b.appointment.leader()).toEqual({ node: 'a', slot: 0, pid: 101, epoch: 1 });
   });
 
+  it('leads itself when the store can hold no lease: each node appoints its own leader, and never asks the store again', async () => {
+    const store = new MemoryLeaseStore();
+    store.unsupported = true;
+    const [a, b] = [node('a', store), node('b', store)];
+    for (const n of [a, b]) n.appointment.linkChanged(true);
+    b.appointment.remoteChanged({ node: 'a', slot: 3, pid: 999, epoch: 7 }); // heard before the store answered
+    a.set(1, 0, 'ready');
+    b.set(1, 0, 'ready');
+    await tick();
+    expect(a.leaders()).toEqual(['0@1']);
+    expect(b.leaders()).toEqual(['0@8']);
+    b.appointment.remoteChanged(a.appointment.own());
+    expect(b.appointment.leader()).toEqual({ node: 'b', slot: 0, pid: 101, epoch: 8 });
+    const asked = store.acquired;
+    await tick(5 * DEFAULT_LEASE_TIMING.retryMs);
+    a.set(1, 0, 'exited');
+    expect(a.leaders()).toEqual(['0@1', 'none:exited']);
+    a.set(2, 1, 'ready');
+    expect(a.leaders()).toEqual(['0@1', 'none:exited', '1@2']);
+    expect(store.acquired).toBe(asked);
+  });
+
   it('moves the leader inside the holding node with a new epoch from the lease', async () => {
     const store = new MemoryLeaseStore();
     const a = node('a', store);

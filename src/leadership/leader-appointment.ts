@@ -26,10 +26,12 @@ export interface SharedLease {
  * one is appointed only once it confirmed (`released`) or exited, so two workers never run the jobs
  * at once. With a shared lease only the node holding it appoints; the other nodes show the leader the
  * holder announced. `epoch` grows with each appointment: from the lease when there is one, else
- * counted by this primary.
+ * counted by this primary. A lease whose store turns out unable to hold one (`unsupported`) is let go
+ * for good: the node then leads itself, as if it were alone.
  */
 export class LeaderAppointment {
-  private readonly keeper: LeaseKeeper | undefined;
+  /** The shared lease's keeper; `undefined` when the cluster is one node or its store can hold no lease. */
+  private keeper: LeaseKeeper | undefined;
   private appointed: { readonly leader: Leader; readonly id: number } | undefined;
   /** The worker told to stop leading that has not confirmed yet. */
   private releasing: number | undefined;
@@ -150,6 +152,12 @@ export class LeaderAppointment {
   }
 
   private onLease(change: LeaseChange): void {
+    if (!change.held && change.reason === 'unsupported') {
+      this.keeper = undefined;
+      this.counted = Math.max(this.counted, this.remote?.epoch ?? 0);
+      this.remote = null;
+      return this.update();
+    }
     if (change.held) {
       this.leaseEpoch = change.epoch;
       return this.update();

@@ -1,6 +1,8 @@
 /**
  * A lease on the cluster's leadership, shared by the nodes (Redis, for one). Only the node holding
- * it may appoint a leader. Every call may reject when the store cannot be reached.
+ * it may appoint a leader. Every call may reject when the store cannot be reached; `acquire` rejects
+ * with a `LeaseUnsupportedError` when the store can never hold a lease (a NATS server without
+ * JetStream), and is not tried again.
  */
 export interface LeaderLease {
   /**
@@ -17,6 +19,14 @@ export interface LeaderLease {
   release(): Promise<void>;
 }
 
+/**
+ * The store behind a `LeaderLease` can hold no lease at all (not: cannot be reached now). The node
+ * stops trying and leads itself: with no shared lease, each node appoints a leader of its own.
+ */
+export class LeaseUnsupportedError extends Error {
+  override readonly name = 'LeaseUnsupportedError';
+}
+
 export interface LeaseTiming {
   /** Life of the lease in the store. */
   readonly ttlMs: number;
@@ -28,9 +38,11 @@ export interface LeaseTiming {
 
 export const DEFAULT_LEASE_TIMING: LeaseTiming = Object.freeze({ ttlMs: 9_000, renewMs: 3_000, retryMs: 1_000 });
 
-/** The lease was taken (with its epoch) or lost (and why). */
+/** The lease was taken (with its epoch), lost (and why), or can never be held (`unsupported`: the keeper stopped). */
 export type LeaseChange =
-  { readonly held: true; readonly epoch: number } | { readonly held: false; readonly reason: 'lease-lost' | 'transport-down' };
+  | { readonly held: true; readonly epoch: number }
+  | { readonly held: false; readonly reason: 'lease-lost' | 'transport-down' }
+  | { readonly held: false; readonly reason: 'unsupported' };
 
 /**
  * Takes, renews and gives up the lease for one node. While the node wants it (it has a worker that
@@ -138,7 +150,14 @@ export class LeaseKeeper {
     let epoch: number | null = null;
     try {
       epoch = await this.lease.acquire(this.timing.ttlMs, this.highest);
-    } catch {
+    } catch (error) {
+      // By name: a link may load the other build of this package (ES module or CommonJS) than the keeper's.
+      if (error instanceof Error && error.name === 'LeaseUnsupportedError' && generation === this.generation && !this.stopped) {
+        this.busy = false;
+        this.stopped = true;
+        this.clearTimers();
+        return this.changed({ held: false, reason: 'unsupported' });
+      }
       // unreachable: tried again below
     }
     this.busy = false;

@@ -1,13 +1,17 @@
-import type { LeaderLease } from './lease-keeper.js';
+import { LeaseUnsupportedError, type LeaderLease } from './lease-keeper.js';
 
 /**
  * A lease store in memory that behaves as the Redis one does: an expiring holder token and an epoch
- * counter, on the (fake) clock. `reachable(false)` makes calls reject, `hang(true)` never answer.
+ * counter, on the (fake) clock. `reachable(false)` makes calls reject, `hang(true)` never answer,
+ * `unsupported` makes it a store that can hold no lease at all (a NATS server without JetStream).
  */
 export class MemoryLeaseStore {
   holder: string | undefined;
   expiresAt = 0;
   epoch = 0;
+  unsupported = false;
+  /** How many times `acquire` was called. */
+  acquired = 0;
   private down = new Set<string>();
   private hung = new Set<string>();
 
@@ -20,6 +24,8 @@ export class MemoryLeaseStore {
     return {
       acquire: (ttlMs, after) =>
         call(() => {
+          this.acquired += 1;
+          if (this.unsupported) throw new LeaseUnsupportedError('no lease here');
           if (this.heldBy() !== undefined && this.heldBy() !== token) return null;
           this.holder = token;
           this.expiresAt = Date.now() + ttlMs;

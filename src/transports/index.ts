@@ -8,7 +8,8 @@
  * from their heartbeats and carries messages and lifecycle events between nodes (the Redis link leaves
  * publishes and messages addressed to a worker to each worker's own lane: `lanes`); the library keeps
  * routing, request ids, timeouts and leadership, and its `LocalNode` is what the link hears from and
- * tells. Implement `NodeLink` (a `LeaderLease` too, if the broker can hold one), check each message
+ * tells. Implement `NodeLink` (a `LeaderLease` too, if the broker can hold one; its `acquire` rejects with a
+ * `LeaseUnsupportedError` where the broker never can), check each message
  * from another node with `readMessage`, and run `nodeLinkConformance` (from `nestjs-cluster/testing`)
  * against it.
  *
@@ -22,7 +23,7 @@
  */
 export type { LocalNode, NodeLink } from './node-link.interface.js';
 export type { Leader } from '../leadership/leader.interface.js';
-export type { LeaderLease } from '../leadership/lease-keeper.js';
+export { LeaseUnsupportedError, type LeaderLease } from '../leadership/lease-keeper.js';
 export { ClusterTransport, type ClusterRole, type MessageLimits } from './cluster-transport.interface.js';
 export { MembershipTransport } from './membership.transport.js';
 export { MembershipView } from './membership-view.js';

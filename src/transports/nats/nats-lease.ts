@@ -1,7 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
-import type { LeaderLease } from '../../leadership/lease-keeper.js';
+import { LeaseUnsupportedError, type LeaderLease } from '../../leadership/lease-keeper.js';
 import { atMost } from '../broker/broker-wire.js';
 import type { NatsWire } from './nats-wire.js';
 
@@ -15,8 +15,9 @@ const RELEASE_WAIT_MS = 1_000;
  * part, new at each start). Taken with `create` (only if absent) or, still this node's, an update on
  * its revision; renewed by an update on the revision it read (compare-and-set), which also restarts the
  * key's age; gone when the holder deletes it or stops renewing it for `ttlMs`. The revision that took
- * it is the epoch: it only grows. Without JetStream on the server there is no lease: `refused` says so
- * once, and no node holds it.
+ * it is the epoch: it only grows. Without JetStream on the server there is no lease: `acquire` rejects
+ * with a `LeaseUnsupportedError` (the node then leads itself) and `unsupported` says so; a bucket that
+ * cannot be made for another reason (a permission) is tried again, and `refused` says why once.
  */
 export class NatsLease implements LeaderLease {
   readonly token: string;
@@ -31,14 +32,18 @@ export class NatsLease implements LeaderLease {
     private readonly wire: NatsWire,
     name: string,
     node: string,
-    private readonly refused: (reason: string) => void,
+    private readonly report: { unsupported(bucket: string): void; refused(reason: string): void },
   ) {
     this.token = `${node}:${randomBytes(8).toString('hex')}`;
     this.bucketName = `ncl-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   }
 
   async acquire(ttlMs: number, after: number): Promise<number | null> {
-    const kv = await this.bucket(ttlMs);
+    const kv = await this.bucket(ttlMs).catch((error: unknown) => {
+      if (!isJetStreamMissing(error)) throw error;
+      this.report.unsupported(this.bucketName);
+      throw new LeaseUnsupportedError(`JetStream is not enabled on the NATS server: no key-value bucket ${this.bucketName}`);
+    });
     let revision: number;
     try {
       revision = await kv.create(KEY, this.token);
@@ -97,12 +102,17 @@ export class NatsLease implements LeaderLease {
       this.kv = kv;
       kv.catch((error: unknown) => {
         if (this.kv === kv) this.kv = undefined;
-        if (!this.refusedOnce) {
+        if (!this.refusedOnce && !isJetStreamMissing(error)) {
           this.refusedOnce = true;
-          this.refused(`no JetStream key-value bucket ${this.bucketName} (${error instanceof Error ? error.message : String(error)})`);
+          this.report.refused(`no JetStream key-value bucket ${this.bucketName} (${error instanceof Error ? error.message : String(error)})`);
         }
       });
     }
     return this.kv;
   }
+}
+
+/** The server runs without JetStream (or not for this account): no key-value bucket can ever be made there. */
+function isJetStreamMissing(error: unknown): boolean {
+  return error instanceof Error && error.name === 'JetStreamNotEnabled';
 }

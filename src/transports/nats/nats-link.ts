@@ -39,9 +39,13 @@ export class NatsLink extends BrokerLink<NatsWire> {
           events,
         ),
       (wire) =>
-        new NatsLease(wire, options.name, options.node, (reason) =>
-          logger.error(`leadership needs JetStream on the NATS server: ${reason}; start nats-server with -js. Until then no worker leads`),
-        ),
+        new NatsLease(wire, options.name, options.node, {
+          unsupported: (bucket) =>
+            logger.error(
+              `leadership across nodes needs JetStream on the NATS server (a key-value bucket ${bucket}); without it node ${options.node} leads itself, so a @Cron job or @LeaderOnly() method runs once on each node. Start nats-server with -js and restart the nodes`,
+            ),
+          refused: (reason) => logger.error(`the NATS server refused the leadership lease: ${reason}; trying again`),
+        }),
       logger,
     );
   }
