@@ -234,7 +234,8 @@ export class ClusterService implements OnApplicationShutdown {
    * already waits for `messaging.maxPendingRequests` replies) or `MessageTooLargeError`.
    */
   request<R = unknown>(topic: string, data: unknown, options?: RequestOptions): Promise<R> {
-    return this.bus.request<R>(topic, data, { ...options, timeoutMs: options?.timeoutMs ?? this.timeoutMs });
+    // No copy of `options` per call: this service's default travels beside it.
+    return this.bus.request<R>(topic, data, options ?? {}, this.timeoutMs);
   }
 
   /**

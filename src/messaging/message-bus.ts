@@ -132,11 +132,12 @@ export class MessageBus {
     };
   }
 
-  request<R>(topic: string, data: unknown, options: RequestOptions = {}): Promise<R> {
+  /** `defaultTimeoutMs`: when `options` names none (a `ClusterService` passes its own). */
+  request<R>(topic: string, data: unknown, options: RequestOptions = {}, defaultTimeoutMs = this.defaultTimeoutMs): Promise<R> {
     try {
       checkTopic(topic);
       const to = options.to === undefined ? undefined : this.address(options.to);
-      const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+      const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
       checkTimeout(timeoutMs);
       const payload = this.encode(topic, data);
       if (to !== undefined && !this.transport.workers().some((w) => w.slot === to.slot && w.node === to.node)) {

@@ -176,7 +176,7 @@ export class DirectRouting {
       case 'reply': {
         const entry = this.asked.get(message.id!);
         // Given up already, or not the worker it was sent to.
-        if (!entry || key(entry.target) !== key(from)) return;
+        if (!entry || !sameWorker(entry.target, from)) return;
         this.asked.take(message.id!);
         return this.deliver(message);
       }
@@ -222,4 +222,8 @@ export class DirectRouting {
 
 function key({ node, id, pid }: WorkerIdentity): string {
   return `${node}/${id}/${pid}`;
+}
+
+function sameWorker(a: WorkerIdentity, b: WorkerIdentity): boolean {
+  return a.node === b.node && a.id === b.id && a.pid === b.pid;
 }

@@ -1,6 +1,6 @@
 import { messageEnvelope } from '../../messaging/envelope.js';
 import type { WireLimits } from '../message-validation.js';
-import { decodeFrames, MAX_FRAMES, packFrames, type Frame } from './node-frames.js';
+import { decodeFrames, MAX_FRAMES, packFrames, wireFrames, type Frame } from './node-frames.js';
 
 const limits: WireLimits = { serialization: 'json', maxMessageBytes: 1_024 };
 const from = { node: 'b', id: 1, slot: 0, pid: 100 };
@@ -63,6 +63,16 @@ describe('packed frames', () => {
     const { frames: decoded, malformed } = decode(text);
     expect(decoded).toEqual([]);
     expect(malformed).toHaveLength(1);
+  });
+
+  it('is what a broker carries with JSON serialization; a structured clone with advanced', () => {
+    expect(wireFrames(frames, 'json')).toBe(packFrames(frames));
+    const cloned = wireFrames([frames[4]!], 'advanced');
+    expect(Buffer.isBuffer(cloned)).toBe(true);
+    const malformed: string[] = [];
+    const decoded = decodeFrames(cloned as Buffer, { ...limits, serialization: 'advanced' }, (reason) => malformed.push(reason));
+    expect(malformed).toEqual([]);
+    expect(loose(decoded)).toEqual(loose([frames[4]!]));
   });
 
   it('checks each rebuilt message as any other: a bad one is dropped, the others kept', () => {

@@ -40,6 +40,14 @@ export function encodeFrames(frames: readonly Frame[], serialization: Serializat
   return serialization === 'advanced' ? serialize(body) : JSON.stringify(body);
 }
 
+/**
+ * Frames as a broker message carries them: packed with JSON serialization (a payload that is itself JSON
+ * text is neither escaped nor parsed on its way), a structured clone with `'advanced'`.
+ */
+export function wireFrames(frames: readonly Frame[], serialization: Serialization): string | Buffer {
+  return serialization === 'json' ? packFrames(frames) : encodeFrames(frames, serialization);
+}
+
 /** The fields of a packed message's entry, in order (then the payload's length, or -1 for none). */
 export const PACKED_FIELDS = [
   't',

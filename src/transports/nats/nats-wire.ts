@@ -2,7 +2,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/t
 import type { ResolvedNatsOptions } from '../../interfaces/bootstrap-options.interface.js';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import { atMost, type BrokerWireEvents } from '../broker/broker-wire.js';
-import { encodeFrames, packFrames, type Frame } from '../broker/node-frames.js';
+import { wireFrames, type Frame } from '../broker/node-frames.js';
 import { QueuedWire } from '../broker/queued-wire.js';
 import { natsEndpoint } from './nats-connection.js';
 
@@ -214,7 +214,7 @@ export class NatsWire extends QueuedWire {
   protected publish(channel: string, frames: Frame[]): void {
     const nc = this.nc;
     if (!nc) return;
-    const encoded = this.options.serialization === 'json' ? packFrames(frames) : encodeFrames(frames, 'advanced');
+    const encoded = wireFrames(frames, this.options.serialization);
     // Encoded once: the client takes the bytes as they are.
     const payload = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
     // The server refuses a message above its max_payload (1 MB by default): a batch goes in halves.

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Serialization } from '../../messaging/payload-codec.js';
 import { atMost, type BrokerWireEvents } from '../broker/broker-wire.js';
-import { encodeFrames, type Frame } from '../broker/node-frames.js';
+import { wireFrames, type Frame } from '../broker/node-frames.js';
 import { QueuedWire } from '../broker/queued-wire.js';
 
 export interface RedisPairOptions {
@@ -55,7 +55,7 @@ export class RedisPair extends QueuedWire {
 
   async sendNow(channel: string, frames: readonly Frame[], ms: number): Promise<void> {
     // Redis answers in order: once this is answered, everything written before was taken.
-    const sent = frames.length > 0 ? this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)) : this.publisher.ping();
+    const sent = frames.length > 0 ? this.publisher.publish(channel, wireFrames(frames, this.options.serialization)) : this.publisher.ping();
     await atMost(sent, ms);
   }
 
@@ -74,7 +74,7 @@ export class RedisPair extends QueuedWire {
   }
 
   protected publish(channel: string, frames: Frame[]): void {
-    this.publisher.publish(channel, encodeFrames(frames, this.options.serialization)).then(
+    this.publisher.publish(channel, wireFrames(frames, this.options.serialization)).then(
       (receivers) => {
         if (receivers === 0) this.events.unheard?.(channel, frames);
       },

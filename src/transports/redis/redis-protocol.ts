@@ -12,7 +12,8 @@
  *   addressed to it.
  * A worker writes its publishes and addressed messages on one connection of its own, so a receiver,
  * which hears both on one connection too, gets them in the order they were made. The frames are the
- * broker's (`../broker/node-frames.ts`); what one tick writes to a channel goes out in one `PUBLISH`.
+ * broker's (`../broker/node-frames.ts`), packed with JSON serialization; what one tick writes to a channel
+ * goes out in one `PUBLISH`.
  */
 import type { WorkerIdentity } from '../../interfaces/cluster-event.interface.js';
 
