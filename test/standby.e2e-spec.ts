@@ -243,10 +243,11 @@ function getFrom(port: number, localAddress = '127.0.0.1', path = '/'): Promise<
   });
 }
 
-/** Starts a fixture cluster; killed at once if it never gets ready (nothing else holds it then). */
-async function started(app: ClusterProcess, workers: number): Promise<void> {
+/** `workers` of `app` ready (and `line` printed, if given); killed at once if it never gets there (nothing else holds it then). */
+async function started(app: ClusterProcess, workers: number, line?: RegExp): Promise<void> {
   try {
     await app.waitForReady(workers);
+    if (line) await app.waitForLine(line);
   } catch (error) {
     app.killGroup();
     throw error;
@@ -280,12 +281,14 @@ const KINDS: Array<{ name: string; start(): Promise<Served> }> = [
     async start() {
       const port = await freePort();
       const app = ClusterProcess.start({ PORT: String(port), CLUSTER_STICKY: 'ip', ...ENV }, WS_APP);
-      await started(app, 2);
-      await app.waitForLine(/the primary listens on port/);
+      await started(app, 2, /the primary listens on port/);
       // A client address of each slot: loop `slot` of the stream asks from it.
       const addressOf = new Map<number, string>();
       for (let i = 1; addressOf.size < 2; i++) {
-        if (i > 64) throw new Error('no client address for each slot in 127.0.0.1-64');
+        if (i > 64) {
+          app.killGroup();
+          throw new Error('no client address for each slot in 127.0.0.1-64');
+        }
         const who = await getFrom(port, `127.0.0.${i}`);
         if (who && !addressOf.has(who.slot)) addressOf.set(who.slot, `127.0.0.${i}`);
       }
@@ -309,8 +312,7 @@ const KINDS: Array<{ name: string; start(): Promise<Served> }> = [
     async start() {
       const port = await freePort();
       const app = ClusterProcess.start({ PORT: String(port), CLUSTER_STICKY: 'sid', FIXTURE_PLATFORM: 'fastify', ...ENV }, WS_APP);
-      await started(app, 2);
-      await app.waitForLine(/the primary listens on port/);
+      await started(app, 2, /the primary listens on port/);
       const clients: Socket[] = [];
       /** socket.io clients by the slot holding their session, reconnecting on their own. */
       const bySlot = new Map<number, { client: Socket; pid: number; session: string; drops: number }>();
@@ -363,7 +365,13 @@ const KINDS: Array<{ name: string; start(): Promise<Served> }> = [
       const app = ClusterProcess.start({ PORT: String(port), CLUSTER_NODE_ID: 'node-a', ...link, ...ENV });
       // The other node only watches: one worker is enough, and one boot less.
       const other = ClusterProcess.start({ PORT: String(otherPort), CLUSTER_NODE_ID: 'node-b', CLUSTER_WORKERS: '1', ...link });
-      await Promise.all([started(app, 2), started(other, 1)]);
+      // A node that never got ready must not leave the other one, or Redis, behind.
+      await Promise.all([started(app, 2), started(other, 1)]).catch(async (error: unknown) => {
+        app.killGroup();
+        other.killGroup();
+        await redis.kill();
+        throw error;
+      });
       /** `workers()` as the other node's worker answering sees the cluster. */
       const otherWorkers = async () =>
         ((await get(otherPort, '/workers')).body as { workers: Array<{ node: string; pid: number; slot: number; state: string }> }).workers;
