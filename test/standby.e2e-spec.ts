@@ -4,12 +4,12 @@
  * listens already (the primary deals it nothing until then), so the first answer from the standby's pid
  * comes within a few event-loop turns; with a `listen` hook it listens once promoted. Each kill waits
  * for the refill (a new standby reported ready by the primary) before the next. Meanwhile a standby is
- * never in `workers()`, never hears a published message and never leads. Then 2 SIGKILLs on each other
- * app kind: a TCP microservice (asked with Nest's own client), express with sticky `'ip'`, Fastify with
+ * never in `workers()`, never hears a published message and never leads. Then a SIGKILL on each other
+ * app kind, with its refill: a TCP microservice (asked with Nest's own client), express with sticky `'ip'`, Fastify with
  * sticky `'sid'` and socket.io clients, and one node of two on a redis-server of the test's own.
  *
  * STANDBY_KILLS: SIGKILLs of the HTTP test (default 10: each waits for a standby to boot, 1 to 4 s on a
- * shared 2-core machine).
+ * shared 2-core machine). STANDBY_KIND_KILLS: of each other kind (default 1).
  */
 import { jest } from '@jest/globals';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
@@ -216,8 +216,11 @@ interface Served {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const WS_APP = fileURLToPath(new URL('./fixtures/dist/ws-app.js', import.meta.url));
-/** SIGKILLs of each app kind below (`slot` 0, then 1). */
-const KIND_KILLS = 2;
+/**
+ * SIGKILLs of each app kind below (`slot` 0, then 1, ...): one, whose refill is awaited; the HTTP test
+ * above kills ten times in a row. `STANDBY_KIND_KILLS` asks for more.
+ */
+const KIND_KILLS = Number(process.env.STANDBY_KIND_KILLS ?? 1);
 /** SIGKILL to the standby's first answer, for each kill of the kinds below (the median target is the HTTP test's). */
 const KIND_TAKEOVER_MS = 1_000;
 
