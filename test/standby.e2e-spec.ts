@@ -24,8 +24,12 @@ import { RedisServer } from './helpers/redis-server.js';
 import { connectClient, upgraded, whoami as ioWhoami } from './helpers/socket-clients.js';
 
 const KILLS = Number(process.env.STANDBY_KILLS ?? 10);
-/** SIGKILL to the standby's first answer, median of the kills. */
-const TAKEOVER_MS = 150;
+/**
+ * SIGKILL to the standby's first answer, median of the kills: a bound that tells a standby's takeover (tens
+ * of ms) from a restart (a Nest boot: over a second) on a busy machine. The 150 ms target is the
+ * benchmark's (`npm run bench -- --only availability`).
+ */
+const TAKEOVER_MS = 500;
 const MICROSERVICE_APP = fileURLToPath(new URL('./fixtures/dist/microservice-app.js', import.meta.url));
 
 jest.setTimeout(120_000);
