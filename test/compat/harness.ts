@@ -130,7 +130,7 @@ export interface Exit {
 }
 
 /**
- * `node dist/main.js` in a project, detached (its own process group, so that a failed test can kill the
+ * `node dist/main.js` (or `nest start --watch`) in a project, detached (its own process group, so that a failed test can kill the
  * whole group, never anything by name), with the output kept and the primary's events parsed.
  */
 export class UserCluster {
@@ -167,9 +167,23 @@ export class UserCluster {
    * project runs on two Node versions at once.
    */
   static start(node: string, cwd: string, port: number): UserCluster {
+    return UserCluster.run(node, ['dist/main.js'], cwd, port);
+  }
+
+  /**
+   * `nest start --watch` in `cwd`, the project's own CLI (the `node_modules/.bin/nest` that `npx nest`
+   * runs, without npm's process between: the pid is the CLI's, its exit code the one the test checks).
+   * The Nest CLI compiles, runs `node dist/main` (the Node on the PATH), and on every change of a source
+   * stops that process's tree and runs it again.
+   */
+  static nestStartWatch(cwd: string, port: number): UserCluster {
+    return UserCluster.run(join(cwd, 'node_modules', '.bin', 'nest'), ['start', '--watch'], cwd, port);
+  }
+
+  private static run(command: string, args: readonly string[], cwd: string, port: number): UserCluster {
     const controlSocket = join(cwd, `control-${port}.sock`);
     const env = childEnv({ PORT: String(port), CLUSTER_CONTROL_SOCKET: controlSocket });
-    const child = spawn(node, ['dist/main.js'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     return new UserCluster(child, controlSocket);
   }
 
@@ -183,6 +197,11 @@ export class UserCluster {
 
   signal(signal: NodeJS.Signals): void {
     process.kill(this.pid, signal);
+  }
+
+  /** A signal to every process of the group, as Ctrl-C in a terminal sends SIGINT. */
+  signalGroup(signal: NodeJS.Signals): void {
+    process.kill(-this.pid, signal);
   }
 
   killGroup(): void {

@@ -2,20 +2,21 @@
  * Compatibility: the packed library installed in fresh user projects (Nest 11 and 12, CommonJS and ES
  * modules, the tsconfig `nest new` generates), compiled with the project's own tsc and run clustered on
  * Node 20, 22 and 24: ready, serving on two workers, healthy, an `@Interval` job on the leader only, a
- * websocket broadcast across workers, rolled on SIGHUP, stopped cleanly on SIGTERM.
+ * websocket broadcast across workers, rolled on SIGHUP, stopped cleanly on SIGTERM. And in development:
+ * `nest start --watch` of a clustered app, restarted on a change of a source, stopped with Ctrl-C.
  *
  * `npm run test:compat` (builds first). Node 22 and 24 come from the npm registry, cached under
  * `<tmpdir>/nestjs-cluster-compat`; the projects are made anew in a temp dir, removed when they pass and
  * kept (path printed) when they do not, or always with NESTJS_CLUSTER_COMPAT_KEEP=1.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { freePort, get, groupMembers, until, type HttpAnswer } from '../helpers/cluster-process.js';
+import { freePort, get, groupMembers, isAlive, until, type HttpAnswer } from '../helpers/cluster-process.js';
 import { mustSucceed, nodeBinary, runCommand, stopRunningCommands, UserCluster, type PrimaryEvent } from './harness.js';
-import { COMBINATIONS, projectFiles, type Combination, type CombinationKey } from './projects.js';
+import { COMBINATIONS, projectFiles, watchedControllerTs, watchProjectFiles, type Combination, type CombinationKey } from './projects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Node binaries, kept between runs. */
@@ -34,6 +35,8 @@ const SERVE_MS = 60_000;
 const ROLL_MS = 120_000;
 const STOP_MS = 60_000;
 const HEALTHY_MS = 15_000;
+/** From the change of a source to the new cluster ready: a compile, a drain, a boot. */
+const WATCH_RESTART_MS = 120_000;
 
 /** Every shared promise made so far: the suite waits for them all before it cleans up. */
 const started: Promise<unknown>[] = [];
@@ -54,6 +57,7 @@ function shared<T>(make: () => Promise<T>): () => Promise<T> {
 const report = {
   nodes: new Map<NodeMajor, string>(),
   projects: new Map<CombinationKey, string>(),
+  watch: undefined as string | undefined,
   warnings: new Map<string, Set<string>>(),
   warn(where: string, lines: readonly string[]): void {
     if (lines.length === 0) return;
@@ -138,6 +142,7 @@ const projects = Object.fromEntries(
         '@nestjs/schedule',
         '@nestjs/websockets',
         'typescript',
+        ...(c.nestCli ? ['@nestjs/cli'] : []),
       ];
       report.projects.set(c.key, `${c.name}: ${versions.map((name) => `${name} ${installed(dir, name)}`).join(', ')}`);
       await mustSucceed(`tsc in the ${c.name} project`, 'npx', ['tsc', '-p', 'tsconfig.json'], { cwd: dir, timeoutMs: COMPILE_MS });
@@ -288,6 +293,101 @@ async function runClustered(dir: string, node: string): Promise<UserCluster> {
   }
 }
 
+/** The primary's pid and its workers', from the `nestjs-cluster` command as installed. */
+async function clusterStatus(dir: string, socket: string): Promise<{ pid: number; workers: Set<number> }> {
+  const command = await runCommand('node', [join('node_modules', '.bin', 'nestjs-cluster'), 'status', '--json', '--socket', socket], {
+    cwd: dir,
+    timeoutMs: 20_000,
+  });
+  if (command.code !== 0) throw new Error(`nestjs-cluster status: exit ${command.code ?? command.signal}:\n${command.output}`);
+  const status = JSON.parse(command.stdout) as { pid: number; processes: Array<{ pid: number }> };
+  return { pid: status.pid, workers: new Set(status.processes.map((worker) => worker.pid)) };
+}
+
+/** GET / until it answers `answer`; how long that took. Connection errors (nobody listens) count as not yet. */
+async function untilAnswer(port: number, answer: string, app: UserCluster, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (app.exitStatus) throw new Error(`the process exited (${JSON.stringify(app.exitStatus)}) before GET / answered ${answer}`);
+    const got = await get(port, '/', 5_000).catch(() => undefined);
+    if ((got?.body as { answer?: unknown } | undefined)?.answer === answer) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for GET / to answer ${answer}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Fresh connections to GET / until `count` distinct workers answered `answer`; any other answer fails. */
+async function workersAnswering(port: number, count: number, answer: string): Promise<Set<number>> {
+  const seen = new Set<number>();
+  const started = Date.now();
+  while (seen.size < count) {
+    if (Date.now() - started > SERVE_MS) throw new Error(`timed out after ${SERVE_MS} ms waiting for ${count} workers to answer (saw ${[...seen]})`);
+    const { status, body } = await get(port, '/', 5_000);
+    expect({ status, answer: (body as { answer?: unknown }).answer }).toEqual({ status: 200, answer });
+    seen.add((body as { pid: number }).pid);
+  }
+  return seen;
+}
+
+/**
+ * `nest start --watch` of a clustered app (two workers), as a developer runs it: it serves; a source
+ * changes; the Nest CLI stops the process tree (SIGTERM to each worker, then to the primary, by pid) and
+ * once the primary exited runs it again. No process of the first run is left, the new primary serves
+ * the change on exactly two workers, nobody found the port taken; Ctrl-C stops everything.
+ */
+async function runWatched(dir: string): Promise<string> {
+  const port = await freePort();
+  const app = UserCluster.nestStartWatch(dir, port);
+  try {
+    const booting = Date.now();
+    const ready = await app.waitForEvent((e) => e.type === 'cluster-ready', 'the cluster-ready event', COMPILE_MS + READY_MS);
+    expect(ready.workers).toBe(2);
+    const bootMs = Date.now() - booting;
+    const first = await clusterStatus(dir, app.controlSocket);
+    expect(first.workers.size).toBe(2);
+    expect(await workersAnswering(port, 2, 'first')).toEqual(first.workers);
+
+    const mark = app.events.length;
+    const changed = Date.now();
+    writeFileSync(join(dir, 'src', 'app.controller.ts'), watchedControllerTs('second'));
+    const answeringMs = await untilAnswer(port, 'second', app, WATCH_RESTART_MS);
+    await app.waitForEvent((e) => e.type === 'cluster-ready' && app.events.indexOf(e) >= mark, 'the new cluster-ready event', WATCH_RESTART_MS);
+    const restartMs = Date.now() - changed;
+
+    // The first run is gone, all of it, and stopped as a SIGTERM asks: drained, no crash, exit 0.
+    for (const pid of [first.pid, ...first.workers]) expect({ pid, alive: isAlive(pid) }).toEqual({ pid, alive: false });
+    const exits = app.events.filter((e) => e.type === 'exit' && first.workers.has(e.pid as number));
+    expect(exits).toEqual([...first.workers].map(() => expect.objectContaining({ expected: true, reason: 'shutdown', code: 0 })));
+    const since = app.events.slice(mark);
+    const [shutdown] = since.filter((e) => e.type === 'shutdown');
+    const [stopped] = since.filter((e) => e.type === 'stopped');
+    expect(since.filter((e) => e.type === 'shutdown')).toEqual([expect.objectContaining({ reason: 'SIGTERM' })]);
+    expect(since.filter((e) => e.type === 'stopped')).toEqual([expect.objectContaining({ code: 0 })]);
+    const drainMs = (stopped!.at as number) - (shutdown!.at as number);
+    expect(since.filter((e) => e.type === 'restart-scheduled' || e.type === 'crash-loop')).toEqual([]);
+    // One new cluster of two workers, on the same port and control socket.
+    const second = await clusterStatus(dir, app.controlSocket);
+    expect(second.workers.size).toBe(2);
+    expect([second.pid, ...second.workers].filter((pid) => pid === first.pid || first.workers.has(pid))).toEqual([]);
+    expect(await workersAnswering(port, 2, 'second')).toEqual(second.workers);
+    expect(app.lines.filter((line) => line.includes('EADDRINUSE'))).toEqual([]);
+
+    // Ctrl-C: SIGINT to every process of the group, the CLI forwards it to the primary as well, then
+    // exits with the primary's code.
+    app.signalGroup('SIGINT');
+    expect(await app.waitForExit(STOP_MS)).toEqual({ code: 0, signal: null });
+    expect(app.events.filter((e) => e.type === 'shutdown').at(-1)).toEqual(expect.objectContaining({ reason: 'SIGINT' }));
+    expect(app.events.at(-1)).toEqual(expect.objectContaining({ type: 'stopped', code: 0 }));
+    await until(() => groupMembers(app.pid).length === 0, 'every process of the group to be gone', 10_000).catch(() => undefined);
+    expect(groupMembers(app.pid)).toEqual([]);
+    return `nest start --watch (node on the PATH ${process.version}): first compile to cluster ready ${bootMs} ms; change to answering again ${answeringMs} ms (the first run drained in ${drainMs} ms), to the new cluster ready ${restartMs} ms`;
+  } catch (error) {
+    app.killGroup();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}\n--- output of nest start --watch in ${dir}:\n${app.output()}`, { cause: error });
+  }
+}
+
 const CASES = COMBINATIONS.flatMap((combination) =>
   NODE_MAJORS.map((major) => ({ title: `${combination.name} on Node ${major}`, combination, major })),
 );
@@ -306,6 +406,7 @@ describe('nestjs-cluster in a fresh user project', () => {
     const lines = [
       ...[...report.nodes].sort(([a], [b]) => a - b).map(([major, node]) => `Node ${major}: ${node}`),
       ...COMBINATIONS.flatMap((c) => report.projects.get(c.key) ?? []),
+      ...(report.watch ? [report.watch] : []),
       ...[...report.warnings].flatMap(([where, seen]) => [`warnings, ${where}:`, ...[...seen].map((line) => `  ${line}`)]),
     ];
     if (lines.length > 0) console.log(lines.join('\n'));
@@ -317,7 +418,11 @@ describe('nestjs-cluster in a fresh user project', () => {
       rmSync(WORK_DIR, { recursive: true, force: true });
       return;
     }
-    for (const c of COMBINATIONS) if (!failed.has(c.key)) rmSync(join(WORK_DIR, c.slug), { recursive: true, force: true });
+    for (const c of COMBINATIONS) {
+      if (failed.has(c.key)) continue;
+      rmSync(join(WORK_DIR, c.slug), { recursive: true, force: true });
+      rmSync(join(WORK_DIR, `${c.slug}-watch`), { recursive: true, force: true });
+    }
     console.log(`Kept for diagnosis: ${WORK_DIR} (${readdirSync(WORK_DIR).join(', ')})`);
   });
 
@@ -331,6 +436,24 @@ describe('nestjs-cluster in a fresh user project', () => {
       report.warn(`running on Node ${node.version}`, seen);
     } catch (error) {
       failed.add(combination.key);
+      throw error;
+    }
+  });
+
+  const watched = COMBINATIONS.find((c) => c.nestCli)!;
+  it.concurrent(`${watched.name}: nest start --watch restarts the cluster on a change`, async () => {
+    try {
+      // The app of its own directory, on the installed packages of the combination's project.
+      const installed = await projects[watched.key]();
+      const dir = join(WORK_DIR, `${watched.slug}-watch`);
+      for (const [path, text] of Object.entries(watchProjectFiles(watched, await tarball(), 'first'))) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), text);
+      }
+      symlinkSync(join(installed, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      report.watch = await runWatched(dir);
+    } catch (error) {
+      failed.add(watched.key);
       throw error;
     }
   });

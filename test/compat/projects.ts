@@ -17,6 +17,8 @@ export interface Combination {
   esm: boolean;
   typescript: string;
   typesNode: string;
+  /** The Nest CLI as `nest new` lists it (with its nest-cli.json), for `nest start --watch`; none if absent. */
+  nestCli?: string;
   tsconfig: Record<string, unknown>;
 }
 
@@ -126,6 +128,7 @@ export const COMBINATIONS: readonly Combination[] = [
     esm: false,
     typescript: '~6.0',
     typesNode: '^24',
+    nestCli: '^12',
     tsconfig: NEST_12_STARTER,
   },
   {
@@ -149,7 +152,11 @@ export function packageJson(c: Combination, tarball: string): Record<string, unk
     private: true,
     license: 'UNLICENSED',
     ...(c.esm ? { type: 'module' } : {}),
-    scripts: { build: 'tsc -p tsconfig.json', 'start:prod': 'node dist/main.js' },
+    scripts: {
+      build: 'tsc -p tsconfig.json',
+      ...(c.nestCli ? { 'start:dev': 'nest start --watch' } : {}),
+      'start:prod': 'node dist/main.js',
+    },
     dependencies: {
       '@nestjs/common': nest,
       '@nestjs/config': c.nest === 11 ? '^4' : '^12',
@@ -165,6 +172,7 @@ export function packageJson(c: Combination, tarball: string): Record<string, unk
       'socket.io': '^4.8.0',
     },
     devDependencies: {
+      ...(c.nestCli ? { '@nestjs/cli': c.nestCli } : {}),
       '@types/express': '^5.0.0',
       '@types/node': c.typesNode,
       typescript: c.typescript,
@@ -348,13 +356,67 @@ bootstrap();
 `;
 }
 
+/** The nest-cli.json `nest new` generates: sources in src/, dist/ emptied before each compile. */
+export const NEST_CLI_JSON = {
+  $schema: 'https://json.schemastore.org/nest-cli',
+  collection: '@nestjs/schematics',
+  sourceRoot: 'src',
+  compilerOptions: { deleteOutDir: true },
+};
+
 /** Every file of the project but the installed packages, by path. */
 export function projectFiles(c: Combination, tarball: string): Record<string, string> {
   return {
     'package.json': `${JSON.stringify(packageJson(c, tarball), null, 2)}\n`,
     'tsconfig.json': `${JSON.stringify(tsconfigJson(c), null, 2)}\n`,
+    ...(c.nestCli ? { 'nest-cli.json': `${JSON.stringify(NEST_CLI_JSON, null, 2)}\n` } : {}),
     'src/app.module.ts': appModuleTs(),
     'src/imports.ts': importsTs(),
     'src/main.ts': mainTs(c),
+  };
+}
+
+/**
+ * A controller whose answer a developer edits while `nest start --watch` runs: the answer, and the pid of
+ * the worker that gave it.
+ */
+export function watchedControllerTs(answer: string): string {
+  return `import { Controller, Get } from '@nestjs/common';
+
+@Controller()
+export class AppController {
+  @Get()
+  answer() {
+    return { answer: '${answer}', pid: process.pid };
+  }
+}
+`;
+}
+
+/**
+ * The app of the `nest start --watch` test, in the layout `nest new` gives (main.ts, app.module.ts,
+ * app.controller.ts): ClusterModule, the controller above, main.ts as `mainTs` writes it but without the
+ * websocket adapter.
+ */
+export function watchProjectFiles(c: Combination, tarball: string, answer: string): Record<string, string> {
+  if (!c.nestCli) throw new Error(`${c.name}: no Nest CLI in this project`);
+  return {
+    'package.json': `${JSON.stringify({ ...packageJson(c, tarball), name: `nestjs-cluster-compat-${c.slug}-watch` }, null, 2)}\n`,
+    'tsconfig.json': `${JSON.stringify(tsconfigJson(c), null, 2)}\n`,
+    'nest-cli.json': `${JSON.stringify(NEST_CLI_JSON, null, 2)}\n`,
+    'src/app.controller.ts': watchedControllerTs(answer),
+    'src/app.module.ts': `import { Module } from '@nestjs/common';
+import { ClusterModule } from 'nestjs-cluster';
+import { AppController } from '${local(c, './app.controller')}';
+
+@Module({
+  imports: [ClusterModule.forRoot({ isGlobal: true })],
+  controllers: [AppController],
+})
+export class AppModule {}
+`,
+    'src/main.ts': mainTs(c)
+      .replace(/^import \{ ClusterIoAdapter \}.*\n/m, '')
+      .replace(/^ *configure: .*\n/m, ''),
   };
 }
